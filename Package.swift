@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+// TwinLedger: a permissioned BFT consortium ledger for secure medical digital twins.
+// Module direction (see Docs/architecture.md): pure modules (Encoding, KeyValue) import no IO;
+// TwinCrypto wraps libsecp256k1 and swift-crypto; Storage wraps LevelDB; the CLI wires them.
+import PackageDescription
+
+let package = Package(
+    name: "TwinLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "twinledger", targets: ["twinledger"]),
+        .library(name: "TwinCrypto", targets: ["TwinCrypto"]),
+        .library(name: "Encoding", targets: ["Encoding"]),
+        .library(name: "Storage", targets: ["Storage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian, through system-library targets.
+        .systemLibrary(name: "CLevelDB", path: "Sources/CLevelDB"),
+        .systemLibrary(name: "CSecp256k1", path: "Sources/CSecp256k1", pkgConfig: "libsecp256k1"),
+
+        // Pure: the canonical binary encoding of everything signed or hashed.
+        .target(name: "Encoding"),
+        // Pure: the key-value protocol the ledger runs over, and an in-memory implementation.
+        .target(name: "KeyValue"),
+        // Cryptographic primitives: BIP340 Schnorr, SHA3-256, AES-256-GCM, HKDF, ECIES envelopes, key files.
+        .target(
+            name: "TwinCrypto",
+            dependencies: [
+                "CSecp256k1",
+                "Encoding",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
+        // LevelDB-backed storage implementing the KeyValue protocol.
+        .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
+        // The CLI.
+        .executableTarget(
+            name: "twinledger",
+            dependencies: [
+                "TwinCrypto", "Encoding", "KeyValue", "Storage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks (`make bench`, release build).
+        .executableTarget(
+            name: "TwinBench",
+            dependencies: ["TwinCrypto", "Storage", "KeyValue", "CSecp256k1"],
+            path: "Benchmarks/TwinBench"
+        ),
+
+        // Shared test helpers: seeded PRNG, hex, vector loading.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "EncodingTests", dependencies: ["Encoding", "TestSupport"]),
+        .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
+    ]
+)

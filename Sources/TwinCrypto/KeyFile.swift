@@ -1,0 +1,259 @@
+import Crypto
+import Encoding
+import _CryptoExtras
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A secret key on disk: a small JSON document written with mode 0600, optionally sealed with a passphrase.
+///
+/// Sealing derives a 32-byte key with scrypt (RFC 7914) from the passphrase and a random salt and encrypts the secret
+/// with AES-256-GCM, binding the public key as associated data. Loading refuses a file that group or others may read
+/// or write, as OpenSSH does. The format is documented in Docs/crypto.md ("Key files").
+public enum KeyFile {
+    /// Scrypt cost parameters. The default (N = 2^15, r = 8, p = 1: 32 MiB, about 0.1 s here) follows RFC 7914's
+    /// interactive-login guidance; tests pass a cheaper one.
+    public struct ScryptCost: Sendable, Hashable, Codable {
+        public var log2N: Int
+        public var r: Int
+        public var p: Int
+        public init(log2N: Int, r: Int, p: Int) {
+            self.log2N = log2N
+            self.r = r
+            self.p = p
+        }
+        public static let interactive = ScryptCost(log2N: 15, r: 8, p: 1)
+        /// Limits on what a file may ask for, so a hostile file cannot demand gigabytes.
+        static let log2NMax = 20
+    }
+
+    /// The JSON document.
+    struct Document: Codable {
+        var format: String
+        var version: Int
+        var algorithm: String
+        var publicKey: String
+        var secretKey: String?
+        var sealed: Sealed?
+
+        struct Sealed: Codable {
+            var kdf: String
+            var log2N: Int
+            var r: Int
+            var p: Int
+            var salt: String
+            var nonce: String
+            var ciphertext: String
+
+            enum CodingKeys: String, CodingKey {
+                case kdf, r, p, salt, nonce, ciphertext
+                case log2N = "log2_n"
+            }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case format, version, algorithm, sealed
+            case publicKey = "public_key"
+            case secretKey = "secret_key"
+        }
+    }
+
+    static let format = "twinledger-key"
+    static let algorithm = "secp256k1-bip340"
+
+    /// Writes `key` to a new file at `path` (mode 0600). With a passphrase, the secret is sealed.
+    /// Refuses to overwrite an existing file unless `overwrite` is set.
+    public static func save(
+        _ key: SecretKey, to path: String, passphrase: String? = nil, cost: ScryptCost = .interactive,
+        overwrite: Bool = false
+    ) throws(KeyFileError) {
+        var secret = key.unsafeSecretBytes()
+        defer { zeroize(&secret) }
+        var document = Document(
+            format: format, version: 1, algorithm: algorithm, publicKey: key.publicKey.hex, secretKey: nil, sealed: nil
+        )
+        if let passphrase {
+            let salt = SecureRandom.bytes(16)
+            let nonce = SecureRandom.bytes(12)
+            let wrapKey = try deriveKey(passphrase: passphrase, salt: salt, cost: cost)
+            let sealed: [UInt8]
+            do {
+                sealed = try AESGCM.seal(secret, key: wrapKey, nonce: nonce, authenticating: key.publicKey.bytes)
+            } catch {
+                throw KeyFileError(.io, "sealing failed: \(error)")
+            }
+            document.sealed = .init(
+                kdf: "scrypt", log2N: cost.log2N, r: cost.r, p: cost.p, salt: Hex.encode(salt),
+                nonce: Hex.encode(nonce), ciphertext: Hex.encode(sealed)
+            )
+        } else {
+            document.secretKey = Hex.encode(secret)
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data: Data
+        do { data = try encoder.encode(document) } catch { throw KeyFileError(.io, "encoding failed: \(error)") }
+        try writePrivately(Array(data) + [0x0A], to: path, overwrite: overwrite)
+    }
+
+    /// The public key recorded in a key file, without touching the secret (no passphrase needed).
+    public static func loadPublicKey(from path: String) throws(KeyFileError) -> PublicKey {
+        let document = try readDocument(path)
+        return try publicKey(of: document)
+    }
+
+    /// Whether the file's secret is sealed with a passphrase.
+    public static func isSealed(_ path: String) throws(KeyFileError) -> Bool {
+        try readDocument(path).sealed != nil
+    }
+
+    /// Loads the secret key; a sealed file needs its passphrase.
+    public static func load(from path: String, passphrase: String? = nil) throws(KeyFileError) -> SecretKey {
+        let document = try readDocument(path)
+        let publicKey = try publicKey(of: document)
+        var secret: [UInt8]
+        if let sealed = document.sealed {
+            guard let passphrase else { throw KeyFileError(.passphraseRequired, "\(path) is sealed with a passphrase") }
+            guard sealed.kdf == "scrypt" else { throw KeyFileError(.malformed, "unknown kdf \(sealed.kdf)") }
+            guard let salt = Hex.decode(sealed.salt), let nonce = Hex.decode(sealed.nonce),
+                let ciphertext = Hex.decode(sealed.ciphertext)
+            else { throw KeyFileError(.malformed, "sealed fields are not hex") }
+            let cost = ScryptCost(log2N: sealed.log2N, r: sealed.r, p: sealed.p)
+            let wrapKey = try deriveKey(passphrase: passphrase, salt: salt, cost: cost)
+            do {
+                secret = try AESGCM.open(ciphertext, key: wrapKey, nonce: nonce, authenticating: publicKey.bytes)
+            } catch {
+                throw KeyFileError(.wrongPassphrase, "passphrase does not open \(path)")
+            }
+        } else {
+            guard let hex = document.secretKey, let bytes = Hex.decode(hex) else {
+                throw KeyFileError(.malformed, "no secret_key in \(path)")
+            }
+            secret = bytes
+        }
+        defer { zeroize(&secret) }
+        let key: SecretKey
+        do { key = try SecretKey(bytes: secret) } catch { throw KeyFileError(.malformed, "secret key: \(error)") }
+        guard key.publicKey == publicKey else {
+            throw KeyFileError(.mismatch, "secret key in \(path) does not match its public_key")
+        }
+        return key
+    }
+
+    private static func publicKey(of document: Document) throws(KeyFileError) -> PublicKey {
+        guard document.format == format, document.algorithm == algorithm else {
+            throw KeyFileError(.malformed, "not a \(format) file for \(algorithm)")
+        }
+        guard document.version == 1 else { throw KeyFileError(.unsupportedVersion, "key file version \(document.version)") }
+        guard let bytes = Hex.decode(document.publicKey), let key = try? PublicKey(bytes: bytes) else {
+            throw KeyFileError(.malformed, "public_key is not a valid x-only key")
+        }
+        return key
+    }
+
+    private static func deriveKey(passphrase: String, salt: [UInt8], cost: ScryptCost) throws(KeyFileError) -> [UInt8] {
+        guard (10...ScryptCost.log2NMax).contains(cost.log2N), (1...32).contains(cost.r), (1...16).contains(cost.p) else {
+            throw KeyFileError(.malformed, "scrypt cost out of range (log2_n 10...20, r 1...32, p 1...16)")
+        }
+        do {
+            let key = try KDF.Scrypt.deriveKey(
+                from: Array(passphrase.utf8), salt: salt, outputByteCount: 32, rounds: 1 << cost.log2N,
+                blockSize: cost.r, parallelism: cost.p, maxMemory: 256 << 20
+            )
+            return key.withUnsafeBytes { [UInt8]($0) }
+        } catch {
+            throw KeyFileError(.io, "scrypt failed: \(error)")
+        }
+    }
+
+    private static func readDocument(_ path: String) throws(KeyFileError) -> Document {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw KeyFileError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else { throw KeyFileError(.io, "cannot stat \(path)") }
+        guard info.st_mode & 0o077 == 0 else {
+            let mode = String(info.st_mode & 0o777, radix: 8)
+            throw KeyFileError(.insecurePermissions, "\(path) has mode \(mode); run: chmod 600 \(path)")
+        }
+        guard info.st_size <= 64 << 10 else { throw KeyFileError(.malformed, "\(path) is too large for a key file") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var filled = 0
+        while filled < bytes.count {
+            let n = bytes[filled...].withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw KeyFileError(.io, "short read from \(path)") }
+            filled += n
+        }
+        do {
+            return try JSONDecoder().decode(Document.self, from: Data(bytes))
+        } catch {
+            throw KeyFileError(.malformed, "\(path) is not a key file: \(error)")
+        }
+    }
+
+    /// Writes to a temporary file created with mode 0600, fsyncs it, and renames it into place.
+    private static func writePrivately(_ bytes: [UInt8], to path: String, overwrite: Bool) throws(KeyFileError) {
+        if !overwrite && access(path, F_OK) == 0 {
+            throw KeyFileError(.exists, "\(path) exists; refusing to overwrite a key")
+        }
+        let temporary = path + ".tmp-\(getpid())"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw KeyFileError(.io, "cannot create \(temporary): \(String(cString: strerror(errno)))")
+        }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                close(descriptor)
+                unlink(temporary)
+                throw KeyFileError(.io, "write to \(temporary) failed: \(String(cString: strerror(errno)))")
+            }
+            written += n
+        }
+        let synced = fsync(descriptor) == 0
+        close(descriptor)
+        guard synced, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw KeyFileError(.io, "cannot move key into \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
+
+/// Why a key file could not be written or loaded.
+public struct KeyFileError: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        public static let io = Code(rawValue: "io")
+        public static let exists = Code(rawValue: "exists")
+        public static let insecurePermissions = Code(rawValue: "insecure_permissions")
+        public static let malformed = Code(rawValue: "malformed")
+        public static let unsupportedVersion = Code(rawValue: "unsupported_version")
+        public static let passphraseRequired = Code(rawValue: "passphrase_required")
+        public static let wrongPassphrase = Code(rawValue: "wrong_passphrase")
+        public static let mismatch = Code(rawValue: "mismatch")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "key file \(code): \(message)" }
+}
