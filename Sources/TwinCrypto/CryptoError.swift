@@ -1,5 +1,5 @@
 /// A cryptographic operation refused its input. The code is stable and documented (Docs/crypto.md).
-public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct TwinCryptoError: Error, Hashable, Sendable, CustomStringConvertible {
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String
         public init(rawValue: String) { self.rawValue = rawValue }

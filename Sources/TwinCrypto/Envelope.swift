@@ -26,11 +26,16 @@ public struct KeyEnvelope: Hashable, Sendable {
     }
 
     /// Wraps `dataKey` (32 bytes) for `recipient`.
-    public static func wrap(dataKey: [UInt8], for recipient: PublicKey) throws(CryptoError) -> KeyEnvelope {
+    public static func wrap(dataKey: [UInt8], for recipient: PublicKey) throws(TwinCryptoError) -> KeyEnvelope {
+        try wrap(dataKey: dataKey, for: recipient, ephemeral: SecretKey())
+    }
+
+    /// Wrapping with a chosen ephemeral key: only for reproducing independent test vectors. Reusing an ephemeral
+    /// key for two data keys to one recipient would reuse a GCM key and nonce.
+    static func wrap(dataKey: [UInt8], for recipient: PublicKey, ephemeral: SecretKey) throws(TwinCryptoError) -> KeyEnvelope {
         guard dataKey.count == dataKeyByteCount else {
-            throw CryptoError(.invalidLength, "data key must be 32 bytes, got \(dataKey.count)")
+            throw TwinCryptoError(.invalidLength, "data key must be 32 bytes, got \(dataKey.count)")
         }
-        let ephemeral = try SecretKey()
         let shared = try ephemeral.sharedX(with: recipient)
         let header = [version] + recipient.keyID.bytes
         let (key, nonce) = try derive(shared: shared, ephemeral: ephemeral.publicKey, recipient: recipient)
@@ -39,13 +44,13 @@ public struct KeyEnvelope: Hashable, Sendable {
     }
 
     /// Parses envelope bytes, checking length and version only; `unwrap` does the rest.
-    public init(bytes: [UInt8]) throws(CryptoError) {
-        guard let first = bytes.first else { throw CryptoError(.malformedEnvelope, "empty envelope") }
+    public init(bytes: [UInt8]) throws(TwinCryptoError) {
+        guard let first = bytes.first else { throw TwinCryptoError(.malformedEnvelope, "empty envelope") }
         guard first == Self.version else {
-            throw CryptoError(.unsupportedVersion, "envelope version \(first), expected \(Self.version)")
+            throw TwinCryptoError(.unsupportedVersion, "envelope version \(first), expected \(Self.version)")
         }
         guard bytes.count == Self.byteCount else {
-            throw CryptoError(.malformedEnvelope, "envelope is \(bytes.count) bytes, expected \(Self.byteCount)")
+            throw TwinCryptoError(.malformedEnvelope, "envelope is \(bytes.count) bytes, expected \(Self.byteCount)")
         }
         self.bytes = bytes
     }
@@ -53,15 +58,15 @@ public struct KeyEnvelope: Hashable, Sendable {
     private init(validated bytes: [UInt8]) { self.bytes = bytes }
 
     /// Recovers the data key with the recipient's secret key.
-    public func unwrap(with secretKey: SecretKey) throws(CryptoError) -> [UInt8] {
+    public func unwrap(with secretKey: SecretKey) throws(TwinCryptoError) -> [UInt8] {
         guard recipientKeyID == secretKey.publicKey.keyID else {
-            throw CryptoError(.wrongRecipient, "envelope is for key \(recipientKeyID.hex.prefix(16))…")
+            throw TwinCryptoError(.wrongRecipient, "envelope is for key \(recipientKeyID.hex.prefix(16))…")
         }
         let ephemeral: PublicKey
         do {
             ephemeral = try PublicKey(bytes: Array(bytes[33..<65]))
         } catch {
-            throw CryptoError(.malformedEnvelope, "ephemeral key is not on secp256k1")
+            throw TwinCryptoError(.malformedEnvelope, "ephemeral key is not on secp256k1")
         }
         let shared = try secretKey.sharedX(with: ephemeral)
         let (key, nonce) = try Self.derive(shared: shared, ephemeral: ephemeral, recipient: secretKey.publicKey)
@@ -70,7 +75,7 @@ public struct KeyEnvelope: Hashable, Sendable {
 
     private static func derive(
         shared: [UInt8], ephemeral: PublicKey, recipient: PublicKey
-    ) throws(CryptoError) -> (key: [UInt8], nonce: [UInt8]) {
+    ) throws(TwinCryptoError) -> (key: [UInt8], nonce: [UInt8]) {
         let okm = try HKDFSHA256.derive(
             ikm: shared, salt: ephemeral.bytes + recipient.bytes, info: info,
             length: AESGCM.keyByteCount + AESGCM.nonceByteCount

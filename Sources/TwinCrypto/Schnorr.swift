@@ -19,7 +19,7 @@ public final class SecretKey: @unchecked Sendable {
     public let publicKey: PublicKey
 
     /// A fresh key from the operating system's CSPRNG.
-    public convenience init() throws(CryptoError) {
+    public convenience init() throws(TwinCryptoError) {
         // A random 32-byte string is a valid scalar except with probability about 2^-128; retry on that event.
         var attempts = 0
         while true {
@@ -30,18 +30,18 @@ public final class SecretKey: @unchecked Sendable {
                 self.init(taking: key)
                 return
             }
-            if attempts > 8 { throw CryptoError(.randomnessUnavailable, "the random source yields no valid scalars") }
+            if attempts > 8 { throw TwinCryptoError(.randomnessUnavailable, "the random source yields no valid scalars") }
         }
     }
 
     /// A key from its 32-byte big-endian scalar; fails unless 0 < scalar < n.
-    public init(bytes: [UInt8]) throws(CryptoError) {
+    public init(bytes: [UInt8]) throws(TwinCryptoError) {
         let context = Secp256k1Context.shared.pointer
         guard bytes.count == 32 else {
-            throw CryptoError(.invalidSecretKey, "secret key must be 32 bytes, got \(bytes.count)")
+            throw TwinCryptoError(.invalidSecretKey, "secret key must be 32 bytes, got \(bytes.count)")
         }
         guard secp256k1_ec_seckey_verify(context, bytes) == 1 else {
-            throw CryptoError(.invalidSecretKey, "secret key is zero or not below the group order")
+            throw TwinCryptoError(.invalidSecretKey, "secret key is zero or not below the group order")
         }
         secret = .allocate(byteCount: 32, alignment: 8)
         secret.copyBytes(from: bytes)
@@ -55,7 +55,7 @@ public final class SecretKey: @unchecked Sendable {
             secret.initializeMemory(as: UInt8.self, repeating: 0)
             secret.deallocate()
             keypair.deallocate()
-            throw CryptoError(.invalidSecretKey, "libsecp256k1 refused the key")
+            throw TwinCryptoError(.invalidSecretKey, "libsecp256k1 refused the key")
         }
         publicKey = PublicKey(parsed: xonly)
     }
@@ -80,14 +80,14 @@ public final class SecretKey: @unchecked Sendable {
     public func unsafeSecretBytes() -> [UInt8] { Array(UnsafeRawBufferPointer(secret)) }
 
     /// A BIP340 signature over `message` (any length), with 32 bytes of fresh auxiliary randomness.
-    public func sign<M: ContiguousBytes>(_ message: M) throws(CryptoError) -> Signature {
+    public func sign<M: ContiguousBytes>(_ message: M) throws(TwinCryptoError) -> Signature {
         try sign(message, auxiliaryRandom: SecureRandom.bytes(32))
     }
 
     /// A BIP340 signature with the given auxiliary randomness (32 bytes). Deterministic for fixed inputs: the BIP340
     /// test vectors pin its output. Production signing uses `sign(_:)`.
-    public func sign<M: ContiguousBytes>(_ message: M, auxiliaryRandom aux: [UInt8]) throws(CryptoError) -> Signature {
-        guard aux.count == 32 else { throw CryptoError(.invalidLength, "auxiliary randomness must be 32 bytes") }
+    public func sign<M: ContiguousBytes>(_ message: M, auxiliaryRandom aux: [UInt8]) throws(TwinCryptoError) -> Signature {
+        guard aux.count == 32 else { throw TwinCryptoError(.invalidLength, "auxiliary randomness must be 32 bytes") }
         let context = Secp256k1Context.shared.pointer
         var signature = [UInt8](repeating: 0, count: 64)
         let ok = aux.withUnsafeBytes { auxBuffer in
@@ -102,21 +102,21 @@ public final class SecretKey: @unchecked Sendable {
                 )
             }
         }
-        guard ok == 1 else { throw CryptoError(.internalFailure, "secp256k1_schnorrsig_sign_custom failed") }
+        guard ok == 1 else { throw TwinCryptoError(.internalFailure, "secp256k1_schnorrsig_sign_custom failed") }
         return Signature(validated: signature)
     }
 
     /// ECDH with `peer` as libsecp256k1 computes it, keeping only the x coordinate of the shared point, so the
     /// result is the same whichever of the two y parities either x-only key stands for.
-    func sharedX(with peer: PublicKey) throws(CryptoError) -> [UInt8] {
+    func sharedX(with peer: PublicKey) throws(TwinCryptoError) -> [UInt8] {
         let context = Secp256k1Context.shared.pointer
         var point = try peer.evenYPoint()
         var output = [UInt8](repeating: 0, count: 32)
         guard let secretScalar = secret.bindMemory(to: UInt8.self).baseAddress else {
-            throw CryptoError(.internalFailure, "secret key storage is empty")
+            throw TwinCryptoError(.internalFailure, "secret key storage is empty")
         }
         let ok = secp256k1_ecdh(context, &output, &point, secretScalar, xCoordinateOnly, nil)
-        guard ok == 1 else { throw CryptoError(.internalFailure, "secp256k1_ecdh failed") }
+        guard ok == 1 else { throw TwinCryptoError(.internalFailure, "secp256k1_ecdh failed") }
         return output
     }
 }
@@ -128,13 +128,13 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalC
     private let parsed: secp256k1_xonly_pubkey
 
     /// Parses a 32-byte x-only key; fails unless x is the coordinate of a point on secp256k1.
-    public init(bytes: [UInt8]) throws(CryptoError) {
+    public init(bytes: [UInt8]) throws(TwinCryptoError) {
         guard bytes.count == 32 else {
-            throw CryptoError(.invalidPublicKey, "x-only public key must be 32 bytes, got \(bytes.count)")
+            throw TwinCryptoError(.invalidPublicKey, "x-only public key must be 32 bytes, got \(bytes.count)")
         }
         var key = secp256k1_xonly_pubkey()
         guard secp256k1_xonly_pubkey_parse(Secp256k1Context.shared.pointer, &key, bytes) == 1 else {
-            throw CryptoError(.invalidPublicKey, "not an x coordinate on secp256k1")
+            throw TwinCryptoError(.invalidPublicKey, "not an x coordinate on secp256k1")
         }
         self.bytes = bytes
         parsed = key
@@ -169,11 +169,11 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalC
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// The point with this x coordinate and even y, the one BIP340 says the key stands for.
-    func evenYPoint() throws(CryptoError) -> secp256k1_pubkey {
+    func evenYPoint() throws(TwinCryptoError) -> secp256k1_pubkey {
         var point = secp256k1_pubkey()
         let compressed = [0x02] + bytes
         guard secp256k1_ec_pubkey_parse(Secp256k1Context.shared.pointer, &point, compressed, 33) == 1 else {
-            throw CryptoError(.invalidPublicKey, "x coordinate has no point")
+            throw TwinCryptoError(.invalidPublicKey, "x coordinate has no point")
         }
         return point
     }
@@ -195,9 +195,9 @@ public struct Signature: Hashable, Sendable, CanonicalCodable {
     public let bytes: [UInt8]
 
     /// Any 64 bytes; whether they verify is decided by `PublicKey.verify`.
-    public init(bytes: [UInt8]) throws(CryptoError) {
+    public init(bytes: [UInt8]) throws(TwinCryptoError) {
         guard bytes.count == 64 else {
-            throw CryptoError(.invalidSignature, "signature must be 64 bytes, got \(bytes.count)")
+            throw TwinCryptoError(.invalidSignature, "signature must be 64 bytes, got \(bytes.count)")
         }
         self.bytes = bytes
     }

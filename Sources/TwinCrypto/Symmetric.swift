@@ -14,7 +14,7 @@ public enum AESGCM {
     /// Encrypts `plaintext`; returns ciphertext followed by the 16-byte tag.
     public static func seal(
         _ plaintext: some DataProtocol, key: [UInt8], nonce: [UInt8], authenticating aad: some DataProtocol
-    ) throws(CryptoError) -> [UInt8] {
+    ) throws(TwinCryptoError) -> [UInt8] {
         let (symmetricKey, gcmNonce) = try parameters(key: key, nonce: nonce)
         do {
             let box = try AES.GCM.seal(plaintext, using: symmetricKey, nonce: gcmNonce, authenticating: aad)
@@ -22,17 +22,17 @@ public enum AESGCM {
             out.append(contentsOf: box.tag)
             return out
         } catch {
-            throw CryptoError(.internalFailure, "AES-GCM seal: \(error)")
+            throw TwinCryptoError(.internalFailure, "AES-GCM seal: \(error)")
         }
     }
 
     /// Decrypts ciphertext-and-tag produced by `seal`; fails with `authenticationFailed` on any alteration.
     public static func open(
         _ sealed: [UInt8], key: [UInt8], nonce: [UInt8], authenticating aad: some DataProtocol
-    ) throws(CryptoError) -> [UInt8] {
+    ) throws(TwinCryptoError) -> [UInt8] {
         let (symmetricKey, gcmNonce) = try parameters(key: key, nonce: nonce)
         guard sealed.count >= tagByteCount else {
-            throw CryptoError(.invalidLength, "sealed box of \(sealed.count) bytes is shorter than its tag")
+            throw TwinCryptoError(.invalidLength, "sealed box of \(sealed.count) bytes is shorter than its tag")
         }
         do {
             let box = try AES.GCM.SealedBox(
@@ -40,16 +40,16 @@ public enum AESGCM {
             )
             return [UInt8](try AES.GCM.open(box, using: symmetricKey, authenticating: aad))
         } catch {
-            throw CryptoError(.authenticationFailed, "AES-GCM tag did not verify")
+            throw TwinCryptoError(.authenticationFailed, "AES-GCM tag did not verify")
         }
     }
 
-    private static func parameters(key: [UInt8], nonce: [UInt8]) throws(CryptoError) -> (SymmetricKey, AES.GCM.Nonce) {
+    private static func parameters(key: [UInt8], nonce: [UInt8]) throws(TwinCryptoError) -> (SymmetricKey, AES.GCM.Nonce) {
         guard key.count == keyByteCount else {
-            throw CryptoError(.invalidLength, "AES-256 key must be 32 bytes, got \(key.count)")
+            throw TwinCryptoError(.invalidLength, "AES-256 key must be 32 bytes, got \(key.count)")
         }
         guard nonce.count == nonceByteCount, let gcmNonce = try? AES.GCM.Nonce(data: nonce) else {
-            throw CryptoError(.invalidLength, "GCM nonce must be 12 bytes, got \(nonce.count)")
+            throw TwinCryptoError(.invalidLength, "GCM nonce must be 12 bytes, got \(nonce.count)")
         }
         return (SymmetricKey(data: key), gcmNonce)
     }
@@ -63,16 +63,16 @@ public enum HKDFSHA256 {
     }
 
     /// The expand step: `length` bytes of OKM from PRK and `info`; at most 255 * 32 bytes.
-    public static func expand(prk: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
+    public static func expand(prk: [UInt8], info: [UInt8], length: Int) throws(TwinCryptoError) -> [UInt8] {
         guard length > 0, length <= 255 * 32 else {
-            throw CryptoError(.invalidLength, "HKDF-SHA256 output must be 1...8160 bytes, got \(length)")
+            throw TwinCryptoError(.invalidLength, "HKDF-SHA256 output must be 1...8160 bytes, got \(length)")
         }
         let key = HKDF<SHA256>.expand(pseudoRandomKey: prk, info: info, outputByteCount: length)
         return key.withUnsafeBytes { [UInt8]($0) }
     }
 
     /// Extract then expand.
-    public static func derive(ikm: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws(CryptoError) -> [UInt8] {
+    public static func derive(ikm: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws(TwinCryptoError) -> [UInt8] {
         try expand(prk: extract(ikm: ikm, salt: salt), info: info, length: length)
     }
 }
