@@ -18,11 +18,11 @@ public enum Canonical {
     /// Decodes a versioned top-level value, rejecting unknown versions and trailing bytes.
     public static func decode<T: CanonicalDecodable>(
         _ type: T.Type, from bytes: [UInt8], limits: DecodingLimits = .standard
-    ) throws(DecodingError) -> T {
+    ) throws(CanonicalDecodingError) -> T {
         var reader = try CanonicalReader(bytes, limits: limits)
         let version = try reader.readFixed(1)[0]
         guard version == formatVersion else {
-            throw DecodingError(.unsupportedVersion, at: 0, "version \(version), expected \(formatVersion)")
+            throw CanonicalDecodingError(.unsupportedVersion, at: 0, "version \(version), expected \(formatVersion)")
         }
         let value = try T(from: &reader)
         try reader.finish()
@@ -32,7 +32,7 @@ public enum Canonical {
     /// Decodes a body with no version byte (a value nested in another format), rejecting trailing bytes.
     public static func decodeBody<T: CanonicalDecodable>(
         _ type: T.Type, from bytes: [UInt8], limits: DecodingLimits = .standard
-    ) throws(DecodingError) -> T {
+    ) throws(CanonicalDecodingError) -> T {
         var reader = try CanonicalReader(bytes, limits: limits)
         let value = try T(from: &reader)
         try reader.finish()
@@ -44,25 +44,25 @@ public enum Canonical {
 
 extension UInt64: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) { writer.write(uint: self) }
-    public init(from reader: inout CanonicalReader) throws(DecodingError) { self = try reader.readUInt() }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self = try reader.readUInt() }
 }
 
 extension UInt32: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) { writer.write(uint: UInt64(self)) }
-    public init(from reader: inout CanonicalReader) throws(DecodingError) { self = try reader.readUInt(as: UInt32.self) }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self = try reader.readUInt(as: UInt32.self) }
 }
 
 extension Int64: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) { writer.write(int: self) }
-    public init(from reader: inout CanonicalReader) throws(DecodingError) { self = try reader.readInt() }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self = try reader.readInt() }
 }
 
 extension Bool: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) { writer.write(bool: self) }
-    public init(from reader: inout CanonicalReader) throws(DecodingError) { self = try reader.readBool() }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self = try reader.readBool() }
 }
 
 extension String: CanonicalCodable {
     public func encode(to writer: inout CanonicalWriter) { writer.write(string: self) }
-    public init(from reader: inout CanonicalReader) throws(DecodingError) { self = try reader.readString() }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self = try reader.readString() }
 }

@@ -122,7 +122,7 @@ public protocol CanonicalEncodable {
 /// A value that can be decoded from its canonical encoding.
 public protocol CanonicalDecodable {
     /// Reads the value's fields in declaration order. Must read exactly what `encode(to:)` writes.
-    init(from reader: inout CanonicalReader) throws(DecodingError)
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError)
 }
 
 public typealias CanonicalCodable = CanonicalEncodable & CanonicalDecodable

@@ -57,7 +57,7 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
         withUnsafeBytes { writer.write(fixed: $0) }
     }
 
-    public init(from reader: inout CanonicalReader) throws(DecodingError) {
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         let bytes = try reader.readFixed(32)
         self.init(unsafeUninitializedBytes: { $0.copyBytes(from: bytes) })
     }

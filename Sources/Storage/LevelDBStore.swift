@@ -28,6 +28,8 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     private let lock = ReadWriteLock()
     // Guarded by `lock`: read-locked to use, write-locked to close.
     nonisolated(unsafe) private var handle: Handle?
+    // Guarded by `lock` (write-locked to change): snapshots not yet released, so `close()` can release them first.
+    nonisolated(unsafe) private var liveSnapshots: [ObjectIdentifier: OpaquePointer] = [:]
 
     /// Opens (by default creating) the database in directory `path`.
     public init(path: String, options: Options = Options()) throws(StorageError) {
@@ -35,14 +37,23 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         handle = try Handle(path: path, options: options)
     }
 
-    /// Closes the database. Snapshots still alive keep the files open until they are released.
+    /// Closes the database and releases its files, so it can be reopened at once. Snapshots still held become
+    /// unusable (their reads throw `closed`).
     public func close() {
-        lock.withWriteLock { handle = nil }
+        lock.withWriteLock {
+            if let handle {
+                for snapshot in liveSnapshots.values { leveldb_release_snapshot(handle.db, snapshot) }
+            }
+            liveSnapshots = [:]
+            handle = nil
+        }
     }
+
+    deinit { close() }
 
     public var isClosed: Bool { lock.withReadLock { handle == nil } }
 
-    private func withHandle<R>(_ body: (Handle) throws(StorageError) -> R) throws(StorageError) -> R {
+    fileprivate func withHandle<R>(_ body: (Handle) throws(StorageError) -> R) throws(StorageError) -> R {
         lock.lockRead()
         defer { lock.unlock() }
         guard let handle else { throw StorageError(.closed, "LevelDB at \(path) is closed") }
@@ -66,7 +77,20 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     }
 
     public func snapshot() throws(StorageError) -> any KeyValueReader {
-        try withHandle { (h: Handle) throws(StorageError) in LevelDBSnapshot(handle: h) }
+        lock.lockWrite()
+        defer { lock.unlock() }
+        guard let handle else { throw StorageError(.closed, "LevelDB at \(path) is closed") }
+        let snapshot = LevelDBSnapshot(store: self, snapshot: leveldb_create_snapshot(handle.db))
+        liveSnapshots[ObjectIdentifier(snapshot)] = snapshot.snapshot
+        return snapshot
+    }
+
+    /// Called by a snapshot when it is released: frees it unless `close()` already did.
+    fileprivate func release(_ snapshot: LevelDBSnapshot) {
+        lock.withWriteLock {
+            guard let pointer = liveSnapshots.removeValue(forKey: ObjectIdentifier(snapshot)), let handle else { return }
+            leveldb_release_snapshot(handle.db, pointer)
+        }
     }
 
     /// A LevelDB property such as `leveldb.stats` or `leveldb.approximate-memory-usage`, or nil if unknown.
@@ -93,7 +117,7 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
     }
 }
 
-/// The C handles of one open database, released together when the last user (store or snapshot) lets go.
+/// The C handles of one open database, released together when the store closes.
 final class Handle: @unchecked Sendable {
     let db: OpaquePointer
     private let options: OpaquePointer
@@ -212,30 +236,32 @@ final class Handle: @unchecked Sendable {
 
 /// A LevelDB snapshot: reads see the database as it was when the snapshot was taken.
 final class LevelDBSnapshot: KeyValueReader, @unchecked Sendable {
-    private let handle: Handle
-    private let snapshot: OpaquePointer
+    private let store: LevelDBStore
+    let snapshot: OpaquePointer
     private let readOptions: OpaquePointer
 
-    init(handle: Handle) {
-        self.handle = handle
-        snapshot = leveldb_create_snapshot(handle.db)
+    init(store: LevelDBStore, snapshot: OpaquePointer) {
+        self.store = store
+        self.snapshot = snapshot
         readOptions = leveldb_readoptions_create()
         leveldb_readoptions_set_snapshot(readOptions, snapshot)
     }
 
     deinit {
+        store.release(self)
         leveldb_readoptions_destroy(readOptions)
-        leveldb_release_snapshot(handle.db, snapshot)
     }
 
     func get(_ key: [UInt8]) throws(StorageError) -> [UInt8]? {
-        try handle.get(key, readOptions: readOptions)
+        try store.withHandle { (h: Handle) throws(StorageError) in try h.get(key, readOptions: readOptions) }
     }
 
     func forEach(
         prefix: [UInt8], start: [UInt8]?, _ body: (KeyValueEntry) throws(StorageError) -> Bool
     ) throws(StorageError) {
-        try handle.forEach(prefix: prefix, start: start, readOptions: readOptions, body)
+        try store.withHandle { (h: Handle) throws(StorageError) in
+            try h.forEach(prefix: prefix, start: start, readOptions: readOptions, body)
+        }
     }
 }
 

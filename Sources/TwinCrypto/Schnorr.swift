@@ -180,7 +180,7 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalC
 
     public func encode(to writer: inout CanonicalWriter) { writer.write(fixed: bytes) }
 
-    public init(from reader: inout CanonicalReader) throws(DecodingError) {
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         let bytes = try reader.readFixed(32)
         do {
             try self.init(bytes: bytes)
@@ -208,7 +208,7 @@ public struct Signature: Hashable, Sendable, CanonicalCodable {
 
     public func encode(to writer: inout CanonicalWriter) { writer.write(fixed: bytes) }
 
-    public init(from reader: inout CanonicalReader) throws(DecodingError) {
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         bytes = try reader.readFixed(64)
     }
 }

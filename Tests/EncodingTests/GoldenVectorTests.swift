@@ -27,7 +27,7 @@ struct SampleRecord: CanonicalCodable, Equatable {
             }
         }
 
-        init(from reader: inout CanonicalReader) throws(DecodingError) {
+        init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
             let tag = try reader.readTag()
             switch tag {
             case 0: self = .read
@@ -62,7 +62,7 @@ struct SampleRecord: CanonicalCodable, Equatable {
         writer.write(action)
     }
 
-    init(from reader: inout CanonicalReader) throws(DecodingError) {
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         id = try reader.readUInt()
         delta = try reader.readInt()
         active = try reader.readBool()
@@ -71,7 +71,7 @@ struct SampleRecord: CanonicalCodable, Equatable {
         digest = try reader.read()
         note = try reader.readOptional(String.self)
         tags = try reader.readList(of: String.self)
-        counts = try reader.readMap { (r: inout CanonicalReader) throws(DecodingError) in try r.readUInt() }
+        counts = try reader.readMap { (r: inout CanonicalReader) throws(CanonicalDecodingError) in try r.readUInt() }
         action = try reader.read()
     }
 
@@ -89,22 +89,22 @@ struct OptionalUInt: CanonicalCodable, Equatable {
     var value: UInt64?
     func encode(to writer: inout CanonicalWriter) { writer.write(optional: value) }
     init(_ value: UInt64?) { self.value = value }
-    init(from reader: inout CanonicalReader) throws(DecodingError) { value = try reader.readOptional(UInt64.self) }
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { value = try reader.readOptional(UInt64.self) }
 }
 
 struct UIntList: CanonicalCodable, Equatable {
     var values: [UInt64]
     func encode(to writer: inout CanonicalWriter) { writer.write(list: values) }
     init(_ values: [UInt64]) { self.values = values }
-    init(from reader: inout CanonicalReader) throws(DecodingError) { values = try reader.readList(of: UInt64.self) }
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { values = try reader.readList(of: UInt64.self) }
 }
 
 struct StringUIntMap: CanonicalCodable, Equatable {
     var values: [String: UInt64]
     func encode(to writer: inout CanonicalWriter) { writer.write(map: values) { w, v in w.write(uint: v) } }
     init(_ values: [String: UInt64]) { self.values = values }
-    init(from reader: inout CanonicalReader) throws(DecodingError) {
-        values = try reader.readMap { (r: inout CanonicalReader) throws(DecodingError) in try r.readUInt() }
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        values = try reader.readMap { (r: inout CanonicalReader) throws(CanonicalDecodingError) in try r.readUInt() }
     }
 }
 
@@ -112,7 +112,7 @@ struct Bytes: CanonicalCodable, Equatable {
     var value: [UInt8]
     func encode(to writer: inout CanonicalWriter) { writer.write(bytes: value) }
     init(_ value: [UInt8]) { self.value = value }
-    init(from reader: inout CanonicalReader) throws(DecodingError) { value = try reader.readBytes() }
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { value = try reader.readBytes() }
 }
 
 struct GoldenVector: Sendable, CustomTestStringConvertible {
@@ -210,7 +210,7 @@ func check(_ vector: GoldenVector) throws -> (expected: [UInt8], encoded: [UInt8
     throw GoldenError.unknownType(vector.type)
 }
 
-func decodeError(_ vector: GoldenVector) throws -> DecodingError? {
+func decodeError(_ vector: GoldenVector) throws -> CanonicalDecodingError? {
     let bytes = try hex(vector.hex)
     do {
         switch vector.type {
@@ -225,7 +225,7 @@ func decodeError(_ vector: GoldenVector) throws -> DecodingError? {
         case "record": _ = try Canonical.decode(SampleRecord.self, from: bytes)
         default: throw GoldenError.unknownType(vector.type)
         }
-    } catch let error as DecodingError {
+    } catch let error as CanonicalDecodingError {
         return error
     }
     return nil

@@ -23,7 +23,7 @@ indirect enum Tree: CanonicalCodable, Equatable {
         }
     }
 
-    init(from reader: inout CanonicalReader) throws(DecodingError) {
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         let tag = try reader.readTag()
         switch tag {
         case 0: self = .leaf(try reader.readUInt())
@@ -121,7 +121,7 @@ struct PropertyTests {
         let limits = DecodingLimits(inputBytesMax: 1 << 20, bytesMax: 1 << 10, countMax: 16, depthMax: 8)
         let ok = nested(8).canonicalBytes()
         #expect(try Canonical.decodeBody(Tree.self, from: ok, limits: limits) == nested(8))
-        #expect(throws: DecodingError.self) { try Canonical.decodeBody(Tree.self, from: nested(9).canonicalBytes(), limits: limits) }
+        #expect(throws: CanonicalDecodingError.self) { try Canonical.decodeBody(Tree.self, from: nested(9).canonicalBytes(), limits: limits) }
         do {
             _ = try Canonical.decodeBody(Tree.self, from: nested(9).canonicalBytes(), limits: limits)
         } catch {
@@ -129,16 +129,16 @@ struct PropertyTests {
         }
         // A hostile 100,000-deep nesting fails fast instead of overflowing the stack.
         let hostile = [UInt8](repeating: 0, count: 0) + Array(repeating: [1, 1], count: 100_000).flatMap { $0 }
-        #expect(throws: DecodingError.self) { try Canonical.decodeBody(Tree.self, from: hostile) }
+        #expect(throws: CanonicalDecodingError.self) { try Canonical.decodeBody(Tree.self, from: hostile) }
     }
 
     @Test("a huge declared count or length is refused before allocating")
     func hostileLengths() {
         var writer = CanonicalWriter()
         writer.write(uint: UInt64(1 << 16))  // count at the limit, but no elements follow
-        #expect(throws: DecodingError.self) { try Canonical.decodeBody(UIntList.self, from: writer.bytes) }
+        #expect(throws: CanonicalDecodingError.self) { try Canonical.decodeBody(UIntList.self, from: writer.bytes) }
         let limits = DecodingLimits(inputBytesMax: 16, bytesMax: 8, countMax: 4, depthMax: 4)
-        #expect(throws: DecodingError.self) { try Canonical.decodeBody(Bytes.self, from: [UInt8](repeating: 0, count: 17), limits: limits) }
+        #expect(throws: CanonicalDecodingError.self) { try Canonical.decodeBody(Bytes.self, from: [UInt8](repeating: 0, count: 17), limits: limits) }
         do {
             _ = try Canonical.decodeBody(Bytes.self, from: [9] + [UInt8](repeating: 0, count: 9), limits: limits)
         } catch {

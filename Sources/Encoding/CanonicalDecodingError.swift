@@ -2,7 +2,7 @@
 ///
 /// A public error that may grow: a struct whose `code` is a stable, documented string (see Docs/encoding.md),
 /// plus the byte offset where decoding stopped and a human-readable detail.
-public struct DecodingError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct CanonicalDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A stable machine-readable reason. New codes may be added; existing ones never change meaning.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String

@@ -1,0 +1,32 @@
+import ArgumentParser
+
+/// The release this build reports.
+let twinLedgerVersion = "0.1.0"
+
+@main
+struct TwinLedgerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "twinledger",
+        abstract: "TwinLedger: a permissioned BFT consent ledger for secure medical digital twins.",
+        discussion: """
+            This build contains the foundation: keys, signatures, key envelopes, the canonical encoding and \
+            LevelDB storage. The ledger, consensus and network commands arrive in later releases (see README.md).
+            """,
+        version: twinLedgerVersion,
+        subcommands: [VersionCommand.self, KeysCommand.self, SelfCheckCommand.self, DebugCommand.self]
+    )
+}
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
+
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() {
+        if json {
+            print(#"{"name":"twinledger","version":"\#(twinLedgerVersion)","encoding_format":1,"envelope_version":1}"#)
+        } else {
+            print("twinledger \(twinLedgerVersion) (canonical encoding v1, key envelope v1)")
+        }
+    }
+}
