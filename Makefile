@@ -1,0 +1,45 @@
+# TwinLedger — the two commands are `make run` and `make test`; see README.md.
+SWIFT ?= swift
+CC ?= cc
+BENCH_RUNS ?= 5
+BENCH_OUT ?= bench-results
+
+.PHONY: all deps build release test run bench clean help
+
+all: build
+
+help:
+	@echo "make run    - install what is missing, build (release), run the foundation self-check"
+	@echo "make test   - install what is missing, build, run the test suite"
+	@echo "make bench  - release benchmarks (medians; Swift wrapper vs C reference side by side)"
+	@echo "make clean  - remove build products"
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product twinledger
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+run: release
+	@echo
+	@.build/release/twinledger version
+	@.build/release/twinledger selfcheck
+	@echo
+	@echo "The CLI is at .build/release/twinledger (try: .build/release/twinledger keys new --out my.key)."
+	@echo "Docs: README.md and Docs/. Benchmarks: make bench."
+
+bench: deps
+	$(SWIFT) build -c release --product TwinBench
+	@mkdir -p .build/bench $(BENCH_OUT)
+	$(CC) -O2 -o .build/bench/schnorr_verify_c Benchmarks/c/schnorr_verify.c -lsecp256k1
+	.build/release/TwinBench --runs $(BENCH_RUNS) --c-verify .build/bench/schnorr_verify_c --json $(BENCH_OUT)/foundation.json
+
+clean:
+	rm -rf .build $(BENCH_OUT)
