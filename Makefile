@@ -4,13 +4,14 @@ CC ?= cc
 BENCH_RUNS ?= 5
 BENCH_OUT ?= bench-results
 
-.PHONY: all deps build release test run bench clean help
+.PHONY: all deps build release test test-sanitize run bench clean help
 
 all: build
 
 help:
 	@echo "make run    - install what is missing, build (release), run the foundation self-check"
 	@echo "make test   - install what is missing, build, run the test suite"
+	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
 	@echo "make bench  - release benchmarks (medians; Swift wrapper vs C reference side by side)"
 	@echo "make clean  - remove build products"
 
@@ -27,6 +28,15 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
+# AddressSanitizer with leak detection over the whole suite and the self-check (a separate build folder).
+test-sanitize: deps
+	$(SWIFT) build --build-tests --sanitize=address --scratch-path .build-asan
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
+		.build-asan/debug/twinledger selfcheck
+	ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp \
+		TWINLEDGER_BIN=$(CURDIR)/.build-asan/debug/twinledger \
+		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
+
 run: release
 	@echo
 	@.build/release/twinledger version
@@ -42,4 +52,4 @@ bench: deps
 	.build/release/TwinBench --runs $(BENCH_RUNS) --c-verify .build/bench/schnorr_verify_c --json $(BENCH_OUT)/foundation.json
 
 clean:
-	rm -rf .build $(BENCH_OUT)
+	rm -rf .build .build-asan $(BENCH_OUT)
