@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "TwinCrypto", targets: ["TwinCrypto"]),
         .library(name: "Encoding", targets: ["Encoding"]),
         .library(name: "Storage", targets: ["Storage"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
@@ -36,6 +37,8 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
+        // Pure: transactions, authorization rules, the state machine (over the KeyValue protocol).
+        .target(name: "Ledger", dependencies: ["Encoding", "KeyValue", "TwinCrypto"]),
         // LevelDB-backed storage implementing the KeyValue protocol.
         .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
         // The CLI.
@@ -58,5 +61,6 @@ let package = Package(
         .testTarget(name: "EncodingTests", dependencies: ["Encoding", "TestSupport"]),
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
     ]
 )

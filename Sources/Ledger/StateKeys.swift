@@ -1,0 +1,74 @@
+import Encoding
+
+/// The ledger's state keys: one prefix byte per record type, then fixed-size ids (Docs/transactions.md, "State").
+public enum StateKey {
+    public static let participantPrefix: UInt8 = 0x01
+    public static let organizationPrefix: UInt8 = 0x02
+    public static let noncePrefix: UInt8 = 0x03
+    public static let grantPrefix: UInt8 = 0x04
+    public static let delegationPrefix: UInt8 = 0x05
+    public static let shadowPrefix: UInt8 = 0x06
+    public static let authorityPrefix: UInt8 = 0x07
+    public static let historyHeadPrefix: UInt8 = 0x08
+    public static let historyEntryPrefix: UInt8 = 0x09
+    public static let patientGrantPrefix: UInt8 = 0x0A
+    public static let patientDelegationPrefix: UInt8 = 0x0B
+    public static let anchorPrefix: UInt8 = 0x0C
+    public static let anchorHeadPrefix: UInt8 = 0x0D
+    public static let validatorsUpdatePrefix: UInt8 = 0x0E
+    public static let evidencePrefix: UInt8 = 0x0F
+    public static let patientPrefix: UInt8 = 0x10
+    public static let parametersKey: [UInt8] = [0x11]
+    public static let patientShadowPrefix: UInt8 = 0x12
+    public static let granteeGrantPrefix: UInt8 = 0x13
+    public static let delegateDelegationPrefix: UInt8 = 0x14
+
+    static func key(_ prefix: UInt8, _ ids: Hash32...) -> [UInt8] {
+        var out = [prefix]
+        out.reserveCapacity(1 + 32 * ids.count)
+        for id in ids { id.withUnsafeBytes { out.append(contentsOf: $0) } }
+        return out
+    }
+
+    public static func participant(_ keyID: Hash32) -> [UInt8] { key(participantPrefix, keyID) }
+    public static func organization(_ keyID: Hash32) -> [UInt8] { key(organizationPrefix, keyID) }
+    public static func nonce(_ keyID: Hash32) -> [UInt8] { key(noncePrefix, keyID) }
+    public static func grant(_ id: Hash32) -> [UInt8] { key(grantPrefix, id) }
+    public static func delegation(_ id: Hash32) -> [UInt8] { key(delegationPrefix, id) }
+    public static func shadow(_ id: Hash32) -> [UInt8] { key(shadowPrefix, id) }
+    public static func authority(_ name: String) -> [UInt8] { [authorityPrefix] + Array(name.utf8) }
+    public static func historyHead(_ patient: Hash32) -> [UInt8] { key(historyHeadPrefix, patient) }
+    public static func historyEntry(_ patient: Hash32, _ index: UInt64) -> [UInt8] {
+        key(historyEntryPrefix, patient) + bigEndian(index)
+    }
+    public static func historyEntries(_ patient: Hash32) -> [UInt8] { key(historyEntryPrefix, patient) }
+    public static func patientGrant(_ patient: Hash32, _ grant: Hash32) -> [UInt8] { key(patientGrantPrefix, patient, grant) }
+    public static func patientGrants(_ patient: Hash32) -> [UInt8] { key(patientGrantPrefix, patient) }
+    public static func patientDelegation(_ patient: Hash32, _ id: Hash32) -> [UInt8] {
+        key(patientDelegationPrefix, patient, id)
+    }
+    public static func patientDelegations(_ patient: Hash32) -> [UInt8] { key(patientDelegationPrefix, patient) }
+    public static func patientShadow(_ patient: Hash32, _ shadow: Hash32) -> [UInt8] {
+        key(patientShadowPrefix, patient, shadow)
+    }
+    public static func granteeGrant(_ grantee: Hash32, _ patient: Hash32, _ grant: Hash32) -> [UInt8] {
+        key(granteeGrantPrefix, grantee, patient, grant)
+    }
+    public static func granteeGrants(_ grantee: Hash32, _ patient: Hash32) -> [UInt8] {
+        key(granteeGrantPrefix, grantee, patient)
+    }
+    public static func delegateDelegation(_ delegate: Hash32, _ patient: Hash32, _ id: Hash32) -> [UInt8] {
+        key(delegateDelegationPrefix, delegate, patient, id)
+    }
+    public static func delegateDelegations(_ delegate: Hash32, _ patient: Hash32) -> [UInt8] {
+        key(delegateDelegationPrefix, delegate, patient)
+    }
+    public static func anchor(_ node: Hash32, _ first: UInt64) -> [UInt8] { key(anchorPrefix, node) + bigEndian(first) }
+    public static func anchorHead(_ node: Hash32) -> [UInt8] { key(anchorHeadPrefix, node) }
+    public static func validatorsUpdate(_ tx: Hash32) -> [UInt8] { key(validatorsUpdatePrefix, tx) }
+    public static func evidence(_ id: Hash32) -> [UInt8] { key(evidencePrefix, id) }
+    /// Patient id → the patient's current key id.
+    public static func patient(_ patient: Hash32) -> [UInt8] { key(patientPrefix, patient) }
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+}

@@ -1,0 +1,521 @@
+import Encoding
+import TwinCrypto
+
+/// A transaction as it travels and is stored: the signed body and the signer's BIP340 signature.
+///
+/// Encoding (Docs/transactions.md): `version 0x01 | body | signature[64]`. The signature covers
+/// `taggedHash("TwinLedger/tx", canonical bytes of the body with its version byte)`. The transaction id is the
+/// SHA3-256 of the whole encoding.
+public struct SignedTransaction: Sendable, Hashable, CanonicalCodable {
+    public var body: TransactionBody
+    public var signature: Signature
+
+    public init(body: TransactionBody, signature: Signature) {
+        self.body = body
+        self.signature = signature
+    }
+
+    /// Signs `body` with `key`, which must be the body's signer. `auxiliaryRandom` (32 bytes) is for reproducible
+    /// tests and vectors only; by default each signature draws fresh randomness, as BIP340 recommends.
+    public init(
+        signing body: TransactionBody, with key: SecretKey, auxiliaryRandom: [UInt8]? = nil
+    ) throws(LedgerError) {
+        guard key.publicKey == body.signer else { throw LedgerError(.unauthorized, "key is not the body's signer") }
+        do {
+            if let auxiliaryRandom {
+                signature = try key.sign(body.signingDigest.bytes, auxiliaryRandom: auxiliaryRandom)
+            } else {
+                signature = try key.sign(body.signingDigest.bytes)
+            }
+        } catch {
+            throw LedgerError(.badSignature, "signing failed: \(error)")
+        }
+        self.body = body
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(body)
+        writer.write(signature)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        body = try reader.read()
+        signature = try reader.read()
+    }
+
+    /// The canonical bytes (with version byte).
+    public var bytes: [UInt8] { Canonical.encode(self) }
+}
+
+/// The signed part of a transaction.
+public struct TransactionBody: Sendable, Hashable, CanonicalCodable {
+    public var chainID: String
+    public var signer: PublicKey
+    /// Strictly above the signer's previous accepted nonce (gaps allowed): replay protection.
+    public var nonce: UInt64
+    public var payload: Payload
+
+    public init(chainID: String, signer: PublicKey, nonce: UInt64, payload: Payload) {
+        self.chainID = chainID
+        self.signer = signer
+        self.nonce = nonce
+        self.payload = payload
+    }
+
+    /// What the signer signs: BIP340 tagged hash "TwinLedger/tx" of the versioned canonical body.
+    public var signingDigest: Hash32 { Hashing.taggedHash(tag: "TwinLedger/tx", Canonical.encode(self)) }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(string: chainID)
+        writer.write(signer)
+        writer.write(uint: nonce)
+        writer.write(payload)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        chainID = try reader.readString(limit: 64)
+        signer = try reader.read()
+        nonce = try reader.readUInt()
+        payload = try reader.read()
+    }
+}
+
+/// A transaction whose encoding, chain and signature have been checked once (at mempool admission or block
+/// validation). The state machine accepts only these, so a signature is never verified twice on one path.
+public struct VerifiedTransaction: Sendable, Hashable {
+    public let transaction: SignedTransaction
+    /// SHA3-256 of `bytes`.
+    public let id: Hash32
+    public let bytes: [UInt8]
+
+    /// Decodes and verifies `bytes` for `chainID`.
+    public init(bytes: [UInt8], chainID: String) throws(LedgerError) {
+        guard bytes.count <= Limits.transactionBytesMax else {
+            throw LedgerError(.malformed, "transaction is \(bytes.count) bytes, limit \(Limits.transactionBytesMax)")
+        }
+        let transaction: SignedTransaction
+        do {
+            transaction = try Canonical.decode(SignedTransaction.self, from: bytes)
+        } catch {
+            throw LedgerError(.malformed, "\(error)")
+        }
+        guard transaction.body.chainID == chainID else {
+            throw LedgerError(.wrongChain, "transaction is for chain \(transaction.body.chainID), this is \(chainID)")
+        }
+        guard transaction.body.signer.verify(transaction.signature, for: transaction.body.signingDigest.bytes) else {
+            throw LedgerError(.badSignature, "signature does not verify under the signer's key")
+        }
+        self.transaction = transaction
+        self.bytes = bytes
+        id = Hashing.sha3(bytes)
+    }
+
+    /// Verifies an already-decoded transaction.
+    public init(_ transaction: SignedTransaction, chainID: String) throws(LedgerError) {
+        try self.init(bytes: transaction.bytes, chainID: chainID)
+    }
+
+    public var body: TransactionBody { transaction.body }
+}
+
+/// The transaction kinds of Docs/transactions.md. The tag is the union tag in the canonical encoding.
+public enum Payload: Sendable, Hashable, CanonicalCodable {
+    case enroll(Enroll)
+    case authorityPublish(AuthorityKeys)
+    case authorityRotate(AuthorityKeys)
+    case shadowRegister(ShadowRegister)
+    case consentGrant(ConsentGrant)
+    case consentRevoke(ConsentRevoke)
+    case delegationGrant(DelegationGrant)
+    case delegationRevoke(DelegationRevoke)
+    case auditAnchor(AuditAnchor)
+    case shadowErase(ShadowErase)
+    case breakGlass(BreakGlass)
+    case validatorsUpdate(ValidatorsUpdate)
+    case evidenceSubmit(EvidenceSubmit)
+
+    /// The kind's name as documented and shown in the API (`consent.grant` …).
+    public var kind: String {
+        switch self {
+        case .enroll: "enroll"
+        case .authorityPublish: "authority.publish"
+        case .authorityRotate: "authority.rotate"
+        case .shadowRegister: "shadow.register"
+        case .consentGrant: "consent.grant"
+        case .consentRevoke: "consent.revoke"
+        case .delegationGrant: "delegation.grant"
+        case .delegationRevoke: "delegation.revoke"
+        case .auditAnchor: "audit.anchor"
+        case .shadowErase: "shadow.erase"
+        case .breakGlass: "break_glass"
+        case .validatorsUpdate: "validators.update"
+        case .evidenceSubmit: "evidence.submit"
+        }
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        switch self {
+        case .enroll(let p): writer.write(tag: 0); writer.write(p)
+        case .authorityPublish(let p): writer.write(tag: 1); writer.write(p)
+        case .authorityRotate(let p): writer.write(tag: 2); writer.write(p)
+        case .shadowRegister(let p): writer.write(tag: 3); writer.write(p)
+        case .consentGrant(let p): writer.write(tag: 4); writer.write(p)
+        case .consentRevoke(let p): writer.write(tag: 5); writer.write(p)
+        case .delegationGrant(let p): writer.write(tag: 6); writer.write(p)
+        case .delegationRevoke(let p): writer.write(tag: 7); writer.write(p)
+        case .auditAnchor(let p): writer.write(tag: 8); writer.write(p)
+        case .shadowErase(let p): writer.write(tag: 9); writer.write(p)
+        case .breakGlass(let p): writer.write(tag: 10); writer.write(p)
+        case .validatorsUpdate(let p): writer.write(tag: 11); writer.write(p)
+        case .evidenceSubmit(let p): writer.write(tag: 12); writer.write(p)
+        }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        let tag = try reader.readTag()
+        switch tag {
+        case 0: self = .enroll(try reader.read())
+        case 1: self = .authorityPublish(try reader.read())
+        case 2: self = .authorityRotate(try reader.read())
+        case 3: self = .shadowRegister(try reader.read())
+        case 4: self = .consentGrant(try reader.read())
+        case 5: self = .consentRevoke(try reader.read())
+        case 6: self = .delegationGrant(try reader.read())
+        case 7: self = .delegationRevoke(try reader.read())
+        case 8: self = .auditAnchor(try reader.read())
+        case 9: self = .shadowErase(try reader.read())
+        case 10: self = .breakGlass(try reader.read())
+        case 11: self = .validatorsUpdate(try reader.read())
+        case 12: self = .evidenceSubmit(try reader.read())
+        default: throw reader.unknownTag(tag, in: "Payload")
+        }
+    }
+}
+
+/// `enroll`: an organization binds a key to a role in that organization.
+public struct Enroll: Sendable, Hashable, CanonicalCodable {
+    public var key: PublicKey
+    public var role: Role
+    public var organization: String
+
+    public init(key: PublicKey, role: Role, organization: String) {
+        (self.key, self.role, self.organization) = (key, role, organization)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(key)
+        writer.write(role)
+        writer.write(string: organization)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        key = try reader.read()
+        role = try reader.read()
+        organization = try reader.readString(limit: Limits.organizationBytesMax)
+    }
+}
+
+/// One attribute's public key material (opaque until the ABE release), named `attribute` under its authority.
+public struct AttributeKey: Sendable, Hashable, CanonicalCodable {
+    public var name: String
+    public var key: [UInt8]
+
+    public init(name: String, key: [UInt8]) {
+        self.name = name
+        self.key = key
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(string: name)
+        writer.write(bytes: key)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        name = try reader.readString(limit: Limits.organizationBytesMax)
+        key = try reader.readBytes(limit: Limits.attributeKeyBytesMax)
+    }
+}
+
+/// `authority.publish` (epoch 1) and `authority.rotate` (the next epoch): an authority's attribute keys.
+public struct AuthorityKeys: Sendable, Hashable, CanonicalCodable {
+    public var epoch: UInt64
+    public var attributes: [AttributeKey]
+
+    public init(epoch: UInt64, attributes: [AttributeKey]) {
+        self.epoch = epoch
+        self.attributes = attributes
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(uint: epoch)
+        writer.write(list: attributes)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        epoch = try reader.readUInt()
+        attributes = try reader.readList(of: AttributeKey.self, limit: Limits.attributesMax)
+    }
+}
+
+/// Where a shadow's data key is wrapped for one recipient: the recipient's key id and the envelope's address.
+public struct EnvelopeReference: Sendable, Hashable, CanonicalCodable {
+    public var recipient: Hash32
+    public var address: Hash32
+
+    public init(recipient: Hash32, address: Hash32) {
+        self.recipient = recipient
+        self.address = address
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(recipient)
+        writer.write(address)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        recipient = try reader.read()
+        address = try reader.read()
+    }
+}
+
+/// `shadow.register`: a new shadow (version 1) or the next version of an existing one.
+public struct ShadowRegister: Sendable, Hashable, CanonicalCodable {
+    public var shadow: Hash32
+    public var patient: Hash32
+    public var version: UInt64
+    public var categories: [String]
+    /// Content address (SHA3-256) of the encrypted manifest blob.
+    public var manifest: Hash32
+    public var size: UInt64
+    public var envelopes: [EnvelopeReference]
+    public var policy: String?
+
+    public init(
+        shadow: Hash32, patient: Hash32, version: UInt64, categories: [String], manifest: Hash32, size: UInt64,
+        envelopes: [EnvelopeReference] = [], policy: String? = nil
+    ) {
+        (self.shadow, self.patient, self.version, self.categories) = (shadow, patient, version, categories)
+        (self.manifest, self.size, self.envelopes, self.policy) = (manifest, size, envelopes, policy)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(shadow)
+        writer.write(patient)
+        writer.write(uint: version)
+        writer.write(list: categories)
+        writer.write(manifest)
+        writer.write(uint: size)
+        writer.write(list: envelopes)
+        writer.write(optional: policy)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        shadow = try reader.read()
+        patient = try reader.read()
+        version = try reader.readUInt()
+        categories = try reader.readList(limit: Limits.scopeItemsMax) { (r: inout CanonicalReader) throws(CanonicalDecodingError) in
+            try r.readString(limit: Limits.categoryBytesMax)
+        }
+        manifest = try reader.read()
+        size = try reader.readUInt()
+        envelopes = try reader.readList(of: EnvelopeReference.self, limit: Limits.envelopesMax)
+        policy = try reader.readOptional { (r: inout CanonicalReader) throws(CanonicalDecodingError) in
+            try r.readString(limit: Limits.policyBytesMax)
+        }
+    }
+}
+
+/// `consent.grant`: the patient (or a delegate) lets a grantee act on a scope for a purpose during a period.
+public struct ConsentGrant: Sendable, Hashable, CanonicalCodable {
+    public var patient: Hash32
+    public var grantee: Grantee
+    public var actions: Actions
+    public var scope: Scope
+    public var purpose: Purpose
+    /// Unix seconds.
+    public var validFrom: UInt64
+    /// Unix seconds, exclusive; nil for open-ended.
+    public var validUntil: UInt64?
+
+    public init(
+        patient: Hash32, grantee: Grantee, actions: Actions, scope: Scope, purpose: Purpose, validFrom: UInt64,
+        validUntil: UInt64?
+    ) {
+        (self.patient, self.grantee, self.actions, self.scope) = (patient, grantee, actions, scope)
+        (self.purpose, self.validFrom, self.validUntil) = (purpose, validFrom, validUntil)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(patient)
+        writer.write(grantee)
+        writer.write(actions)
+        writer.write(scope)
+        writer.write(purpose)
+        writer.write(uint: validFrom)
+        writer.write(optional: validUntil)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        patient = try reader.read()
+        grantee = try reader.read()
+        actions = try reader.read()
+        scope = try reader.read()
+        purpose = try reader.read()
+        validFrom = try reader.readUInt()
+        validUntil = try reader.readOptional(UInt64.self)
+    }
+}
+
+/// `consent.revoke`: ends a grant from the commit height on.
+public struct ConsentRevoke: Sendable, Hashable, CanonicalCodable {
+    public var grant: Hash32
+    public init(grant: Hash32) { self.grant = grant }
+    public func encode(to writer: inout CanonicalWriter) { writer.write(grant) }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { grant = try reader.read() }
+}
+
+/// `delegation.grant`: the patient lets a delegate manage consent within categories (empty: all categories).
+public struct DelegationGrant: Sendable, Hashable, CanonicalCodable {
+    public var patient: Hash32
+    /// The delegate's key id.
+    public var delegate: Hash32
+    public var powers: DelegatedPowers
+    public var categories: [String]
+    public var validUntil: UInt64?
+
+    public init(patient: Hash32, delegate: Hash32, powers: DelegatedPowers, categories: [String], validUntil: UInt64?) {
+        (self.patient, self.delegate, self.powers, self.categories, self.validUntil) =
+            (patient, delegate, powers, categories, validUntil)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(patient)
+        writer.write(delegate)
+        writer.write(powers)
+        writer.write(list: categories)
+        writer.write(optional: validUntil)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        patient = try reader.read()
+        delegate = try reader.read()
+        powers = try reader.read()
+        categories = try reader.readList(limit: Limits.scopeItemsMax) { (r: inout CanonicalReader) throws(CanonicalDecodingError) in
+            try r.readString(limit: Limits.categoryBytesMax)
+        }
+        validUntil = try reader.readOptional(UInt64.self)
+    }
+}
+
+/// `delegation.revoke`.
+public struct DelegationRevoke: Sendable, Hashable, CanonicalCodable {
+    public var delegation: Hash32
+    public init(delegation: Hash32) { self.delegation = delegation }
+    public func encode(to writer: inout CanonicalWriter) { writer.write(delegation) }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { delegation = try reader.read() }
+}
+
+/// `audit.anchor`: a node anchors the Merkle root of access-log records `firstSequence ..< firstSequence + count`.
+public struct AuditAnchor: Sendable, Hashable, CanonicalCodable {
+    public var root: Hash32
+    public var firstSequence: UInt64
+    public var count: UInt64
+
+    public init(root: Hash32, firstSequence: UInt64, count: UInt64) {
+        (self.root, self.firstSequence, self.count) = (root, firstSequence, count)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(root)
+        writer.write(uint: firstSequence)
+        writer.write(uint: count)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        root = try reader.read()
+        firstSequence = try reader.readUInt()
+        count = try reader.readUInt()
+    }
+}
+
+/// `shadow.erase`: right to erasure; the shadow is erased for ever.
+public struct ShadowErase: Sendable, Hashable, CanonicalCodable {
+    public var shadow: Hash32
+    public init(shadow: Hash32) { self.shadow = shadow }
+    public func encode(to writer: inout CanonicalWriter) { writer.write(shadow) }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { shadow = try reader.read() }
+}
+
+/// `break_glass`: an emergency practitioner takes short-lived read access to a patient's emergency categories.
+public struct BreakGlass: Sendable, Hashable, CanonicalCodable {
+    public var patient: Hash32
+    public var reason: String
+
+    public init(patient: Hash32, reason: String) {
+        self.patient = patient
+        self.reason = reason
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(patient)
+        writer.write(string: reason)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        patient = try reader.read()
+        reason = try reader.readString(limit: Limits.reasonBytesMax)
+    }
+}
+
+/// One validator's new voting power (0 removes it).
+public struct ValidatorChange: Sendable, Hashable, CanonicalCodable {
+    public var key: PublicKey
+    public var power: UInt64
+
+    public init(key: PublicKey, power: UInt64) {
+        self.key = key
+        self.power = power
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(key)
+        writer.write(uint: power)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        key = try reader.read()
+        power = try reader.readUInt()
+    }
+}
+
+/// `validators.update`: recorded now; its consensus effect (from height H+2, signed by > 2/3 of the power) comes
+/// with the BFT release.
+public struct ValidatorsUpdate: Sendable, Hashable, CanonicalCodable {
+    public var changes: [ValidatorChange]
+    public init(changes: [ValidatorChange]) { self.changes = changes }
+    public func encode(to writer: inout CanonicalWriter) { writer.write(list: changes) }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        changes = try reader.readList(of: ValidatorChange.self, limit: Limits.validatorChangesMax)
+    }
+}
+
+/// `evidence.submit`: two conflicting signed votes, recorded now and checked by the BFT release.
+public struct EvidenceSubmit: Sendable, Hashable, CanonicalCodable {
+    public var first: [UInt8]
+    public var second: [UInt8]
+
+    public init(first: [UInt8], second: [UInt8]) {
+        self.first = first
+        self.second = second
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(bytes: first)
+        writer.write(bytes: second)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        first = try reader.readBytes(limit: Limits.evidenceBytesMax)
+        second = try reader.readBytes(limit: Limits.evidenceBytesMax)
+    }
+}

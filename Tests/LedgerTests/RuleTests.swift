@@ -1,0 +1,381 @@
+// Authorization rules of Docs/transactions.md, one suite per transaction kind, each with its unauthorized variants.
+// Every rejection is checked for its code and for leaving the state byte-for-byte unchanged (LedgerWorld.reject).
+//
+// Index: admission (chain, signature, size, malformed) · nonces and replay · enroll · shadow.register ·
+// consent.grant · consent.revoke · delegation.grant/revoke · shadow.erase · authority.publish/rotate ·
+// audit.anchor · break_glass · validators.update and evidence.submit · history chain.
+import Encoding
+import KeyValue
+import Ledger
+import TestSupport
+import Testing
+import TwinCrypto
+
+@Suite("Admission and replay")
+struct AdmissionTests {
+    @Test("wrong chain, bad signature, malformed and oversized bytes are typed errors")
+    func admission() throws {
+        let world = try LedgerWorld()
+        let body = TransactionBody(
+            chainID: world.chainID, signer: world.hospitalA.publicKey, nonce: 1,
+            payload: .auditAnchor(AuditAnchor(root: .zero, firstSequence: 0, count: 1))
+        )
+        let signed = try SignedTransaction(signing: body, with: world.hospitalA)
+        #expect(throws: LedgerError.self) { try VerifiedTransaction(bytes: signed.bytes, chainID: "other-chain") }
+        #expect { try VerifiedTransaction(bytes: signed.bytes, chainID: "other-chain") } throws: {
+            ($0 as? LedgerError)?.code == .wrongChain
+        }
+        var forged = signed
+        forged.body.nonce = 2
+        #expect { try VerifiedTransaction(bytes: forged.bytes, chainID: world.chainID) } throws: {
+            ($0 as? LedgerError)?.code == .badSignature
+        }
+        #expect { try VerifiedTransaction(bytes: Array(signed.bytes.dropLast()), chainID: world.chainID) } throws: {
+            ($0 as? LedgerError)?.code == .malformed
+        }
+        #expect { try VerifiedTransaction(bytes: [UInt8](repeating: 1, count: 70_000), chainID: world.chainID) } throws: {
+            ($0 as? LedgerError)?.code == .malformed
+        }
+        #expect { try SignedTransaction(signing: body, with: world.hospitalB) } throws: {
+            ($0 as? LedgerError)?.code == .unauthorized
+        }
+        let verified = try VerifiedTransaction(bytes: signed.bytes, chainID: world.chainID)
+        #expect(verified.id == Hashing.sha3(signed.bytes))
+    }
+
+    @Test("replays and stale nonces are refused; a rejected transaction does not use up its nonce")
+    func nonces() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let grant = try world.tx(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner)))
+        #expect(try world.commit([grant]).first.map { if case .accepted = $0 { true } else { false } } == true)
+        // The very same bytes again: a replay.
+        let replay = try world.commit([grant])[0]
+        #expect({ if case .rejected(_, let e) = replay { e.code == .staleNonce } else { false } }())
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner)), .staleNonce, nonce: 1)
+        // Gaps are allowed.
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner)))
+        // A rejected transaction at nonce 50 leaves nonce 50 usable.
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: patient.key)), .invalidField, nonce: 50)
+        let ok = try world.submit(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner)), nonce: 50)
+        #expect({ if case .accepted = ok { true } else { false } }())
+    }
+
+    @Test("an unknown signer is refused")
+    func unknownSigner() throws {
+        let world = try LedgerWorld()
+        let stranger = try SecretKey()
+        try world.reject(stranger, .breakGlass(BreakGlass(patient: .zero, reason: "x")), .unknownSigner)
+    }
+
+    @Test("a block mixing accepted and rejected transactions writes exactly what the accepted ones write")
+    func rejectedChangesNothing() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let good1 = try world.tx(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner)))
+        let bad = try world.tx(practitioner, .consentGrant(world.grantPayload(patient, to: practitioner)))
+        let good2 = try world.tx(patient.key, .shadowRegister(world.shadowPayload(patient, Hashing.sha3([1]), ["neuro.mri"])))
+        let context = BlockContext(height: world.height + 1, time: world.time + 5)
+        let mixed = try world.machine.execute([good1, bad, good2], on: world.store, context: context)
+        let clean = try world.machine.execute([good1, good2], on: world.store, context: context)
+        #expect(mixed.batch.operations == clean.batch.operations)
+        #expect(mixed.results.count == 3)
+        #expect({ if case .rejected(_, let e) = mixed.results[1] { e.code == .unauthorized } else { false } }())
+    }
+}
+
+@Suite("enroll")
+struct EnrollTests {
+    @Test("an organization enrolls each role into itself; patients get a pseudonymous id and a history")
+    func enroll() throws {
+        let world = try LedgerWorld()
+        for role in Role.allCases {
+            let key = try world.enroll(role)
+            let participant = try #require(try world.record(Participant.self, StateKey.participant(key.publicKey.keyID)))
+            #expect(participant.role == role && participant.organization == "HOSP_A")
+            #expect((participant.patientID != nil) == (role == .patient))
+        }
+        let patient = try world.enrollPatient()
+        #expect(try world.history(patient.id).0.count == 1)
+        #expect(try world.record(Hash32.self, StateKey.patient(patient.id)) == patient.key.publicKey.keyID)
+    }
+
+    @Test("non-organizations, foreign organizations and repeated keys are refused")
+    func refused() throws {
+        let world = try LedgerWorld()
+        let practitioner = try world.enroll(.practitioner)
+        let newcomer = try SecretKey()
+        try world.reject(practitioner, .enroll(Enroll(key: newcomer.publicKey, role: .patient, organization: "HOSP_A")), .unauthorized)
+        try world.reject(world.hospitalB, .enroll(Enroll(key: newcomer.publicKey, role: .patient, organization: "HOSP_A")), .unauthorized)
+        try world.reject(world.hospitalA, .enroll(Enroll(key: practitioner.publicKey, role: .patient, organization: "HOSP_A")), .alreadyExists)
+        try world.reject(world.hospitalA, .enroll(Enroll(key: world.hospitalB.publicKey, role: .patient, organization: "HOSP_A")), .alreadyExists)
+    }
+}
+
+@Suite("shadow.register and shadow.erase")
+struct ShadowTests {
+    @Test("the patient registers versions in sequence; others need a write grant or register power")
+    func register() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let shadow = try world.registerShadow(patient)
+        try world.reject(patient.key, .shadowRegister(world.shadowPayload(patient, shadow, ["neuro.mri"], 3)), .badSequence)
+        _ = try world.registerShadow(patient, version: 2, shadow: shadow)
+        try world.reject(patient.key, .shadowRegister(world.shadowPayload(patient, Hashing.sha3([9]), ["neuro.mri"], 2)), .badSequence)
+        // A practitioner without a grant, with a read grant, then with a write grant.
+        let newShadow = Hashing.sha3([7])
+        try world.reject(practitioner, .shadowRegister(world.shadowPayload(patient, newShadow, ["neuro.eeg"])), .unauthorized)
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, actions: .read)))
+        try world.reject(practitioner, .shadowRegister(world.shadowPayload(patient, newShadow, ["neuro.eeg"])), .unauthorized)
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, actions: [.read, .write])))
+        try world.accept(practitioner, .shadowRegister(world.shadowPayload(patient, newShadow, ["neuro.eeg"])))
+        // The write grant covers "neuro" only.
+        try world.reject(practitioner, .shadowRegister(world.shadowPayload(patient, Hashing.sha3([8]), ["cardio.ecg"])), .unauthorized)
+    }
+
+    @Test("bad categories, unknown patients and foreign shadows are refused")
+    func invalid() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let other = try world.enrollPatient()
+        try world.reject(patient.key, .shadowRegister(world.shadowPayload(patient, Hashing.sha3([1]), ["Neuro MRI"])), .invalidField)
+        try world.reject(patient.key, .shadowRegister(world.shadowPayload(patient, Hashing.sha3([1]), [])), .invalidField)
+        let stranger = PatientKey(key: try SecretKey())
+        try world.reject(patient.key, .shadowRegister(world.shadowPayload(stranger, Hashing.sha3([1]), ["neuro"])), .notFound)
+        let theirs = try world.registerShadow(other)
+        try world.reject(patient.key, .shadowRegister(world.shadowPayload(patient, theirs, ["neuro.mri"], 2)), .invalidField)
+    }
+
+    @Test("erasure is for ever, by the patient or a delegate with erase power only")
+    func erase() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let shadow = try world.registerShadow(patient)
+        try world.reject(practitioner, .shadowErase(ShadowErase(shadow: shadow)), .unauthorized)
+        try world.accept(patient.key, .shadowErase(ShadowErase(shadow: shadow)))
+        #expect(try world.record(Shadow.self, StateKey.shadow(shadow))?.isErased == true)
+        try world.reject(patient.key, .shadowErase(ShadowErase(shadow: shadow)), .erased)
+        try world.reject(patient.key, .shadowRegister(world.shadowPayload(patient, shadow, ["neuro.mri"], 2)), .erased)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, categories: [], shadows: [shadow])), .erased)
+        try world.reject(patient.key, .shadowErase(ShadowErase(shadow: Hashing.sha3([3]))), .notFound)
+        // A caregiver with erase power over neuro erases a neuro shadow.
+        let caregiver = try world.enroll(.caregiver)
+        let second = try world.registerShadow(patient)
+        try world.reject(caregiver, .shadowErase(ShadowErase(shadow: second)), .unauthorized)
+        try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: .erase, categories: ["neuro"], validUntil: nil)))
+        try world.accept(caregiver, .shadowErase(ShadowErase(shadow: second)))
+    }
+}
+
+@Suite("consent.grant and consent.revoke")
+struct ConsentTests {
+    @Test("the patient grants; the grant is stored, indexed and active in its period")
+    func grant() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let shadow = try world.registerShadow(patient)
+        let receipt = try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, categories: ["neuro"], shadows: [shadow])))
+        let grantID = try #require(receipt.created)
+        let grant = try #require(try world.record(Grant.self, StateKey.grant(grantID)))
+        #expect(grant.isActive(at: world.time) && !grant.isActive(at: world.time + 90_000))
+        #expect(grant.grantor == patient.key.publicKey.keyID && !grant.isBreakGlass)
+        #expect(try world.store.get(StateKey.patientGrant(patient.id, grant.id)) != nil)
+        #expect(try world.store.get(StateKey.granteeGrant(practitioner.publicKey.keyID, patient.id, grant.id)) != nil)
+        // An ABE policy as grantee is stored as text.
+        var policy = world.grantPayload(patient, to: practitioner)
+        policy.grantee = .policy("HOSP_A.cardiologist or NEURO.neurologist")
+        try world.accept(patient.key, .consentGrant(policy))
+    }
+
+    @Test("every invalid or unauthorized grant is refused with its code")
+    func refused() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let other = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let stranger = try SecretKey()
+        try world.reject(practitioner, .consentGrant(world.grantPayload(patient, to: practitioner)), .unauthorized)
+        try world.reject(other.key, .consentGrant(world.grantPayload(patient, to: practitioner)), .unauthorized)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: stranger)), .notFound)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, categories: [])), .invalidField)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, actions: [])), .invalidField)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, until: world.time - 1)), .invalidField)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, categories: ["bad category"])), .invalidField)
+        let theirs = try world.registerShadow(other)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, categories: [], shadows: [theirs])), .invalidField)
+        try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, categories: [], shadows: [Hashing.sha3([5])])), .notFound)
+        var emptyPolicy = world.grantPayload(patient, to: practitioner)
+        emptyPolicy.grantee = .policy("")
+        try world.reject(patient.key, .consentGrant(emptyPolicy), .invalidField)
+    }
+
+    @Test("revocation by the patient, the grantor or a delegate with revoke power; never twice")
+    func revoke() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let other = try world.enroll(.practitioner)
+        let caregiver = try world.enroll(.caregiver)
+        let first = try #require(try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner))).created)
+        try world.reject(other, .consentRevoke(ConsentRevoke(grant: first)), .unauthorized)
+        try world.reject(practitioner, .consentRevoke(ConsentRevoke(grant: first)), .unauthorized)
+        try world.accept(patient.key, .consentRevoke(ConsentRevoke(grant: first)))
+        let revoked = try #require(try world.record(Grant.self, StateKey.grant(first)))
+        #expect(revoked.revokedHeight == world.height && revoked.revokedBy == patient.key.publicKey.keyID)
+        #expect(!revoked.isActive(at: world.time))
+        try world.reject(patient.key, .consentRevoke(ConsentRevoke(grant: first)), .alreadyRevoked)
+        try world.reject(patient.key, .consentRevoke(ConsentRevoke(grant: Hashing.sha3([4]))), .notFound)
+        // A delegate grants; after the delegation ends the delegate may still revoke what it granted.
+        let delegation = try #require(try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: .grant, categories: ["neuro"], validUntil: nil))).created)
+        let byDelegate = try #require(try world.accept(caregiver, .consentGrant(world.grantPayload(patient, to: practitioner))).created)
+        try world.accept(patient.key, .delegationRevoke(DelegationRevoke(delegation: delegation)))
+        try world.accept(caregiver, .consentRevoke(ConsentRevoke(grant: byDelegate)))
+    }
+}
+
+@Suite("delegation.grant and delegation.revoke")
+struct DelegationTests {
+    @Test("a delegate acts within scope and powers, cannot re-delegate, and loses power when revoked or expired")
+    func delegation() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let caregiver = try world.enroll(.caregiver)
+        let practitioner = try world.enroll(.practitioner)
+        let another = try world.enroll(.caregiver)
+        try world.reject(caregiver, .consentGrant(world.grantPayload(patient, to: practitioner)), .unauthorized)
+        let id = try #require(try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: [.grant, .revoke], categories: ["neuro"], validUntil: nil))).created)
+        try world.accept(caregiver, .consentGrant(world.grantPayload(patient, to: practitioner, categories: ["neuro.mri"])))
+        try world.reject(caregiver, .consentGrant(world.grantPayload(patient, to: practitioner, categories: ["cardio"])), .unauthorized)
+        // No re-delegation, no revoking the delegation itself.
+        try world.reject(caregiver, .delegationGrant(DelegationGrant(patient: patient.id, delegate: another.publicKey.keyID, powers: .grant, categories: [], validUntil: nil)), .unauthorized)
+        try world.reject(caregiver, .delegationRevoke(DelegationRevoke(delegation: id)), .unauthorized)
+        try world.accept(patient.key, .delegationRevoke(DelegationRevoke(delegation: id)))
+        try world.reject(patient.key, .delegationRevoke(DelegationRevoke(delegation: id)), .alreadyRevoked)
+        try world.reject(caregiver, .consentGrant(world.grantPayload(patient, to: practitioner)), .unauthorized)
+        // An expiring delegation.
+        try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: another.publicKey.keyID, powers: .grant, categories: [], validUntil: world.time + 12)))
+        try world.accept(another, .consentGrant(world.grantPayload(patient, to: practitioner)))
+        world.time += 10
+        try world.reject(another, .consentGrant(world.grantPayload(patient, to: practitioner)), .unauthorized)
+    }
+
+    @Test("invalid delegations are refused")
+    func invalid() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let caregiver = try world.enroll(.caregiver)
+        try world.reject(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: [], categories: [], validUntil: nil)), .invalidField)
+        try world.reject(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: patient.key.publicKey.keyID, powers: .grant, categories: [], validUntil: nil)), .invalidField)
+        try world.reject(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: Hashing.sha3([1]), powers: .grant, categories: [], validUntil: nil)), .notFound)
+        try world.reject(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: .grant, categories: [], validUntil: world.time)), .invalidField)
+        try world.reject(world.hospitalA, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: .grant, categories: [], validUntil: nil)), .unauthorized)
+        try world.reject(patient.key, .delegationRevoke(DelegationRevoke(delegation: Hashing.sha3([2]))), .notFound)
+    }
+}
+
+@Suite("authority, audit.anchor, break_glass, governance")
+struct OtherRuleTests {
+    @Test("an authority key publishes epoch 1 once and rotates to strictly higher epochs")
+    func authority() throws {
+        let world = try LedgerWorld()
+        let authority = try world.enroll(.authority, by: world.hospitalB, name: "HOSP_B")
+        let sibling = try world.enroll(.authority, by: world.hospitalB, name: "HOSP_B")
+        let practitioner = try world.enroll(.practitioner)
+        let keys = AuthorityKeys(epoch: 1, attributes: [AttributeKey(name: "cardiologist", key: [1, 2, 3])])
+        try world.reject(practitioner, .authorityPublish(keys), .unauthorized)
+        try world.reject(authority, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .notFound)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .badSequence)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 1, attributes: [])), .invalidField)
+        try world.accept(authority, .authorityPublish(keys))
+        try world.reject(sibling, .authorityPublish(keys), .alreadyExists)
+        try world.reject(sibling, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .unauthorized)
+        try world.accept(authority, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)))
+        try world.reject(authority, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .badSequence)
+        #expect(try world.record(Authority.self, StateKey.authority("HOSP_B"))?.epoch == 2)
+    }
+
+    @Test("node keys and organizations anchor contiguous audit batches")
+    func anchors() throws {
+        let world = try LedgerWorld()
+        let node = try world.enroll(.node)
+        let practitioner = try world.enroll(.practitioner)
+        try world.accept(node, .auditAnchor(AuditAnchor(root: Hashing.sha3([1]), firstSequence: 0, count: 10)))
+        try world.reject(node, .auditAnchor(AuditAnchor(root: Hashing.sha3([2]), firstSequence: 11, count: 5)), .badSequence)
+        try world.reject(node, .auditAnchor(AuditAnchor(root: Hashing.sha3([2]), firstSequence: 10, count: 0)), .invalidField)
+        try world.accept(node, .auditAnchor(AuditAnchor(root: Hashing.sha3([2]), firstSequence: 10, count: 5)))
+        try world.accept(world.hospitalA, .auditAnchor(AuditAnchor(root: Hashing.sha3([3]), firstSequence: 0, count: 1)))
+        try world.reject(practitioner, .auditAnchor(AuditAnchor(root: Hashing.sha3([4]), firstSequence: 0, count: 1)), .unauthorized)
+        #expect(try world.record(UInt64.self, StateKey.anchorHead(node.publicKey.keyID)) == 15)
+    }
+
+    @Test("break-glass: emergency role only, a reason, short-lived read of emergency categories, in the history")
+    func breakGlass() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let emergency = try world.enroll(.emergency)
+        let practitioner = try world.enroll(.practitioner)
+        try world.reject(practitioner, .breakGlass(BreakGlass(patient: patient.id, reason: "collapsed")), .unauthorized)
+        try world.reject(emergency, .breakGlass(BreakGlass(patient: patient.id, reason: "  ")), .invalidField)
+        try world.reject(emergency, .breakGlass(BreakGlass(patient: Hashing.sha3([1]), reason: "collapsed")), .notFound)
+        let receipt = try world.accept(emergency, .breakGlass(BreakGlass(patient: patient.id, reason: "unconscious on arrival")))
+        let grantID = try #require(receipt.created)
+        let grant = try #require(try world.record(Grant.self, StateKey.grant(grantID)))
+        #expect(grant.isBreakGlass && grant.purpose == .emergencyTreatment && grant.actions == .read)
+        #expect(grant.scope.categories == world.parameters.emergencyCategories)
+        #expect(grant.validUntil == world.time + world.parameters.breakGlassSeconds)
+        #expect(try world.history(patient.id).1.last == receipt.transaction)
+    }
+
+    @Test("validators.update is recorded for organizations only; evidence once")
+    func governance() throws {
+        let world = try LedgerWorld()
+        let practitioner = try world.enroll(.practitioner)
+        let update = ValidatorsUpdate(changes: [ValidatorChange(key: try SecretKey().publicKey, power: 10)])
+        try world.reject(practitioner, .validatorsUpdate(update), .unauthorized)
+        try world.reject(world.hospitalA, .validatorsUpdate(ValidatorsUpdate(changes: [])), .invalidField)
+        let receipt = try world.accept(world.hospitalA, .validatorsUpdate(update))
+        #expect(try world.record(ValidatorsUpdate.self, StateKey.validatorsUpdate(receipt.transaction)) == update)
+        try world.accept(practitioner, .evidenceSubmit(EvidenceSubmit(first: [1], second: [2])))
+        try world.reject(world.hospitalB, .evidenceSubmit(EvidenceSubmit(first: [2], second: [1])), .alreadyExists)
+        try world.reject(world.hospitalB, .evidenceSubmit(EvidenceSubmit(first: [1], second: [1])), .invalidField)
+    }
+}
+
+@Suite("History chain")
+struct HistoryTests {
+    @Test("every consent-related transaction enters the patient's chain, in order, and the head recomputes")
+    func chain() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let other = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let caregiver = try world.enroll(.caregiver)
+        let emergency = try world.enroll(.emergency)
+        var expected: [Hash32] = []
+        let (enrolled, _) = try world.history(patient.id)
+        #expect(enrolled.count == 1)
+        expected.append(contentsOf: try world.history(patient.id).1)
+        expected.append(try world.accept(patient.key, .shadowRegister(world.shadowPayload(patient, Hashing.sha3([1]), ["neuro.mri"]))).transaction)
+        let g = try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner)))
+        expected.append(g.transaction)
+        expected.append(try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: .all, categories: [], validUntil: nil))).transaction)
+        expected.append(try world.accept(caregiver, .consentRevoke(ConsentRevoke(grant: try #require(g.created)))).transaction)
+        expected.append(try world.accept(emergency, .breakGlass(BreakGlass(patient: patient.id, reason: "stroke"))).transaction)
+        // Another patient's transactions and non-consent transactions do not enter this chain.
+        _ = try world.registerShadow(other)
+        try world.accept(world.hospitalA, .auditAnchor(AuditAnchor(root: .zero, firstSequence: 0, count: 1)))
+        let (head, entries) = try world.history(patient.id)
+        #expect(entries == expected)
+        #expect(head.count == UInt64(expected.count))
+        let recomputed = expected.reduce(HistoryHead.empty) { $0.appending($1) }
+        #expect(recomputed == head)
+        // Dropping or reordering any entry changes the head.
+        #expect(expected.dropLast().reduce(HistoryHead.empty) { $0.appending($1) } != head)
+        #expect(expected.reversed().reduce(HistoryHead.empty) { $0.appending($1) }.head != head.head)
+    }
+}
