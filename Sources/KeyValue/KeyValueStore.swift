@@ -46,6 +46,8 @@ public struct WriteBatch: Sendable {
 
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) { operations.append(.put(key: key, value: value)) }
     public mutating func delete(_ key: [UInt8]) { operations.append(.delete(key: key)) }
+    /// Appends another batch's operations after this one's.
+    public mutating func append(_ other: WriteBatch) { operations.append(contentsOf: other.operations) }
     public var isEmpty: Bool { operations.isEmpty }
     public var count: Int { operations.count }
 }

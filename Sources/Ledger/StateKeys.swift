@@ -23,6 +23,19 @@ public enum StateKey {
     public static let granteeGrantPrefix: UInt8 = 0x13
     public static let delegateDelegationPrefix: UInt8 = 0x14
 
+    /// Prefixes of lookup indexes. They are derivable from the authenticated records, so they stay out of the state
+    /// tree (fewer hashes per transaction); everything else below 0xF0 is authenticated.
+    public static let localIndexPrefixes: Set<UInt8> = [
+        historyEntryPrefix, patientGrantPrefix, patientDelegationPrefix, patientShadowPrefix, granteeGrantPrefix,
+        delegateDelegationPrefix,
+    ]
+
+    /// Whether `key` is covered by the state root.
+    public static func isAuthenticated(_ key: [UInt8]) -> Bool {
+        guard let prefix = key.first else { return false }
+        return prefix < StateTree.nodePrefix && !localIndexPrefixes.contains(prefix)
+    }
+
     static func key(_ prefix: UInt8, _ ids: Hash32...) -> [UInt8] {
         var out = [prefix]
         out.reserveCapacity(1 + 32 * ids.count)

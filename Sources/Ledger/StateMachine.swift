@@ -41,10 +41,13 @@ public enum TransactionResult: Sendable, Hashable {
     case rejected(Hash32, LedgerError)
 }
 
-/// A block's execution: each transaction's result and the state writes of the accepted ones.
+/// A block's execution: each transaction's result, the state root after it, and the writes.
 public struct BlockExecution: Sendable {
     public let results: [TransactionResult]
-    /// The writes, in key order; commit them in one atomic batch with the block.
+    /// The root of the authenticated state tree after the block.
+    public let stateRoot: Hash32
+    /// The state writes (in key order) followed by the state tree's node writes; commit them in one atomic batch
+    /// with the block.
     public let batch: WriteBatch
 }
 
@@ -58,8 +61,21 @@ public struct StateMachine: Sendable {
 
     public init(chainID: String) { self.chainID = chainID }
 
-    /// The writes that create the genesis state.
-    public static func genesisBatch(_ genesis: LedgerGenesis) throws(LedgerError) -> WriteBatch {
+    /// The writes that create the genesis state, state tree included, and the genesis state root.
+    public static func genesis(_ genesis: LedgerGenesis) throws(LedgerError) -> (root: Hash32, batch: WriteBatch) {
+        let batch = try genesisBatch(genesis)
+        var changes: [StateTree.Change] = []
+        for operation in batch.operations {
+            if case .put(let key, let value) = operation { changes.append(.init(key: key, value: value)) }
+        }
+        let (root, treeBatch) = try StateTree.update(MemoryStore(), changes)
+        var all = batch
+        all.append(treeBatch)
+        return (root, all)
+    }
+
+    /// The genesis state writes alone (without the state tree).
+    static func genesisBatch(_ genesis: LedgerGenesis) throws(LedgerError) -> WriteBatch {
         var batch = WriteBatch()
         var names: Set<String> = []
         for organization in genesis.organizations {
@@ -102,7 +118,10 @@ public struct StateMachine: Sendable {
             }
             overlay = execution.state
         }
-        return BlockExecution(results: results, batch: overlay.writeBatch())
+        let (root, treeBatch) = try StateTree.update(state, overlay.authenticatedChanges())
+        var batch = overlay.writeBatch()
+        batch.append(treeBatch)
+        return BlockExecution(results: results, stateRoot: root, batch: batch)
     }
 }
 

@@ -74,6 +74,15 @@ struct StateOverlay {
         transaction = [:]
     }
 
+    /// The block's changes to authenticated keys, for the state tree.
+    func authenticatedChanges() -> [StateTree.Change] {
+        block.compactMap { key, write in
+            guard StateKey.isAuthenticated(key) else { return nil }
+            if case .put(let value) = write { return StateTree.Change(key: key, value: value) }
+            return StateTree.Change(key: key, value: nil)
+        }
+    }
+
     /// The block's writes as one batch, in key order so every node produces the same batch.
     func writeBatch() -> WriteBatch {
         var batch = WriteBatch()

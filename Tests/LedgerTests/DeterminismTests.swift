@@ -89,6 +89,15 @@ struct DeterminismTests {
         #expect(runs[0] == runs[2], "seed \(seed): two runs differ")
         let dumps = try worlds.map { try $0.dump() }
         #expect(dumps[0] == dumps[1] && dumps[0] == dumps[2], "seed \(seed): states differ")
+        // The state root is the reference root of exactly the authenticated entries, on every store.
+        let authenticated = Dictionary(uniqueKeysWithValues: dumps[1].filter { StateKey.isAuthenticated($0.key) }
+            .map { ($0.key, $0.value) })
+        #expect(worlds[1].lastRoot == referenceRoot(authenticated), "seed \(seed): state root")
+        #expect(Set(worlds.map(\.lastRoot)).count == 1)
+        #expect(try StateTree.root(level) == worlds[1].lastRoot)
+        // Every authenticated entry, and a few absent keys, prove against the root.
+        for key in authenticated.keys.prefix(200) { #expect(try worlds[1].proves(key)) }
+        for i in 0..<20 { #expect(try worlds[1].proves(StateKey.grant(Hashing.sha3([UInt8(i), 0xEE])))) }
         // The scenario must exercise both outcomes to mean anything.
         let accepted = runs[0].filter { if case .accepted = $0 { true } else { false } }.count
         #expect(accepted > 40 && runs[0].count - accepted > 20, "seed \(seed): \(accepted) of \(runs[0].count) accepted")

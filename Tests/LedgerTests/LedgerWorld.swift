@@ -13,6 +13,8 @@ final class LedgerWorld {
     let hospitalA: SecretKey
     let hospitalB: SecretKey
     var height: UInt64 = 0
+    /// The state root after the last committed block.
+    var lastRoot: Hash32 = .zero
     var time: UInt64 = 1_800_000_000
     private var nonces: [Hash32: UInt64] = [:]
     /// With a seed, keys and signatures are reproducible, so two worlds with one seed build identical chains.
@@ -33,7 +35,7 @@ final class LedgerWorld {
             ],
             parameters: parameters
         )
-        try store.write(try StateMachine.genesisBatch(genesis), sync: false)
+        try store.write(try StateMachine.genesis(genesis).batch, sync: false)
     }
 
     static func key(_ random: inout SeededRandom?) throws -> SecretKey {
@@ -65,6 +67,7 @@ final class LedgerWorld {
         time += 5
         let execution = try machine.execute(transactions, on: store, context: BlockContext(height: height, time: time))
         try store.write(execution.batch, sync: false)
+        lastRoot = execution.stateRoot
         return execution.results
     }
 
@@ -102,8 +105,13 @@ final class LedgerWorld {
         #expect(try dump() == before, "a rejected \(payload.kind) changed the state", sourceLocation: sourceLocation)
     }
 
-    /// Every entry in the store.
+    /// Every entry in the store (state, indexes and tree nodes).
     func dump() throws -> [KeyValueEntry] { try store.scan(prefix: []) }
+
+    /// Proves `key`'s current value (or absence) against the last state root.
+    func proves(_ key: [UInt8]) throws -> Bool {
+        try StateTree.proof(store, key: key).verify(root: lastRoot, key: key, value: try store.get(key))
+    }
 
     func record<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8]) throws -> T? {
         guard let bytes = try store.get(key) else { return nil }

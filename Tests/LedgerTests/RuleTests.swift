@@ -229,6 +229,11 @@ struct ConsentTests {
         #expect(revoked.revokedHeight == world.height && revoked.revokedBy == patient.key.publicKey.keyID)
         #expect(!revoked.isActive(at: world.time))
         try world.reject(patient.key, .consentRevoke(ConsentRevoke(grant: first)), .alreadyRevoked)
+        // The revoked grant, the patient's history head and the signer's nonce are all provable against the root.
+        #expect(try world.proves(StateKey.grant(first)))
+        #expect(try world.proves(StateKey.historyHead(patient.id)))
+        #expect(try world.proves(StateKey.nonce(patient.key.publicKey.keyID)))
+        #expect(!StateKey.isAuthenticated(StateKey.patientGrant(patient.id, first)))
         try world.reject(patient.key, .consentRevoke(ConsentRevoke(grant: Hashing.sha3([4]))), .notFound)
         // A delegate grants; after the delegation ends the delegate may still revoke what it granted.
         let delegation = try #require(try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID, powers: .grant, categories: ["neuro"], validUntil: nil))).created)
