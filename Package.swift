@@ -52,7 +52,7 @@ let package = Package(
         // Benchmarks (`make bench`, release build).
         .executableTarget(
             name: "TwinBench",
-            dependencies: ["TwinCrypto", "Storage", "KeyValue", "CSecp256k1"],
+            dependencies: ["TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1"],
             path: "Benchmarks/TwinBench"
         ),
 

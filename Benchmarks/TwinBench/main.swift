@@ -12,6 +12,8 @@ struct Options {
     var cVerifyBinary: String?
     var jsonPath: String?
     var quick = false
+    var suites: Set<String> = ["foundation", "ledger"]
+    var grants = 1_000_000
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -21,6 +23,8 @@ struct Options {
             case "--c-verify": cVerifyBinary = iterator.next()
             case "--json": jsonPath = iterator.next()
             case "--quick": quick = true
+            case "--only": suites = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
+            case "--grants": grants = iterator.next().flatMap { Int($0) } ?? grants
             default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
             }
         }
@@ -73,6 +77,7 @@ print("TwinBench (foundation) — medians of \(runs) runs, release build")
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) vCPUs, \(ProcessInfo.processInfo.physicalMemory >> 30) GiB")
 print(String(repeating: "-", count: 76))
 
+if options.suites.contains("foundation") {
 // MARK: Schnorr
 
 let keyCount = 1_000
@@ -220,6 +225,13 @@ try measure("LevelDB random gets (hash-order keys) over \(getKeys / 1000)k keys"
     }
 }
 store.close()
+
+}
+
+if options.suites.contains("ledger") {
+    print(String(repeating: "-", count: 76))
+    try runLedgerBenchmark(grantCount: options.quick ? 100_000 : options.grants, blocks: options.quick ? 5 : 15, blockSize: 1_000)
+}
 
 if let path = options.jsonPath {
     let encoder = JSONEncoder()

@@ -3,23 +3,44 @@
 /// Its canonical encoding is the 32 bytes with no length prefix; its text form is 64 lower-case hex digits.
 public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, CanonicalCodable {
     // Four words in memory order: the bytes are exactly the digest's bytes.
-    private var words: (UInt64, UInt64, UInt64, UInt64)
+    @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64)
 
     /// The all-zero hash, used where a header has no predecessor.
     public static let zero = Hash32(words: (0, 0, 0, 0))
 
-    private init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
+    @usableFromInline init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
 
-    /// A hash from exactly 32 bytes, or nil for any other length.
+    /// A hash from exactly 32 bytes, or nil for any other length. Contiguous inputs (arrays, slices) are copied
+    /// with one memcpy; this is on the state tree's hot path.
+    @inlinable
     public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
         guard bytes.count == 32 else { return nil }
-        words = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { raw in
-            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+        var value: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let copied = bytes.withContiguousStorageIfAvailable { source in
+            withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(source)) }
         }
+        if copied == nil {
+            withUnsafeMutableBytes(of: &value) { raw in
+                var index = 0
+                for byte in bytes {
+                    raw[index] = byte
+                    index += 1
+                }
+            }
+        }
+        words = value
+    }
+
+    /// The hash whose 32 bytes start at `pointer`.
+    @inlinable
+    public init(copying pointer: UnsafeRawPointer) {
+        var value: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: 32)) }
+        words = value
     }
 
     /// Fills the 32 bytes through a raw buffer (for hash functions writing in place).
+    @inlinable
     public init(unsafeUninitializedBytes body: (UnsafeMutableRawBufferPointer) -> Void) {
         words = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &words) { body($0) }
@@ -31,8 +52,10 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
         self.init(bytes: bytes)
     }
 
+    @inlinable
     public var bytes: [UInt8] { Swift.withUnsafeBytes(of: words) { Array($0) } }
 
+    @inlinable
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try Swift.withUnsafeBytes(of: words, body)
     }
@@ -40,17 +63,26 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
     public var hex: String { Hex.encode(bytes) }
     public var description: String { hex }
 
+    @inlinable
     public static func == (a: Hash32, b: Hash32) -> Bool {
         a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
     }
 
+    @inlinable
     public func hash(into hasher: inout Hasher) {
-        withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
     }
 
     /// Byte-wise order, the order LevelDB keys and Merkle leaves sort in.
+    @inlinable
     public static func < (a: Hash32, b: Hash32) -> Bool {
-        a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.lexicographicallyPrecedes(y) } }
+        // Byte order equals numeric order of the big-endian words.
+        let x = (UInt64(bigEndian: a.words.0), UInt64(bigEndian: a.words.1), UInt64(bigEndian: a.words.2), UInt64(bigEndian: a.words.3))
+        let y = (UInt64(bigEndian: b.words.0), UInt64(bigEndian: b.words.1), UInt64(bigEndian: b.words.2), UInt64(bigEndian: b.words.3))
+        return x < y
     }
 
     public func encode(to writer: inout CanonicalWriter) {

@@ -39,9 +39,12 @@ public enum StateTree {
         }
 
         init(decoding bytes: [UInt8]) throws(LedgerError) {
-            guard bytes.count == 65, let a = Hash32(bytes: bytes[1..<33]), let b = Hash32(bytes: bytes[33..<65]) else {
-                throw LedgerError(.storage, "state tree node of \(bytes.count) bytes")
+            guard bytes.count == 65 else { throw LedgerError(.storage, "state tree node of \(bytes.count) bytes") }
+            let halves = bytes.withUnsafeBytes { raw -> (Hash32, Hash32)? in
+                guard let base = raw.baseAddress else { return nil }
+                return (Hash32(copying: base + 1), Hash32(copying: base + 33))
             }
+            guard let (a, b) = halves else { throw LedgerError(.storage, "empty state tree node") }
             switch bytes[0] {
             case 0: self = .leaf(key: a, value: b)
             case 1: self = .internal(left: a, right: b)
@@ -50,20 +53,18 @@ public enum StateTree {
         }
     }
 
-    public static func leafHash(key: Hash32, value: Hash32) -> Hash32 {
-        var hasher = SHA3Hasher()
-        hasher.update([0])
-        key.withUnsafeBytes { hasher.update($0) }
-        value.withUnsafeBytes { hasher.update($0) }
-        return hasher.finalize()
-    }
+    public static func leafHash(key: Hash32, value: Hash32) -> Hash32 { nodeHash(0, key, value) }
 
-    public static func internalHash(_ left: Hash32, _ right: Hash32) -> Hash32 {
-        var hasher = SHA3Hasher()
-        hasher.update([1])
-        left.withUnsafeBytes { hasher.update($0) }
-        right.withUnsafeBytes { hasher.update($0) }
-        return hasher.finalize()
+    public static func internalHash(_ left: Hash32, _ right: Hash32) -> Hash32 { nodeHash(1, left, right) }
+
+    /// SHA3-256(tag || a || b), hashed from one 65-byte buffer on the stack.
+    static func nodeHash(_ tag: UInt8, _ a: Hash32, _ b: Hash32) -> Hash32 {
+        withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { packed in
+            packed[0] = tag
+            a.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[1..<33]).copyMemory(from: $0) }
+            b.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[33..<65]).copyMemory(from: $0) }
+            return Hashing.sha3(UnsafeRawBufferPointer(packed))
+        }
     }
 
     /// Bit `index` (0 = most significant) of a key hash.

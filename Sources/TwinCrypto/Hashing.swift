@@ -12,9 +12,18 @@ import Encoding
 /// requires it (BIP340 tagged hashes, HKDF-SHA256).
 public enum Hashing {
     /// SHA3-256 of `data`.
+    @inlinable
     public static func sha3<D: ContiguousBytes>(_ data: D) -> Hash32 {
         var hasher = SHA3_256()
         data.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hash32(hasher.finalize())
+    }
+
+    /// SHA3-256 of raw bytes.
+    @inlinable
+    public static func sha3(_ buffer: UnsafeRawBufferPointer) -> Hash32 {
+        var hasher = SHA3_256()
+        hasher.update(bufferPointer: buffer)
         return hash32(hasher.finalize())
     }
 
@@ -43,7 +52,8 @@ public enum Hashing {
         return hash32(hasher.finalize())
     }
 
-    private static func hash32<D: Digest>(_ digest: D) -> Hash32 {
+    @usableFromInline
+    static func hash32<D: Digest>(_ digest: D) -> Hash32 {
         Hash32(unsafeUninitializedBytes: { out in digest.withUnsafeBytes { out.copyMemory(from: $0) } })
     }
 }
