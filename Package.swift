@@ -45,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "twinledger",
             dependencies: [
-                "TwinCrypto", "Encoding", "KeyValue", "Storage",
+                "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

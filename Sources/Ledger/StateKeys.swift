@@ -24,7 +24,8 @@ public enum StateKey {
     public static let delegateDelegationPrefix: UInt8 = 0x14
 
     /// Prefixes of lookup indexes. They are derivable from the authenticated records, so they stay out of the state
-    /// tree (fewer hashes per transaction); everything else below 0xF0 is authenticated.
+    /// tree (fewer hashes per transaction). Keys from 0x80 up are local too (chain records, tree nodes); everything
+    /// else below 0x80 is authenticated.
     public static let localIndexPrefixes: Set<UInt8> = [
         historyEntryPrefix, patientGrantPrefix, patientDelegationPrefix, patientShadowPrefix, granteeGrantPrefix,
         delegateDelegationPrefix,
@@ -33,7 +34,7 @@ public enum StateKey {
     /// Whether `key` is covered by the state root.
     public static func isAuthenticated(_ key: [UInt8]) -> Bool {
         guard let prefix = key.first else { return false }
-        return prefix < StateTree.nodePrefix && !localIndexPrefixes.contains(prefix)
+        return prefix < 0x80 && !localIndexPrefixes.contains(prefix)
     }
 
     static func key(_ prefix: UInt8, _ ids: Hash32...) -> [UInt8] {

@@ -1,13 +1,16 @@
 import ArgumentParser
 import Foundation
+import Encoding
 import KeyValue
+import Ledger
 import Storage
+import TwinCrypto
 
 /// Tools for tests and operators, hidden from the main help.
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Tools for tests and diagnosis.", shouldDisplay: false,
-        subcommands: [StorageWriter.self]
+        subcommands: [StorageWriter.self, ChainWriter.self]
     )
 
     /// Writes numbered batches forever (or `--batches` of them) so a test can kill the process mid-write and check
@@ -38,6 +41,74 @@ struct DebugCommand: ParsableCommand {
                 print("committed \(i)")
                 fflush(nil)
             }
+        }
+    }
+}
+
+/// Produces blocks of consent transactions on a LevelDB chain until killed (or `--blocks` are done), printing
+/// "committed HEIGHT STATE_ROOT" after each durable commit. Keys derive from `--seed`, so a restarted writer finds
+/// its genesis, patients and nonces again and continues the same chain. Used by the crash-recovery tests.
+struct ChainWriter: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "chain-writer")
+
+    @Option var path: String
+    @Option var seed: UInt64 = 1
+    @Option var blocks = Int.max
+    @Option var blockSize = 50
+
+    func key(_ label: String) throws -> SecretKey {
+        try SecretKey(bytes: Hashing.sha3(Array("chain-writer \(seed) \(label)".utf8)).bytes)
+    }
+
+    func run() throws {
+        let chainID = "twinledger-crash-test"
+        let organization = try key("organization")
+        let store = try LevelDBStore(path: path)
+        let chain = try Chain(store: store, genesis: LedgerGenesis(
+            chainID: chainID, organizations: [Organization(name: "HOSP_A", key: organization.publicKey)]
+        ))
+        let patients = try (0..<20).map { try key("patient \($0)") }
+        let practitioner = try key("practitioner")
+        var nonces: [Hash32: UInt64] = [:]
+        func next(_ signer: SecretKey) throws -> UInt64 {
+            let id = signer.publicKey.keyID
+            if nonces[id] == nil {
+                nonces[id] = try store.get(StateKey.nonce(id)).map { try Canonical.decode(UInt64.self, from: $0) } ?? 0
+            }
+            nonces[id, default: 0] += 1
+            return nonces[id, default: 0]
+        }
+        func sign(_ signer: SecretKey, _ payload: Payload) throws -> VerifiedTransaction {
+            let body = TransactionBody(chainID: chainID, signer: signer.publicKey, nonce: try next(signer), payload: payload)
+            return try VerifiedTransaction(try SignedTransaction(signing: body, with: signer), chainID: chainID)
+        }
+        if chain.head.height == 0 {
+            let enrolls = try (patients + [practitioner]).map { participant in
+                try sign(organization, .enroll(Enroll(
+                    key: participant.publicKey, role: participant === practitioner ? .practitioner : .patient,
+                    organization: "HOSP_A"
+                )))
+            }
+            let (block, execution) = try chain.propose(enrolls, timeMillis: 1_800_000_000_000, proposer: organization.publicKey)
+            try chain.commit(block, execution)
+            print("committed \(chain.head.height) \(chain.head.stateRoot.hex)")
+        }
+        var produced = 0
+        while produced < blocks {
+            produced += 1
+            let transactions = try (0..<blockSize).map { i in
+                let patient = patients[(Int(chain.head.height) + i) % patients.count]
+                return try sign(patient, .consentGrant(ConsentGrant(
+                    patient: patientID(for: patient.publicKey), grantee: .participant(practitioner.publicKey.keyID),
+                    actions: .read, scope: Scope(categories: ["neuro"]), purpose: .treatment,
+                    validFrom: 1_800_000_000, validUntil: nil
+                )))
+            }
+            let time = chain.head.timeMillis + 1_000
+            let (block, execution) = try chain.propose(transactions, timeMillis: time, proposer: organization.publicKey)
+            try chain.commit(block, execution)
+            print("committed \(chain.head.height) \(chain.head.stateRoot.hex)")
+            fflush(nil)
         }
     }
 }

@@ -1,0 +1,217 @@
+import Encoding
+import KeyValue
+import TwinCrypto
+
+/// The committed chain on one store: blocks, their outcomes, a transaction index and the state they produce.
+///
+/// Single writer: the caller serializes `commit` calls (the node's block producer, later consensus). Each block is
+/// committed with its state writes, state tree nodes, outcomes, transaction locations and the new head in **one**
+/// synced write batch, so a crash at any moment leaves the chain at the last whole block; `init` resumes from there.
+public final class Chain: @unchecked Sendable {
+    public let store: any KeyValueStore
+    public let chainID: String
+    let machine: StateMachine
+    public private(set) var head: ChainHead
+
+    /// The latest committed block, or the genesis state at height 0.
+    public struct ChainHead: Sendable, Hashable, CanonicalCodable {
+        public var height: UInt64
+        /// Hash of the latest header; zero at height 0.
+        public var blockHash: Hash32
+        public var stateRoot: Hash32
+        public var timeMillis: UInt64
+
+        public func encode(to writer: inout CanonicalWriter) {
+            writer.write(uint: height)
+            writer.write(blockHash)
+            writer.write(stateRoot)
+            writer.write(uint: timeMillis)
+        }
+
+        public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+            height = try reader.readUInt()
+            blockHash = try reader.read()
+            stateRoot = try reader.read()
+            timeMillis = try reader.readUInt()
+        }
+
+        init(height: UInt64, blockHash: Hash32, stateRoot: Hash32, timeMillis: UInt64) {
+            (self.height, self.blockHash, self.stateRoot, self.timeMillis) = (height, blockHash, stateRoot, timeMillis)
+        }
+    }
+
+    /// Where a transaction was committed, and how it ended.
+    public struct Location: Sendable, Hashable, CanonicalCodable {
+        public var height: UInt64
+        public var index: UInt64
+
+        public func encode(to writer: inout CanonicalWriter) {
+            writer.write(uint: height)
+            writer.write(uint: index)
+        }
+
+        public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+            height = try reader.readUInt()
+            index = try reader.readUInt()
+        }
+
+        init(height: UInt64, index: UInt64) {
+            self.height = height
+            self.index = index
+        }
+    }
+
+    // Chain keys live above the authenticated range (Docs/blocks.md, "Storage").
+    static let headKey: [UInt8] = [0x80]
+    static let genesisKey: [UInt8] = [0x81]
+    static func blockKey(_ height: UInt64) -> [UInt8] { [0x82] + StateKey.bigEndian(height) }
+    static func outcomesKey(_ height: UInt64) -> [UInt8] { [0x83] + StateKey.bigEndian(height) }
+    static func locationKey(_ id: Hash32) -> [UInt8] { [0x84] + id.bytes }
+
+    /// Opens the chain in `store`, writing the genesis state first if the store is new. A store made from another
+    /// genesis is refused.
+    public init(store: any KeyValueStore, genesis: LedgerGenesis) throws(LedgerError) {
+        self.store = store
+        chainID = genesis.chainID
+        machine = StateMachine(chainID: genesis.chainID)
+        let (genesisRoot, genesisBatch) = try StateMachine.genesis(genesis)
+        let fingerprint = Hashing.sha3(parts: [Array(genesis.chainID.utf8), genesisRoot.bytes])
+        let stored: [UInt8]?
+        do { stored = try store.get(Chain.genesisKey) } catch { throw LedgerError(.storage, "\(error)") }
+        if let stored {
+            guard stored == fingerprint.bytes else {
+                throw LedgerError(.invalidField, "this store holds another chain (genesis differs)")
+            }
+            guard let bytes = try? store.get(Chain.headKey), let head = try? Canonical.decode(ChainHead.self, from: bytes)
+            else { throw LedgerError(.storage, "chain head is missing or unreadable") }
+            self.head = head
+        } else {
+            head = ChainHead(height: 0, blockHash: .zero, stateRoot: genesisRoot, timeMillis: 0)
+            var batch = genesisBatch
+            batch.put(Chain.genesisKey, fingerprint.bytes)
+            batch.put(Chain.headKey, Canonical.encode(head))
+            do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
+        }
+    }
+
+    /// A block proposal on top of the head: executes `transactions` and fills in every root.
+    public func propose(
+        _ transactions: [VerifiedTransaction], timeMillis: UInt64, proposer: PublicKey, lastCommit: [UInt8]? = nil
+    ) throws(LedgerError) -> (block: Block, execution: BlockExecution) {
+        let height = head.height + 1
+        let time = max(timeMillis, head.timeMillis)
+        let execution = try machine.execute(transactions, on: store, context: BlockContext(height: height, time: time / 1000))
+        let outcomes = execution.results.map(TransactionOutcome.init)
+        let header = BlockHeader(
+            chainID: chainID, height: height, timeMillis: time, previousBlock: head.blockHash,
+            transactionCount: UInt64(transactions.count),
+            transactionsRoot: MerkleTree.root(transactions.map { $0.id.bytes }),
+            resultsRoot: MerkleTree.root(outcomes.map { Canonical.encode($0) }),
+            stateRoot: execution.stateRoot, proposer: proposer,
+            lastCommit: lastCommit.map { Hashing.sha3($0) } ?? .zero
+        )
+        return (Block(header: header, transactions: transactions.map(\.bytes), lastCommit: lastCommit), execution)
+    }
+
+    /// Commits a block produced by `propose` on the current head, atomically and durably.
+    public func commit(_ block: Block, _ execution: BlockExecution) throws(LedgerError) {
+        guard block.header.height == head.height + 1, block.header.previousBlock == head.blockHash else {
+            throw LedgerError(.badSequence, "block \(block.header.height) does not extend height \(head.height)")
+        }
+        guard block.header.stateRoot == execution.stateRoot else {
+            throw LedgerError(.invalidField, "block state root does not match its execution")
+        }
+        var batch = execution.batch
+        let outcomes = execution.results.map(TransactionOutcome.init)
+        for (index, outcome) in outcomes.enumerated() {
+            batch.put(Chain.locationKey(outcome.transaction), Canonical.encode(Location(height: block.header.height, index: UInt64(index))))
+        }
+        batch.put(Chain.blockKey(block.header.height), Canonical.encode(block))
+        var writer = CanonicalWriter()
+        writer.write(list: outcomes)
+        batch.put(Chain.outcomesKey(block.header.height), writer.bytes)
+        let newHead = ChainHead(
+            height: block.header.height, blockHash: block.header.hash, stateRoot: block.header.stateRoot,
+            timeMillis: block.header.timeMillis
+        )
+        batch.put(Chain.headKey, Canonical.encode(newHead))
+        do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
+        head = newHead
+    }
+
+    // MARK: Queries
+
+    public func block(at height: UInt64) throws(LedgerError) -> Block? {
+        try decode(Block.self, Chain.blockKey(height))
+    }
+
+    public func outcomes(at height: UInt64) throws(LedgerError) -> [TransactionOutcome]? {
+        let bytes: [UInt8]?
+        do { bytes = try store.get(Chain.outcomesKey(height)) } catch { throw LedgerError(.storage, "\(error)") }
+        guard let bytes else { return nil }
+        do {
+            var reader = try CanonicalReader(bytes)
+            let list = try reader.readList(of: TransactionOutcome.self, limit: Block.transactionsMax)
+            try reader.finish()
+            return list
+        } catch {
+            throw LedgerError(.storage, "outcomes at \(height) do not decode: \(error)")
+        }
+    }
+
+    public func location(of transaction: Hash32) throws(LedgerError) -> Location? {
+        try decode(Location.self, Chain.locationKey(transaction))
+    }
+
+    /// Everything a client needs to check that a transaction was committed, and how it ended: the header, the
+    /// transaction, its outcome, and Merkle proofs of both against the header's roots.
+    public struct InclusionProof: Sendable, Hashable {
+        public var header: BlockHeader
+        public var transaction: [UInt8]
+        public var transactionProof: MerkleProof
+        public var outcome: TransactionOutcome
+        public var outcomeProof: MerkleProof
+
+        /// Checks both proofs against the header (the header itself is checked against a commit certificate by
+        /// whoever trusts it).
+        public func verify() -> Bool {
+            let id = Hashing.sha3(transaction)
+            return outcome.transaction == id && transactionProof.count == header.transactionCount
+                && outcomeProof.count == header.transactionCount
+                && transactionProof.verify(leaf: id.bytes, root: header.transactionsRoot)
+                && outcomeProof.verify(leaf: Canonical.encode(outcome), root: header.resultsRoot)
+        }
+    }
+
+    public func inclusionProof(of transaction: Hash32) throws(LedgerError) -> InclusionProof? {
+        guard let location = try location(of: transaction), let block = try block(at: location.height),
+            let outcomes = try outcomes(at: location.height), Int(location.index) < block.transactions.count
+        else { return nil }
+        let index = Int(location.index)
+        let ids = block.transactions.map { MerkleTree.leafHash(Hashing.sha3($0).bytes) }
+        let results = outcomes.map { MerkleTree.leafHash(Canonical.encode($0)) }
+        let count = UInt64(block.transactions.count)
+        return InclusionProof(
+            header: block.header, transaction: block.transactions[index],
+            transactionProof: MerkleProof(index: location.index, count: count, path: MerkleTree.auditPath(hashes: ids, index: index)),
+            outcome: outcomes[index],
+            outcomeProof: MerkleProof(index: location.index, count: count, path: MerkleTree.auditPath(hashes: results, index: index))
+        )
+    }
+
+    /// The current value of a state key with its proof against the head's state root.
+    public func stateValue(_ key: [UInt8]) throws(LedgerError) -> (value: [UInt8]?, proof: StateTree.Proof, root: Hash32) {
+        let value: [UInt8]?
+        do { value = try store.get(key) } catch { throw LedgerError(.storage, "\(error)") }
+        return (value, try StateTree.proof(store, key: key), head.stateRoot)
+    }
+
+    private func decode<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8]) throws(LedgerError) -> T? {
+        let bytes: [UInt8]?
+        do { bytes = try store.get(key) } catch { throw LedgerError(.storage, "\(error)") }
+        guard let bytes else { return nil }
+        do { return try Canonical.decode(T.self, from: bytes) } catch {
+            throw LedgerError(.storage, "stored \(T.self) does not decode: \(error)")
+        }
+    }
+}
