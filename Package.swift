@@ -17,6 +17,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian, through system-library targets.
@@ -41,12 +45,32 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Encoding", "KeyValue", "TwinCrypto"]),
         // LevelDB-backed storage implementing the KeyValue protocol.
         .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
+        // The node shell: genesis and config files, the chain on LevelDB, mempool, block producer, metrics.
+        .target(
+            name: "Node",
+            dependencies: [
+                "Ledger", "Storage", "KeyValue", "TwinCrypto", "Encoding",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        // The HTTP JSON API (Hummingbird) under /v1, /health and /metrics.
+        .target(
+            name: "API",
+            dependencies: [
+                "Node", "Ledger", "Encoding", "TwinCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         // The CLI.
         .executableTarget(
             name: "twinledger",
             dependencies: [
-                "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger",
+                "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger", "Node", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Benchmarks (`make bench`, release build).
@@ -62,5 +86,12 @@ let package = Package(
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
+        .testTarget(
+            name: "NodeTests",
+            dependencies: [
+                "Node", "API", "Ledger", "Storage", "TwinCrypto", "Encoding", "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

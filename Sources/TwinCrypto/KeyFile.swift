@@ -43,6 +43,8 @@ public enum KeyFile {
         var publicKey: String
         var secretKey: String?
         var sealed: Sealed?
+        /// Optional hint of the role the key is meant for (not a permission: the ledger's enrollment decides).
+        var role: String?
 
         struct Sealed: Codable {
             var kdf: String
@@ -60,7 +62,7 @@ public enum KeyFile {
         }
 
         enum CodingKeys: String, CodingKey {
-            case format, version, algorithm, sealed
+            case format, version, algorithm, sealed, role
             case publicKey = "public_key"
             case secretKey = "secret_key"
         }
@@ -73,12 +75,13 @@ public enum KeyFile {
     /// Refuses to overwrite an existing file unless `overwrite` is set.
     public static func save(
         _ key: SecretKey, to path: String, passphrase: String? = nil, cost: ScryptCost = .interactive,
-        overwrite: Bool = false
+        overwrite: Bool = false, role: String? = nil
     ) throws(KeyFileError) {
         var secret = key.unsafeSecretBytes()
         defer { zeroize(&secret) }
         var document = Document(
-            format: format, version: 1, algorithm: algorithm, publicKey: key.publicKey.hex, secretKey: nil, sealed: nil
+            format: format, version: 1, algorithm: algorithm, publicKey: key.publicKey.hex, secretKey: nil, sealed: nil,
+            role: role
         )
         if let passphrase {
             let salt = SecureRandom.bytes(16)
@@ -108,6 +111,11 @@ public enum KeyFile {
     public static func loadPublicKey(from path: String) throws(KeyFileError) -> PublicKey {
         let document = try readDocument(path)
         return try publicKey(of: document)
+    }
+
+    /// The role hint recorded when the key was made, if any.
+    public static func role(of path: String) throws(KeyFileError) -> String? {
+        try readDocument(path).role
     }
 
     /// Whether the file's secret is sealed with a passphrase.

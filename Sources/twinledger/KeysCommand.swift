@@ -1,6 +1,7 @@
 import ArgumentParser
 import Encoding
 import Foundation
+import Ledger
 import TwinCrypto
 
 struct KeysCommand: ParsableCommand {
@@ -42,13 +43,18 @@ struct KeysCommand: ParsableCommand {
 
         @Option(name: .shortAndLong, help: "Key file to create.") var out: String
         @OptionGroup var passphrase: PassphraseOptions
+        @Option(help: "Role the key is for (patient, practitioner, caregiver, …), recorded as a hint for enrollment.")
+        var role: String?
         @Flag(help: "Replace an existing file.") var force = false
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
+            if let role, Role(name: role) == nil {
+                throw ValidationError("unknown role \(role); one of \(Role.allCases.map(\.name).joined(separator: ", "))")
+            }
             let key = try SecretKey()
             let secret = try passphrase.passphrase()
-            try KeyFile.save(key, to: out, passphrase: secret, overwrite: force)
+            try KeyFile.save(key, to: out, passphrase: secret, overwrite: force, role: role)
             printKey(key.publicKey, path: out, sealed: secret != nil, json: json)
         }
     }
@@ -76,12 +82,16 @@ struct KeysCommand: ParsableCommand {
 }
 
 func printKey(_ key: PublicKey, path: String, sealed: Bool, json: Bool) {
+    let role = (try? KeyFile.role(of: path)) ?? nil
+    let patient = patientID(for: key).hex
     if json {
-        print(#"{"file":"\#(path)","public_key":"\#(key.hex)","key_id":"\#(key.keyID.hex)","sealed":\#(sealed)}"#)
+        print(#"{"file":"\#(path)","public_key":"\#(key.hex)","key_id":"\#(key.keyID.hex)","patient_id_if_enrolled_as_patient":"\#(patient)","role":"\#(role ?? "")","sealed":\#(sealed)}"#)
     } else {
         print("file:       \(path)")
         print("public key: \(key.hex)")
         print("key id:     \(key.keyID.hex)")
+        if let role { print("role hint:  \(role)") }
+        if role == nil || role == "patient" { print("patient id: \(patient) (once enrolled as a patient)") }
         print("sealed:     \(sealed ? "yes (scrypt + AES-256-GCM)" : "no (protect the file: mode 0600)")")
     }
 }

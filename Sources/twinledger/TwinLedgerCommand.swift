@@ -4,16 +4,20 @@ import ArgumentParser
 let twinLedgerVersion = "0.1.0"
 
 @main
-struct TwinLedgerCommand: ParsableCommand {
+struct TwinLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twinledger",
         abstract: "TwinLedger: a permissioned BFT consent ledger for secure medical digital twins.",
         discussion: """
-            This build contains the foundation: keys, signatures, key envelopes, the canonical encoding and \
-            LevelDB storage. The ledger, consensus and network commands arrive in later releases (see README.md).
+            A single-validator ledger node with its HTTP API, and a wallet for patients, practitioners and \
+            organizations. BFT consensus and the consortium network arrive in later releases (see README.md).
             """,
         version: twinLedgerVersion,
-        subcommands: [VersionCommand.self, KeysCommand.self, SelfCheckCommand.self, DebugCommand.self]
+        subcommands: [
+            VersionCommand.self, KeysCommand.self, NodeCommand.self, EnrollCommand.self, ConsentCommand.self,
+            DelegateCommand.self, ShadowCommand.self, BreakGlassCommand.self, HistoryCommand.self, TxCommand.self,
+            SelfCheckCommand.self, DebugCommand.self,
+        ]
     )
 }
 

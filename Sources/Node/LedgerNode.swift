@@ -1,0 +1,242 @@
+import Encoding
+import KeyValue
+import Ledger
+import Logging
+import Storage
+import TwinCrypto
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A single-validator ledger node: admission, mempool, block production, and the queries the API serves.
+///
+/// An actor, so admission, production and queries never interleave inside one operation. Block production is a
+/// loop (`runProducer`) that wakes every interval and commits a block when transactions are waiting; the BFT
+/// consensus release replaces this loop without changing admission or queries.
+public actor LedgerNode {
+    public nonisolated let chainID: String
+    public nonisolated let metrics: NodeMetrics
+    let chain: Chain
+    let proposer: PublicKey
+    var mempool: Mempool
+    let blockInterval: Duration
+    let blockTransactionsMax: Int
+    let logger: Logger
+    var waiters: [Hash32: [CheckedContinuation<Void, Never>]] = [:]
+    /// A clock for block times; tests inject their own.
+    let now: @Sendable () -> UInt64
+
+    public struct Settings: Sendable {
+        public var blockInterval: Duration = .milliseconds(200)
+        public var blockTransactionsMax = 1_000
+        public var mempool = Mempool.Limits()
+        public init() {}
+    }
+
+    public init(
+        store: any KeyValueStore, genesis: LedgerGenesis, proposer: PublicKey, settings: Settings = Settings(),
+        logger: Logger = Logger(label: "twinledger.node"),
+        now: @escaping @Sendable () -> UInt64 = LedgerNode.wallClockMillis
+    ) throws(LedgerError) {
+        chainID = genesis.chainID
+        chain = try Chain(store: store, genesis: genesis)
+        self.proposer = proposer
+        mempool = Mempool(limits: settings.mempool)
+        blockInterval = settings.blockInterval
+        blockTransactionsMax = settings.blockTransactionsMax
+        self.logger = logger
+        self.now = now
+        metrics = NodeMetrics()
+        metrics.height.set(Double(chain.head.height))
+    }
+
+    @Sendable public static func wallClockMillis() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return UInt64(spec.tv_sec) * 1_000 + UInt64(spec.tv_nsec) / 1_000_000
+    }
+
+    // MARK: Admission
+
+    /// Why a submission was refused, with the stable code the API returns.
+    public struct Refusal: Error, Sendable, CustomStringConvertible {
+        public let code: String
+        public let message: String
+        public var description: String { "\(code): \(message)" }
+    }
+
+    /// Admits signed transaction bytes into the mempool; returns the transaction id.
+    public func submit(_ bytes: [UInt8]) throws(Refusal) -> Hash32 {
+        let transaction: VerifiedTransaction
+        do {
+            transaction = try VerifiedTransaction(bytes: bytes, chainID: chainID)
+        } catch {
+            metrics.refused(error.code.rawValue)
+            throw Refusal(code: error.code.rawValue, message: error.message)
+        }
+        if (try? chain.location(of: transaction.id)) != nil {
+            metrics.refused("duplicate")
+            throw Refusal(code: "duplicate", message: "transaction \(transaction.id.hex) is already committed")
+        }
+        do {
+            try mempool.admit(transaction, committedNonce: committedNonce(transaction.body.signer.keyID))
+        } catch {
+            metrics.refused(error.code)
+            throw Refusal(code: error.code, message: "\(error)")
+        }
+        metrics.mempoolSize.set(Double(mempool.count))
+        return transaction.id
+    }
+
+    func committedNonce(_ signer: Hash32) -> UInt64 {
+        guard let bytes = try? chain.store.get(StateKey.nonce(signer)),
+            let nonce = try? Canonical.decode(UInt64.self, from: bytes)
+        else { return 0 }
+        return nonce
+    }
+
+    // MARK: Production
+
+    /// Produces and commits one block if transactions are waiting; returns its header.
+    @discardableResult
+    public func produceBlock() throws(LedgerError) -> BlockHeader? {
+        let transactions = mempool.reap(max: blockTransactionsMax)
+        guard !transactions.isEmpty else { return nil }
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (block, execution) = try chain.propose(transactions, timeMillis: now(), proposer: proposer)
+        try chain.commit(block, execution)
+        metrics.blockCommit.recordNanoseconds(Int64((clock.now - start).components.attoseconds / 1_000_000_000
+            + (clock.now - start).components.seconds * 1_000_000_000))
+        metrics.blockTransactions.record(Double(transactions.count))
+        for result in execution.results {
+            switch result {
+            case .accepted: metrics.accepted.increment()
+            case .rejected(_, let error): metrics.rejected(error.code.rawValue)
+            }
+        }
+        mempool.removeCommitted(transactions.map(\.id)) { committedNonce($0) }
+        metrics.height.set(Double(block.header.height))
+        metrics.mempoolSize.set(Double(mempool.count))
+        for transaction in transactions {
+            for waiter in waiters.removeValue(forKey: transaction.id) ?? [] { waiter.resume() }
+        }
+        logger.debug("committed block", metadata: [
+            "height": "\(block.header.height)", "transactions": "\(transactions.count)",
+            "state_root": "\(block.header.stateRoot.hex.prefix(16))",
+        ])
+        return block.header
+    }
+
+    /// Produces blocks until the task is cancelled. A failing commit stops production (the store is in trouble);
+    /// the node keeps answering queries and reports unhealthy.
+    public func runProducer() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: blockInterval)
+            do {
+                try produceBlock()
+            } catch {
+                logger.critical("block production stopped: \(error)")
+                producerFailure = "\(error)"
+                return
+            }
+        }
+    }
+
+    var producerFailure: String?
+
+    /// Waits until `id` is committed or `timeout` passes.
+    public func waitForCommit(_ id: Hash32, timeout: Duration) async {
+        if (try? chain.location(of: id)) != nil { return }
+        guard mempool.contains(id) else { return }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.suspendUntilCommitted(id) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+            await self.releaseWaiters(id)
+        }
+    }
+
+    private func suspendUntilCommitted(_ id: Hash32) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            if (try? chain.location(of: id)) != nil {
+                continuation.resume()
+            } else {
+                waiters[id, default: []].append(continuation)
+            }
+        }
+    }
+
+    private func releaseWaiters(_ id: Hash32) {
+        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+    }
+
+    // MARK: Queries
+
+    public enum TransactionStatus: Sendable {
+        case pending
+        case committed(Chain.InclusionProof)
+        case unknown
+    }
+
+    public func status(of id: Hash32) throws(LedgerError) -> TransactionStatus {
+        if let proof = try chain.inclusionProof(of: id) { return .committed(proof) }
+        return mempool.contains(id) ? .pending : .unknown
+    }
+
+    public var head: Chain.ChainHead { chain.head }
+    public var mempoolCount: Int { mempool.count }
+    public var healthy: Bool { producerFailure == nil }
+
+    public func block(at height: UInt64) throws(LedgerError) -> Block? { try chain.block(at: height) }
+    public func outcomes(at height: UInt64) throws(LedgerError) -> [TransactionOutcome]? { try chain.outcomes(at: height) }
+
+    public func stateValue(_ key: [UInt8]) throws(LedgerError) -> (value: [UInt8]?, proof: StateTree.Proof, root: Hash32, height: UInt64) {
+        let (value, proof, root) = try chain.stateValue(key)
+        return (value, proof, root, chain.head.height)
+    }
+
+    public func record<T: CanonicalDecodable & Sendable>(_ type: T.Type, _ key: [UInt8]) throws(LedgerError) -> T? {
+        let bytes: [UInt8]?
+        do { bytes = try chain.store.get(key) } catch { throw LedgerError(.storage, "\(error)") }
+        guard let bytes else { return nil }
+        do { return try Canonical.decode(T.self, from: bytes) } catch {
+            throw LedgerError(.storage, "stored \(T.self) does not decode: \(error)")
+        }
+    }
+
+    /// Ids under an index prefix (the last 32 bytes of each key).
+    public func indexed(_ prefix: [UInt8], limit: Int = 10_000) throws(LedgerError) -> [Hash32] {
+        do {
+            return try chain.store.scan(prefix: prefix, limit: limit).compactMap { Hash32(bytes: $0.key.suffix(32)) }
+        } catch {
+            throw LedgerError(.storage, "\(error)")
+        }
+    }
+
+    /// A patient's history: the transaction ids in order, and the head with its state proof.
+    public func history(_ patient: Hash32) throws(LedgerError) -> (entries: [Hash32], head: HistoryHead, proof: StateTree.Proof, root: Hash32, height: UInt64) {
+        let entries: [Hash32]
+        do {
+            entries = try chain.store.scan(prefix: StateKey.historyEntries(patient)).compactMap {
+                try? Canonical.decode(Hash32.self, from: $0.value)
+            }
+        } catch {
+            throw LedgerError(.storage, "\(error)")
+        }
+        let key = StateKey.historyHead(patient)
+        let (value, proof, root) = try chain.stateValue(key)
+        let head = value.flatMap { try? Canonical.decode(HistoryHead.self, from: $0) } ?? .empty
+        return (entries, head, proof, root, chain.head.height)
+    }
+
+    public func committedNonceOf(_ signer: Hash32) -> UInt64 { committedNonce(signer) }
+
+    /// The transaction with this id, if committed.
+    public func transaction(_ id: Hash32) throws(LedgerError) -> SignedTransaction? {
+        guard let proof = try chain.inclusionProof(of: id) else { return nil }
+        return try? Canonical.decode(SignedTransaction.self, from: proof.transaction)
+    }
+}
