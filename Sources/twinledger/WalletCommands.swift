@@ -183,6 +183,7 @@ struct DelegateCommand: AsyncParsableCommand {
     struct Grant: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Let a delegate act for you within categories.")
         @OptionGroup var signer: SignerOptions
+        @Option(help: "Patient id (default: the signer's own; only the patient may delegate).") var patient: String?
         @Option(help: "Delegate key id.") var to: String?
         @Option(help: "Or: the delegate's key file.") var toKeyFile: String?
         @Option(help: "Comma-separated: grant, revoke, erase, register.") var powers = "grant,revoke"
@@ -204,7 +205,8 @@ struct DelegateCommand: AsyncParsableCommand {
             }
             let now = UInt64(Date().timeIntervalSince1970)
             let delegation = DelegationGrant(
-                patient: patientID(for: key.publicKey), delegate: try keyID(to, file: toKeyFile, "the delegate"),
+                patient: try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey),
+                delegate: try keyID(to, file: toKeyFile, "the delegate"),
                 powers: set, categories: list(categories), validUntil: days > 0 ? now + UInt64(days) * 86_400 : nil
             )
             try await submitAndReport(.delegationGrant(delegation), key: key, wallet: wallet)

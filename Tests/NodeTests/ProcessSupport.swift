@@ -1,0 +1,115 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TestSupport
+
+/// The built `twinledger` executable.
+func twinledger() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["TWINLEDGER_BIN"] { return path }
+    let url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("twinledger")
+    guard FileManager.default.isExecutableFile(atPath: url.path) else {
+        throw ProcessTestError("build the twinledger executable first (make test does): \(url.path)")
+    }
+    return url.path
+}
+
+struct ProcessTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A free TCP port on loopback (bound and released; good enough for tests run one node at a time).
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Runs the CLI to completion; returns its exit status and standard output.
+@discardableResult
+func cli(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try twinledger())
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// A `twinledger node start` process on its own home and port.
+final class NodeProcess {
+    let home: String
+    let port: Int
+    var process: Process?
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    init(home: String) throws {
+        self.home = home
+        port = freePort()
+        let result = try cli(["node", "init", "--home", home, "--port", String(port), "--chain-id", "twinledger-e2e"])
+        guard result.status == 0 else { throw ProcessTestError("node init failed: \(result.output)") }
+        // Fast blocks keep the tests short.
+        let config = home + "/config.toml"
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "block_interval_ms = 200", with: "block_interval_ms = 20")
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+    }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try twinledger())
+        process.arguments = ["node", "start", "--home", home, "--log-level", "warning"]
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        self.process = process
+        for _ in 0..<200 {
+            if let (_, status) = try? await get("/health"), status == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ProcessTestError("node did not become healthy on \(url)")
+    }
+
+    func stop(_ signal: Int32 = SIGTERM) -> Process.TerminationReason? {
+        guard let process else { return nil }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        self.process = nil
+        return process.terminationReason
+    }
+
+    func get(_ path: String) async throws -> (Data, Int) {
+        guard let target = URL(string: url + path) else { throw ProcessTestError("bad URL") }
+        let (data, response) = try await URLSession.shared.data(from: target)
+        return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+    }
+
+    func post(_ path: String, json: String) async throws -> (Data, Int) {
+        try await httpPost(url + path, json: json)
+    }
+
+    deinit { _ = stop(SIGKILL) }
+}
+
+/// POSTs JSON; returns the body and HTTP status.
+func httpPost(_ url: String, json: String) async throws -> (Data, Int) {
+    guard let target = URL(string: url) else { throw ProcessTestError("bad URL \(url)") }
+    var request = URLRequest(url: target)
+    request.httpMethod = "POST"
+    request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    request.httpBody = Data(json.utf8)
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
+}
