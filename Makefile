@@ -9,7 +9,7 @@ BENCH_OUT ?= bench-results
 all: build
 
 help:
-	@echo "make run    - install what is missing, build (release), run the foundation self-check"
+	@echo "make run    - install what is missing, build (release), self-check, start a local node with a consent demo"
 	@echo "make test   - install what is missing, build, run the test suite"
 	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
 	@echo "make bench  - release benchmarks (medians; Swift wrapper vs C reference side by side)"
@@ -38,12 +38,9 @@ test-sanitize: deps
 		$(SWIFT) test --skip-build --sanitize=address --scratch-path .build-asan
 
 run: release
-	@echo
 	@.build/release/twinledger version
 	@.build/release/twinledger selfcheck
-	@echo
-	@echo "The CLI is at .build/release/twinledger (try: .build/release/twinledger keys new --out my.key)."
-	@echo "Docs: README.md and Docs/. Benchmarks: make bench."
+	@scripts/demo.sh
 
 bench: deps
 	$(SWIFT) build -c release --product TwinBench

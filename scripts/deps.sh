@@ -3,7 +3,7 @@
 # Uses sudo only when not root. Safe to run repeatedly: it does nothing when everything is present.
 set -euo pipefail
 
-packages=(libleveldb-dev libsecp256k1-dev libssl-dev pkg-config)
+packages=(libleveldb-dev libsecp256k1-dev libssl-dev pkg-config curl)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

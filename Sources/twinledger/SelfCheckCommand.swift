@@ -103,8 +103,7 @@ struct SelfCheckCommand: ParsableCommand {
         }
 
         if failures == 0 {
-            print("self-check passed. This build is the foundation only: the ledger, BFT consensus and the")
-            print("consortium network are not implemented yet, so there is no node to start (see README.md).")
+            print("self-check passed.")
         } else {
             print("self-check FAILED: \(failures) step(s)")
             throw ExitCode(1)
