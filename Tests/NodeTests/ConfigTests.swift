@@ -1,0 +1,52 @@
+// Genesis and configuration files: the shipped example loads; invalid files are refused with a clear message;
+// the TOML that `node init` writes reads back identically.
+import Foundation
+import Node
+import TestSupport
+import Testing
+
+@Suite("Genesis and config files")
+struct ConfigTests {
+    @Test("Genesis/example-genesis.json loads and yields its organizations and validators")
+    func example() throws {
+        let file = try GenesisFile.load(vectorPath("../../Genesis/example-genesis.json"))
+        let ledger = try file.ledgerGenesis()
+        #expect(ledger.chainID == "twinledger-example")
+        #expect(ledger.organizations.map(\.name) == ["HOSP_A", "NEURO_CENTER"])
+        #expect(try file.validatorKeys().count == 1)
+        #expect(ledger.parameters.emergencyCategories == ["emergency", "medication"])
+    }
+
+    @Test("invalid genesis files are refused with a message naming the problem")
+    func invalidGenesis() throws {
+        let dir = try makeTemporaryDirectory("genesis")
+        defer { removeTemporaryDirectory(dir) }
+        let good = try GenesisFile.load(vectorPath("../../Genesis/example-genesis.json"))
+        var badKey = good
+        badKey.organizations[0].publicKey = String(repeating: "ff", count: 32)
+        var noValidator = good
+        noValidator.validators = []
+        var zeroPower = good
+        zeroPower.validators[0].power = 0
+        for (name, file, fragment) in [("key", badKey, "public_key"), ("validators", noValidator, "no validator"),
+                                       ("power", zeroPower, "voting power")] {
+            let path = "\(dir)/\(name).json"
+            try file.save(path)
+            #expect { try GenesisFile.load(path) } throws: { "\($0)".contains(fragment) }
+        }
+        try "{\"chain_id\": 1}".write(toFile: dir + "/junk.json", atomically: true, encoding: .utf8)
+        #expect { try GenesisFile.load(dir + "/junk.json") } throws: { "\($0)".contains("not a valid genesis file") }
+    }
+
+    @Test("the config written by node init reads back; out-of-range values are refused")
+    func config() throws {
+        let dir = try makeTemporaryDirectory("config")
+        defer { removeTemporaryDirectory(dir) }
+        let config = NodeConfig.defaults(moniker: "node7", port: 30001)
+        try config.toml().write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+        #expect(try NodeConfig.load(dir + "/config.toml") == config)
+        try config.toml().replacingOccurrences(of: "port = 30001", with: "port = 70000")
+            .write(toFile: dir + "/bad.toml", atomically: true, encoding: .utf8)
+        #expect { try NodeConfig.load(dir + "/bad.toml") } throws: { "\($0)".contains("out of range") }
+    }
+}
