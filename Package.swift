@@ -76,7 +76,10 @@ let package = Package(
         // Benchmarks (`make bench`, release build).
         .executableTarget(
             name: "TwinBench",
-            dependencies: ["TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1"],
+            dependencies: [
+                "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
             path: "Benchmarks/TwinBench"
         ),
 

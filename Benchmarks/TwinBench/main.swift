@@ -12,8 +12,9 @@ struct Options {
     var cVerifyBinary: String?
     var jsonPath: String?
     var quick = false
-    var suites: Set<String> = ["foundation", "ledger"]
+    var suites: Set<String> = ["foundation", "ledger", "http"]
     var grants = 1_000_000
+    var clients = 500
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -25,6 +26,7 @@ struct Options {
             case "--quick": quick = true
             case "--only": suites = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
             case "--grants": grants = iterator.next().flatMap { Int($0) } ?? grants
+            case "--clients": clients = iterator.next().flatMap { Int($0) } ?? clients
             default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
             }
         }
@@ -231,6 +233,11 @@ store.close()
 if options.suites.contains("ledger") {
     print(String(repeating: "-", count: 76))
     try runLedgerBenchmark(grantCount: options.quick ? 100_000 : options.grants, blocks: options.quick ? 5 : 15, blockSize: 1_000)
+}
+
+if options.suites.contains("http") {
+    print(String(repeating: "-", count: 76))
+    try await runHTTPBenchmark(clients: options.quick ? 50 : options.clients, perClient: options.quick ? 10 : 20)
 }
 
 if let path = options.jsonPath {
