@@ -25,6 +25,7 @@ release: deps
 	$(SWIFT) build -c release --product twinledger
 
 test: deps
+	@scripts/check-openapi.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
