@@ -48,6 +48,7 @@ public struct WriteBatch: Sendable {
     public mutating func delete(_ key: [UInt8]) { operations.append(.delete(key: key)) }
     /// Appends another batch's operations after this one's.
     public mutating func append(_ other: WriteBatch) { operations.append(contentsOf: other.operations) }
+    public mutating func reserveCapacity(_ count: Int) { operations.reserveCapacity(count) }
     public var isEmpty: Bool { operations.isEmpty }
     public var count: Int { operations.count }
 }

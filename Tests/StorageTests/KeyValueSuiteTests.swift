@@ -1,4 +1,5 @@
-// One storage test suite, run against every KeyValueStore implementation (MemoryStore, LevelDBStore).
+// One storage test suite, run against every KeyValueStore implementation (MemoryStore, LevelDBStore, and CachedStore
+// over LevelDB with a budget small enough that its generations rotate all the time).
 //
 // Covers: get/put/delete; empty keys and values; batches applied atomically with later operations winning; prefix
 // scans in byte order with start keys and limits (0xFF boundaries included); snapshots isolated from later writes;
@@ -10,7 +11,7 @@ import TestSupport
 import Testing
 
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case memory, leveldb
+    case memory, leveldb, cached
     var testDescription: String { rawValue }
 }
 
@@ -23,6 +24,10 @@ func makeStore(_ kind: StoreKind) throws -> (any KeyValueStore, () -> Void) {
         let dir = try makeTemporaryDirectory("kv")
         let store = try LevelDBStore(path: dir + "/db")
         return (store, { store.close(); removeTemporaryDirectory(dir) })
+    case .cached:
+        let dir = try makeTemporaryDirectory("kv")
+        let base = try LevelDBStore(path: dir + "/db")
+        return (CachedStore(base: base, capacityBytes: 2_048), { base.close(); removeTemporaryDirectory(dir) })
     }
 }
 
