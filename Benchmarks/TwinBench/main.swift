@@ -15,6 +15,7 @@ struct Options {
     var suites: Set<String> = ["foundation", "ledger", "http"]
     var grants = 1_000_000
     var clients = 500
+    var blocks = 15
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -26,6 +27,7 @@ struct Options {
             case "--quick": quick = true
             case "--only": suites = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
             case "--grants": grants = iterator.next().flatMap { Int($0) } ?? grants
+            case "--blocks": blocks = iterator.next().flatMap { Int($0) } ?? blocks
             case "--clients": clients = iterator.next().flatMap { Int($0) } ?? clients
             default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
             }
@@ -232,7 +234,7 @@ store.close()
 
 if options.suites.contains("ledger") {
     print(String(repeating: "-", count: 76))
-    try runLedgerBenchmark(grantCount: options.quick ? 100_000 : options.grants, blocks: options.quick ? 5 : 15, blockSize: 1_000)
+    try runLedgerBenchmark(grantCount: options.quick ? 100_000 : options.grants, blocks: options.quick ? 5 : options.blocks, blockSize: 1_000)
 }
 
 if options.suites.contains("http") {

@@ -17,10 +17,10 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
         guard bytes.count == 32 else { return nil }
         var value: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let copied = bytes.withContiguousStorageIfAvailable { source in
-            withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(source)) }
+            Swift.withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(source)) }
         }
         if copied == nil {
-            withUnsafeMutableBytes(of: &value) { raw in
+            Swift.withUnsafeMutableBytes(of: &value) { raw in
                 var index = 0
                 for byte in bytes {
                     raw[index] = byte
@@ -35,7 +35,7 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
     @inlinable
     public init(copying pointer: UnsafeRawPointer) {
         var value: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: 32)) }
+        Swift.withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: 32)) }
         words = value
     }
 
@@ -43,7 +43,7 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
     @inlinable
     public init(unsafeUninitializedBytes body: (UnsafeMutableRawBufferPointer) -> Void) {
         words = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { body($0) }
+        Swift.withUnsafeMutableBytes(of: &words) { body($0) }
     }
 
     /// A hash from its 64-digit hex form.
@@ -58,6 +58,27 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
     @inlinable
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try Swift.withUnsafeBytes(of: words, body)
+    }
+
+    @inlinable
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try Swift.withUnsafeMutableBytes(of: &words, body)
+    }
+
+    /// Bit `index` of the 256, counting from the most significant bit of the first byte.
+    @inlinable
+    public func bit(_ index: Int) -> Bool {
+        precondition(index >= 0 && index < 256, "bit index out of range")
+        return withUnsafeBytes { ($0[index >> 3] >> (7 - UInt8(truncatingIfNeeded: index & 7))) & 1 == 1 }
+    }
+
+    /// This hash with bit `index` (numbered as in `bit(_:)`) set.
+    @inlinable
+    public func settingBit(_ index: Int) -> Hash32 {
+        precondition(index >= 0 && index < 256, "bit index out of range")
+        var copy = self
+        copy.withUnsafeMutableBytes { $0[index >> 3] |= 0x80 >> UInt8(truncatingIfNeeded: index & 7) }
+        return copy
     }
 
     public var hex: String { Hex.encode(bytes) }

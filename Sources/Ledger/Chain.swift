@@ -5,13 +5,16 @@ import TwinCrypto
 /// The committed chain on one store: blocks, their outcomes, a transaction index and the state they produce.
 ///
 /// Single writer: the caller serializes `commit` calls (the node's block producer, later consensus). Each block is
-/// committed with its state writes, state tree nodes, outcomes, transaction locations and the new head in **one**
-/// synced write batch, so a crash at any moment leaves the chain at the last whole block; `init` resumes from there.
+/// committed with its state writes, outcomes, transaction locations and the new head in **one** synced write batch,
+/// so a crash at any moment leaves the chain at the last whole block; `init` resumes from there, rebuilding the state
+/// tree from the stored state and checking its root against the head's.
 public final class Chain: @unchecked Sendable {
     public let store: any KeyValueStore
     public let chainID: String
     let machine: StateMachine
     public private(set) var head: ChainHead
+    /// The authenticated state tree of the head's state.
+    public private(set) var tree: StateTree
 
     /// The latest committed block, or the genesis state at height 0.
     public struct ChainHead: Sendable, Hashable, CanonicalCodable {
@@ -85,12 +88,18 @@ public final class Chain: @unchecked Sendable {
             guard let bytes = try? store.get(Chain.headKey), let head = try? Canonical.decode(ChainHead.self, from: bytes)
             else { throw LedgerError(.storage, "chain head is missing or unreadable") }
             self.head = head
+            tree = try StateTree.load(store)
+            guard tree.root == head.stateRoot else {
+                throw LedgerError(.storage, "the stored state's root \(tree.root.hex.prefix(16))… is not the head's "
+                    + "state root \(head.stateRoot.hex.prefix(16))… at height \(head.height): the store is damaged")
+            }
         } else {
             head = ChainHead(height: 0, blockHash: .zero, stateRoot: genesisRoot, timeMillis: 0)
             var batch = genesisBatch
             batch.put(Chain.genesisKey, fingerprint.bytes)
             batch.put(Chain.headKey, Canonical.encode(head))
             do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
+            tree = try StateTree.load(store)
         }
     }
 
@@ -100,7 +109,7 @@ public final class Chain: @unchecked Sendable {
     ) throws(LedgerError) -> (block: Block, execution: BlockExecution) {
         let height = head.height + 1
         let time = max(timeMillis, head.timeMillis)
-        let execution = try machine.execute(transactions, on: store, context: BlockContext(height: height, time: time / 1000))
+        let execution = try machine.execute(transactions, on: store, tree: tree, context: BlockContext(height: height, time: time / 1000))
         let outcomes = execution.results.map(TransactionOutcome.init)
         let header = BlockHeader(
             chainID: chainID, height: height, timeMillis: time, previousBlock: head.blockHash,
@@ -137,6 +146,7 @@ public final class Chain: @unchecked Sendable {
         batch.put(Chain.headKey, Canonical.encode(newHead))
         do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
         head = newHead
+        tree = execution.tree
     }
 
     // MARK: Queries
@@ -203,7 +213,7 @@ public final class Chain: @unchecked Sendable {
     public func stateValue(_ key: [UInt8]) throws(LedgerError) -> (value: [UInt8]?, proof: StateTree.Proof, root: Hash32) {
         let value: [UInt8]?
         do { value = try store.get(key) } catch { throw LedgerError(.storage, "\(error)") }
-        return (value, try StateTree.proof(store, key: key), head.stateRoot)
+        return (value, tree.proof(for: key), head.stateRoot)
     }
 
     private func decode<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8]) throws(LedgerError) -> T? {

@@ -18,7 +18,19 @@ public struct Organization: Sendable, Hashable, CanonicalCodable {
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         name = try reader.readString(limit: Limits.organizationBytesMax)
-        key = try reader.read()
+        key = try PublicKey.stored(&reader)
+    }
+}
+
+extension PublicKey {
+    /// A key inside a record read back from the ledger's state: it was checked on the curve when its transaction was
+    /// admitted, so decoding skips that check (it would dominate the cost of executing a transaction); a record that
+    /// is not what the ledger wrote yields a key that verifies nothing.
+    static func stored(_ reader: inout CanonicalReader) throws(CanonicalDecodingError) -> PublicKey {
+        guard let key = PublicKey(uncheckedBytes: try reader.readFixed(32)) else {
+            throw reader.invalidValue("public key is not 32 bytes")
+        }
+        return key
     }
 }
 
@@ -39,7 +51,7 @@ public struct Participant: Sendable, Hashable, CanonicalCodable {
     }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
-        key = try reader.read()
+        key = try PublicKey.stored(&reader)
         role = try reader.read()
         organization = try reader.readString(limit: Limits.organizationBytesMax)
         patientID = try reader.readOptional(Hash32.self)

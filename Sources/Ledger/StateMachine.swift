@@ -41,14 +41,16 @@ public enum TransactionResult: Sendable, Hashable {
     case rejected(Hash32, LedgerError)
 }
 
-/// A block's execution: each transaction's result, the state root after it, and the writes.
+/// A block's execution: each transaction's result, the state tree after it, and the writes.
 public struct BlockExecution: Sendable {
     public let results: [TransactionResult]
-    /// The root of the authenticated state tree after the block.
-    public let stateRoot: Hash32
-    /// The state writes (in key order) followed by the state tree's node writes; commit them in one atomic batch
-    /// with the block.
+    /// The authenticated state tree after the block (the tree before it is untouched).
+    public let tree: StateTree
+    /// The state writes, in key order; commit them in one atomic batch with the block.
     public let batch: WriteBatch
+
+    /// The root of the authenticated state tree after the block.
+    public var stateRoot: Hash32 { tree.root }
 }
 
 /// The ledger's deterministic state machine: the authorization rules of Docs/transactions.md.
@@ -61,17 +63,14 @@ public struct StateMachine: Sendable {
 
     public init(chainID: String) { self.chainID = chainID }
 
-    /// The writes that create the genesis state, state tree included, and the genesis state root.
+    /// The writes that create the genesis state, and the genesis state root.
     public static func genesis(_ genesis: LedgerGenesis) throws(LedgerError) -> (root: Hash32, batch: WriteBatch) {
         let batch = try genesisBatch(genesis)
         var changes: [StateTree.Change] = []
         for operation in batch.operations {
             if case .put(let key, let value) = operation { changes.append(.init(key: key, value: value)) }
         }
-        let (root, treeBatch) = try StateTree.update(MemoryStore(), changes)
-        var all = batch
-        all.append(treeBatch)
-        return (root, all)
+        return (try StateTree.empty.updating(changes).root, batch)
     }
 
     /// The genesis state writes alone (without the state tree).
@@ -91,9 +90,9 @@ public struct StateMachine: Sendable {
         return batch
     }
 
-    /// Executes `transactions` in order over `state`.
+    /// Executes `transactions` in order over `state`, whose authenticated entries `tree` holds.
     public func execute(
-        _ transactions: [VerifiedTransaction], on state: any KeyValueReader, context: BlockContext
+        _ transactions: [VerifiedTransaction], on state: any KeyValueReader, tree: StateTree, context: BlockContext
     ) throws(LedgerError) -> BlockExecution {
         var overlay = StateOverlay(base: state)
         let parameters = try overlay.record(LedgerParameters.self, StateKey.parametersKey) ?? LedgerParameters()
@@ -118,10 +117,8 @@ public struct StateMachine: Sendable {
             }
             overlay = execution.state
         }
-        let (root, treeBatch) = try StateTree.update(state, overlay.authenticatedChanges())
-        var batch = overlay.writeBatch()
-        batch.append(treeBatch)
-        return BlockExecution(results: results, stateRoot: root, batch: batch)
+        let after = try tree.updating(overlay.authenticatedChanges())
+        return BlockExecution(results: results, tree: after, batch: overlay.writeBatch())
     }
 }
 
@@ -134,7 +131,7 @@ struct Execution {
     let chainID: String
 
     var body: TransactionBody { transaction.body }
-    var signerID: Hash32 { body.signer.keyID }
+    var signerID: Hash32 { transaction.signerID }
 
     enum Signer {
         case organization(Organization)

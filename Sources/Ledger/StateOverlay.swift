@@ -10,13 +10,14 @@ struct StateOverlay {
     }
 
     let base: any KeyValueReader
-    private(set) var block: [[UInt8]: Write] = [:]
-    private var transaction: [[UInt8]: Write] = [:]
+    private(set) var block: [ByteKey: Write] = [:]
+    private var transaction: [ByteKey: Write] = [:]
 
     init(base: any KeyValueReader) { self.base = base }
 
     func get(_ key: [UInt8]) throws(LedgerError) -> [UInt8]? {
-        if let write = transaction[key] ?? block[key] {
+        let wrapped = ByteKey(key)
+        if let write = transaction[wrapped] ?? block[wrapped] {
             if case .put(let value) = write { return value }
             return nil
         }
@@ -39,11 +40,11 @@ struct StateOverlay {
             throw LedgerError(.storage, "\(error)")
         }
         for layer in [block, transaction] {
-            for (key, write) in layer where key.starts(with: prefix) {
-                if case .put = write { present.insert(key) } else { present.remove(key) }
+            for (key, write) in layer where key.bytes.starts(with: prefix) {
+                if case .put = write { present.insert(key.bytes) } else { present.remove(key.bytes) }
             }
         }
-        return present.sorted { $0.lexicographicallyPrecedes($1) }
+        return present.sorted(by: ByteKey.precedes)
     }
 
     func record<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8]) throws(LedgerError) -> T? {
@@ -56,11 +57,11 @@ struct StateOverlay {
     }
 
     mutating func put<T: CanonicalEncodable>(_ value: T, at key: [UInt8]) {
-        transaction[key] = .put(Canonical.encode(value))
+        transaction[ByteKey(key)] = .put(Canonical.encode(value))
     }
 
     mutating func putRaw(_ value: [UInt8], at key: [UInt8]) {
-        transaction[key] = .put(value)
+        transaction[ByteKey(key)] = .put(value)
     }
 
     /// Keeps the current transaction's writes.
@@ -77,20 +78,20 @@ struct StateOverlay {
     /// The block's changes to authenticated keys, for the state tree.
     func authenticatedChanges() -> [StateTree.Change] {
         block.compactMap { key, write in
-            guard StateKey.isAuthenticated(key) else { return nil }
-            if case .put(let value) = write { return StateTree.Change(key: key, value: value) }
-            return StateTree.Change(key: key, value: nil)
+            guard StateKey.isAuthenticated(key.bytes) else { return nil }
+            if case .put(let value) = write { return StateTree.Change(key: key.bytes, value: value) }
+            return StateTree.Change(key: key.bytes, value: nil)
         }
     }
 
     /// The block's writes as one batch, in key order so every node produces the same batch.
     func writeBatch() -> WriteBatch {
         var batch = WriteBatch()
-        for key in block.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            switch block[key] {
-            case .put(let value): batch.put(key, value)
-            case .delete: batch.delete(key)
-            case nil: break
+        batch.reserveCapacity(block.count)
+        for (key, write) in block.sorted(by: { $0.key < $1.key }) {
+            switch write {
+            case .put(let value): batch.put(key.bytes, value)
+            case .delete: batch.delete(key.bytes)
             }
         }
         return batch

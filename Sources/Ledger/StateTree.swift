@@ -12,46 +12,63 @@ import TwinCrypto
 ///     leaf hash     = SHA3-256(0x00 || key hash || SHA3-256(value))
 ///     internal hash = SHA3-256(0x01 || left hash || right hash)
 ///
-/// Nodes are stored in the same key-value store under `0xF0 | depth (2 bytes) | path bits`, and an update
-/// touches O(log n) nodes per changed key (fewer, as paths share their upper nodes within one batch).
-public enum StateTree {
-    static let nodePrefix: UInt8 = 0xF0
-
-    /// A stored node.
-    enum Node: Equatable {
-        case leaf(key: Hash32, value: Hash32)
-        case `internal`(left: Hash32, right: Hash32)
+/// The tree is an index of the authenticated state, derived from it: it lives in memory, is rebuilt from the stored
+/// state when a node starts (`load`), and is never written to disk, so it cannot disagree with the state it
+/// authenticates. It is a persistent (immutable) structure: `updating` shares every untouched subtree with the tree
+/// it starts from and rehashes only the paths that changed, and the tree before a block stays valid until the
+/// block commits, so an execution that is not committed costs nothing to drop.
+public struct StateTree: Sendable {
+    /// A node. Leaves and branches are separate classes so a branch stays small (two references and a hash).
+    enum Node: Sendable {
+        case leaf(Leaf)
+        case branch(Branch)
 
         var hash: Hash32 {
             switch self {
-            case .leaf(let key, let value): StateTree.leafHash(key: key, value: value)
-            case .internal(let left, let right): StateTree.internalHash(left, right)
+            case .leaf(let leaf): leaf.hash
+            case .branch(let branch): branch.hash
             }
         }
 
         var isLeaf: Bool { if case .leaf = self { true } else { false } }
+    }
 
-        func encoded() -> [UInt8] {
-            switch self {
-            case .leaf(let key, let value): [0] + key.bytes + value.bytes
-            case .internal(let left, let right): [1] + left.bytes + right.bytes
-            }
-        }
+    final class Leaf: Sendable {
+        let key: Hash32
+        let value: Hash32
+        let hash: Hash32
 
-        init(decoding bytes: [UInt8]) throws(LedgerError) {
-            guard bytes.count == 65 else { throw LedgerError(.storage, "state tree node of \(bytes.count) bytes") }
-            let halves = bytes.withUnsafeBytes { raw -> (Hash32, Hash32)? in
-                guard let base = raw.baseAddress else { return nil }
-                return (Hash32(copying: base + 1), Hash32(copying: base + 33))
-            }
-            guard let (a, b) = halves else { throw LedgerError(.storage, "empty state tree node") }
-            switch bytes[0] {
-            case 0: self = .leaf(key: a, value: b)
-            case 1: self = .internal(left: a, right: b)
-            default: throw LedgerError(.storage, "state tree node with tag \(bytes[0])")
-            }
+        init(key: Hash32, value: Hash32) {
+            self.key = key
+            self.value = value
+            hash = StateTree.leafHash(key: key, value: value)
         }
     }
+
+    final class Branch: Sendable {
+        let left: Node?
+        let right: Node?
+        let hash: Hash32
+
+        init(left: Node?, right: Node?) {
+            self.left = left
+            self.right = right
+            hash = StateTree.internalHash(left?.hash ?? .zero, right?.hash ?? .zero)
+        }
+    }
+
+    let top: Node?
+
+    /// The tree with no entries; its root is zero.
+    public static let empty = StateTree(top: nil)
+
+    init(top: Node?) { self.top = top }
+
+    /// The root hash (zero for an empty tree).
+    public var root: Hash32 { top?.hash ?? .zero }
+
+    /// True if the tree holds no entry.
+    public var isEmpty: Bool { top == nil }
 
     public static func leafHash(key: Hash32, value: Hash32) -> Hash32 { nodeHash(0, key, value) }
 
@@ -68,32 +85,7 @@ public enum StateTree {
     }
 
     /// Bit `index` (0 = most significant) of a key hash.
-    static func bit(_ hash: Hash32, _ index: Int) -> Bool {
-        hash.withUnsafeBytes { ($0[index >> 3] >> (7 - UInt8(index & 7))) & 1 == 1 }
-    }
-
-    /// The storage key of the node at `depth` on the path of `hash`: the first `depth` bits, the rest zeroed.
-    static func position(_ hash: Hash32, depth: Int) -> [UInt8] {
-        var out: [UInt8] = [nodePrefix, UInt8(depth >> 8), UInt8(depth & 0xFF)]
-        let full = depth >> 3
-        hash.withUnsafeBytes { bytes in
-            out.append(contentsOf: bytes[0..<full])
-            if depth & 7 != 0 { out.append(bytes[full] & (0xFF << (8 - UInt8(depth & 7)))) }
-        }
-        return out
-    }
-
-    static func load(_ reader: any KeyValueReader, _ position: [UInt8]) throws(LedgerError) -> Node? {
-        let bytes: [UInt8]?
-        do { bytes = try reader.get(position) } catch { throw LedgerError(.storage, "\(error)") }
-        guard let bytes else { return nil }
-        return try Node(decoding: bytes)
-    }
-
-    /// The current root hash (zero for an empty tree).
-    public static func root(_ reader: any KeyValueReader) throws(LedgerError) -> Hash32 {
-        try load(reader, position(.zero, depth: 0))?.hash ?? .zero
-    }
+    static func bit(_ hash: Hash32, _ index: Int) -> Bool { hash.bit(index) }
 
     /// One change to an authenticated entry: the new value, or nil to remove the entry.
     public struct Change: Sendable {
@@ -105,154 +97,116 @@ public enum StateTree {
         }
     }
 
-    /// Applies `changes` to the tree stored in `reader`; returns the new root and the node writes (to commit in the
-    /// same atomic batch as the state they authenticate). Later changes to the same key win.
-    public static func update(
-        _ reader: any KeyValueReader, _ changes: [Change]
-    ) throws(LedgerError) -> (root: Hash32, batch: WriteBatch) {
-        var latest: [Hash32: Hash32?] = [:]
-        for change in changes {
-            // updateValue, not a subscript: assigning nil through a subscript would drop the deletion.
-            latest.updateValue(change.value.map { Hashing.sha3($0) }, forKey: Hashing.sha3(change.key))
-        }
-        let updates = latest.map { Update(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
-        var updater = Updater(reader: reader)
-        let rootPosition = position(.zero, depth: 0)
-        let old = try load(reader, rootPosition)
-        if old != nil { updater.deletes.insert(rootPosition) }
-        let new = try updater.update(depth: 0, path: .zero, existing: old, updates[...])
-        if let new { updater.place(new, at: rootPosition) }
-        var batch = WriteBatch()
-        for key in updater.deletes.sorted(by: { $0.lexicographicallyPrecedes($1) }) { batch.delete(key) }
-        for (key, node) in updater.writes.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            batch.put(key, node.encoded())
-        }
-        return (new?.hash ?? .zero, batch)
-    }
-
     struct Update {
         let key: Hash32
         let value: Hash32?
     }
 
-    /// `path` with bit `depth` set to `right` and every later bit cleared: the path of a child of the node at `depth`.
-    static func childPath(_ path: Hash32, depth: Int, right: Bool) -> Hash32 {
-        var bytes = path.bytes
-        let index = depth >> 3
-        let shift = 7 - UInt8(depth & 7)
-        bytes[index] = (bytes[index] & ~((1 << (shift + 1)) &- 1)) | (right ? 1 << shift : 0)
-        for i in (index + 1)..<32 { bytes[i] = 0 }
-        return Hash32(unsafeUninitializedBytes: { $0.copyBytes(from: bytes) })
+    /// This tree with `changes` applied (later changes to the same key win). Only the changed paths are rehashed;
+    /// everything else is shared with `self`, which is left as it was.
+    public func updating(_ changes: [Change]) throws(LedgerError) -> StateTree {
+        var latest: [Hash32: Hash32?] = [:]
+        latest.reserveCapacity(changes.count)
+        for change in changes {
+            // updateValue, not a subscript: assigning nil through a subscript would drop the deletion.
+            latest.updateValue(change.value.map { Hashing.sha3($0) }, forKey: Hashing.sha3(change.key))
+        }
+        let updates = latest.map { Update(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
+        return StateTree(top: try Self.update(top, depth: 0, updates[...]))
     }
 
-    /// A child after an update: rebuilt (possibly empty), or untouched and known only by its stored hash.
-    enum Child {
-        case rebuilt(Node?)
-        case untouched(Hash32)
-    }
-
-    struct Updater {
-        let reader: any KeyValueReader
-        var writes: [[UInt8]: Node] = [:]
-        var deletes: Set<[UInt8]> = []
-
-        mutating func place(_ node: Node, at position: [UInt8]) {
-            deletes.remove(position)
-            writes[position] = node
-        }
-
-        mutating func remove(at position: [UInt8]) {
-            writes[position] = nil
-            deletes.insert(position)
-        }
-
-        /// The node that now represents the subtree at `depth` along `path` (which shares the subtree's prefix), which
-        /// held `existing`. The caller places the result, because a lone leaf moves up to where it is alone.
-        mutating func update(
-            depth: Int, path: Hash32, existing: Node?, _ updates: ArraySlice<Update>
-        ) throws(LedgerError) -> Node? {
-            guard !updates.isEmpty else { return existing }
-            switch existing {
-            case nil:
-                return try build(depth: depth, path: path, updates.compactMap { u in u.value.map { (u.key, $0) } }[...])
-            case .leaf(let key, let value)?:
-                // A leaf stands for a subtree with one entry: rebuild that subtree with the updates merged in.
-                var entries = updates.compactMap { u in u.value.map { (u.key, $0) } }
-                if !updates.contains(where: { $0.key == key }) {
-                    let index = entries.firstIndex { $0.0 > key } ?? entries.endIndex
-                    entries.insert((key, value), at: index)
+    /// The tree holding exactly the authenticated entries of `reader` (every key `StateKey.isAuthenticated` accepts),
+    /// as a node builds it when it starts.
+    public static func load(_ reader: any KeyValueReader) throws(LedgerError) -> StateTree {
+        var entries: [(Hash32, Hash32)] = []
+        do {
+            for prefix in UInt8(0)..<0x80 where StateKey.isAuthenticated([prefix]) {
+                try reader.forEach(prefix: [prefix], start: nil) { entry in
+                    entries.append((Hashing.sha3(entry.key), Hashing.sha3(entry.value)))
+                    return true
                 }
-                return try build(depth: depth, path: path, entries[...])
-            case .internal(let leftHash, let rightHash)?:
-                let split = updates.firstIndex { StateTree.bit($0.key, depth) } ?? updates.endIndex
-                let leftPath = StateTree.childPath(path, depth: depth, right: false)
-                let rightPath = StateTree.childPath(path, depth: depth, right: true)
-                let left = try child(depth + 1, leftPath, leftHash, updates[..<split])
-                let right = try child(depth + 1, rightPath, rightHash, updates[split...])
-                return try join(depth: depth, path: path, left: left, right: right)
             }
+        } catch {
+            throw LedgerError(.storage, "reading the state to build the state tree: \(error)")
         }
+        entries.sort { $0.0 < $1.0 }
+        return StateTree(top: try build(depth: 0, entries[...]))
+    }
 
-        /// Updates one child if any update goes its way; otherwise leaves it untouched and unread.
-        mutating func child(
-            _ depth: Int, _ path: Hash32, _ hash: Hash32, _ updates: ArraySlice<Update>
-        ) throws(LedgerError) -> Child {
-            guard !updates.isEmpty else { return .untouched(hash) }
-            let position = StateTree.position(path, depth: depth)
-            let old = hash == .zero ? nil : try StateTree.load(reader, position)
-            if old != nil { deletes.insert(position) }
-            return .rebuilt(try update(depth: depth, path: path, existing: old, updates))
-        }
+    /// The root of the authenticated entries in `reader`, computed from scratch.
+    public static func root(_ reader: any KeyValueReader) throws(LedgerError) -> Hash32 { try load(reader).root }
 
-        /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path prefix).
-        mutating func build(
-            depth: Int, path: Hash32, _ entries: ArraySlice<(Hash32, Hash32)>
-        ) throws(LedgerError) -> Node? {
-            if entries.isEmpty { return nil }
-            if entries.count == 1, let only = entries.first { return .leaf(key: only.0, value: only.1) }
-            guard depth < 256 else { throw LedgerError(.storage, "two equal key hashes in one state tree update") }
-            let split = entries.firstIndex { StateTree.bit($0.0, depth) } ?? entries.endIndex
-            let leftPath = StateTree.childPath(path, depth: depth, right: false)
-            let rightPath = StateTree.childPath(path, depth: depth, right: true)
-            let left = try build(depth: depth + 1, path: leftPath, entries[..<split])
-            let right = try build(depth: depth + 1, path: rightPath, entries[split...])
-            return try join(depth: depth, path: path, left: .rebuilt(left), right: .rebuilt(right))
-        }
-
-        /// The parent of two children: empty if both are, the lone leaf if only a leaf remains (it moves up), else an
-        /// internal node with its rebuilt children placed at their positions.
-        mutating func join(depth: Int, path: Hash32, left: Child, right: Child) throws(LedgerError) -> Node? {
-            let leftPosition = StateTree.position(StateTree.childPath(path, depth: depth, right: false), depth: depth + 1)
-            let rightPosition = StateTree.position(StateTree.childPath(path, depth: depth, right: true), depth: depth + 1)
-            let leftHash = try resolve(left)
-            let rightHash = try resolve(right)
-            if leftHash == .zero && rightHash == .zero { return nil }
-            // A lone survivor that is a leaf moves up; a lone internal node stays (its subtree has 2+ leaves).
-            if rightHash == .zero, let lone = try lone(left, at: leftPosition) { return lone }
-            if leftHash == .zero, let lone = try lone(right, at: rightPosition) { return lone }
-            if case .rebuilt(let node?) = left { place(node, at: leftPosition) }
-            if case .rebuilt(let node?) = right { place(node, at: rightPosition) }
-            return .internal(left: leftHash, right: rightHash)
-        }
-
-        func resolve(_ child: Child) throws(LedgerError) -> Hash32 {
-            switch child {
-            case .rebuilt(let node): node?.hash ?? .zero
-            case .untouched(let hash): hash
+    /// The subtree at `depth` that held `node`, with `updates` (sorted by key, all on this subtree's path) applied.
+    static func update(_ node: Node?, depth: Int, _ updates: ArraySlice<Update>) throws(LedgerError) -> Node? {
+        guard !updates.isEmpty else { return node }
+        switch node {
+        case nil:
+            return try build(depth: depth, updates.compactMap { u in u.value.map { (u.key, $0) } }[...])
+        case .leaf(let leaf)?:
+            // A leaf stands for a subtree with one entry: rebuild that subtree with the updates merged in. The leaf
+            // object is kept when it survives unchanged (its hash does not depend on where it sits).
+            var entries = updates.compactMap { u in u.value.map { (u.key, $0) } }
+            if !updates.contains(where: { $0.key == leaf.key }) {
+                let index = entries.firstIndex { $0.0 > leaf.key } ?? entries.endIndex
+                entries.insert((leaf.key, leaf.value), at: index)
             }
+            return try build(depth: depth, entries[...], reusing: leaf)
+        case .branch(let branch)?:
+            guard depth < 256 else { throw LedgerError(.storage, "state tree branch below depth 256") }
+            let split = firstRight(updates, depth: depth) { $0.key }
+            let left = try update(branch.left, depth: depth + 1, updates[..<split])
+            let right = try update(branch.right, depth: depth + 1, updates[split...])
+            if same(left, branch.left) && same(right, branch.right) { return node }
+            return join(left, right)
         }
+    }
 
-        /// If `child` is a leaf, removes it from `position` and returns it; else nil.
-        mutating func lone(_ child: Child, at position: [UInt8]) throws(LedgerError) -> Node? {
-            let node: Node?
-            switch child {
-            case .rebuilt(let rebuilt): node = rebuilt
-            case .untouched: node = try StateTree.load(reader, position)
-            }
-            guard let node, node.isLeaf else { return nil }
-            remove(at: position)
-            return node
+    /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path's first `depth` bits).
+    static func build(
+        depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, reusing existing: Leaf? = nil
+    ) throws(LedgerError) -> Node? {
+        if entries.isEmpty { return nil }
+        if entries.count == 1, let only = entries.first {
+            if let existing, existing.key == only.0, existing.value == only.1 { return .leaf(existing) }
+            return .leaf(Leaf(key: only.0, value: only.1))
         }
+        guard depth < 256 else { throw LedgerError(.storage, "two equal key hashes in the state tree") }
+        let split = firstRight(entries, depth: depth) { $0.0 }
+        let left = try build(depth: depth + 1, entries[..<split], reusing: existing)
+        let right = try build(depth: depth + 1, entries[split...], reusing: existing)
+        return join(left, right)
+    }
+
+    /// The parent of two subtrees: empty if both are, a lone leaf moved up, or a branch. A lone branch stays where it
+    /// is (its subtree holds two or more leaves, so it cannot move up).
+    static func join(_ left: Node?, _ right: Node?) -> Node? {
+        switch (left, right) {
+        case (nil, nil): return nil
+        case (let only?, nil) where only.isLeaf: return only
+        case (nil, let only?) where only.isLeaf: return only
+        default: return .branch(Branch(left: left, right: right))
+        }
+    }
+
+    static func same(_ a: Node?, _ b: Node?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): true
+        case (.leaf(let x)?, .leaf(let y)?): x === y
+        case (.branch(let x)?, .branch(let y)?): x === y
+        default: false
+        }
+    }
+
+    /// The index of the first element whose key has bit `depth` set; the elements are sorted by key and share their
+    /// first `depth` bits, so that bit goes 0…0 1…1 and a binary search finds the boundary.
+    static func firstRight<E>(_ elements: ArraySlice<E>, depth: Int, key: (E) -> Hash32) -> Int {
+        var low = elements.startIndex
+        var high = elements.endIndex
+        while low < high {
+            let mid = low + (high - low) / 2
+            if key(elements[mid]).bit(depth) { high = mid } else { low = mid + 1 }
+        }
+        return low
     }
 
     /// A proof that a state key holds a value, or holds none, under a root.
@@ -320,21 +274,19 @@ public enum StateTree {
         }
     }
 
-    /// The proof for `key` against the current root.
-    public static func proof(_ reader: any KeyValueReader, key: [UInt8]) throws(LedgerError) -> Proof {
+    /// The proof for `key` against this tree's root.
+    public func proof(for key: [UInt8]) -> Proof {
         let keyHash = Hashing.sha3(key)
         var siblings: [Hash32] = []
-        var node = try load(reader, position(.zero, depth: 0))
+        var node = top
         var depth = 0
-        while case .internal(let left, let right)? = node {
-            let goRight = bit(keyHash, depth)
-            siblings.append(goRight ? left : right)
+        while case .branch(let branch)? = node {
+            let goRight = keyHash.bit(depth)
+            siblings.append((goRight ? branch.left : branch.right)?.hash ?? .zero)
+            node = goRight ? branch.right : branch.left
             depth += 1
-            node = (goRight ? right : left) == .zero ? nil : try load(reader, position(keyHash, depth: depth))
         }
-        switch node {
-        case .leaf(let k, let v)?: return Proof(siblings: siblings, terminal: .leaf(key: k, value: v))
-        default: return Proof(siblings: siblings, terminal: .empty)
-        }
+        if case .leaf(let leaf)? = node { return Proof(siblings: siblings, terminal: .leaf(key: leaf.key, value: leaf.value)) }
+        return Proof(siblings: siblings, terminal: .empty)
     }
 }

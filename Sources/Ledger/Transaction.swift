@@ -87,6 +87,8 @@ public struct VerifiedTransaction: Sendable, Hashable {
     /// SHA3-256 of `bytes`.
     public let id: Hash32
     public let bytes: [UInt8]
+    /// The signer's key id (SHA3-256 of the key), computed once at admission.
+    public let signerID: Hash32
 
     /// Decodes and verifies `bytes` for `chainID`.
     public init(bytes: [UInt8], chainID: String) throws(LedgerError) {
@@ -108,6 +110,7 @@ public struct VerifiedTransaction: Sendable, Hashable {
         self.transaction = transaction
         self.bytes = bytes
         id = Hashing.sha3(bytes)
+        signerID = transaction.body.signer.keyID
     }
 
     /// Verifies an already-decoded transaction.

@@ -125,7 +125,8 @@ public final class SecretKey: @unchecked Sendable {
 public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalCodable {
     /// The 32-byte x coordinate.
     public let bytes: [UInt8]
-    private let parsed: secp256k1_xonly_pubkey
+    /// The parsed point; nil for a key made with `init(uncheckedBytes:)`, parsed when it verifies.
+    private let parsed: secp256k1_xonly_pubkey?
 
     /// Parses a 32-byte x-only key; fails unless x is the coordinate of a point on secp256k1.
     public init(bytes: [UInt8]) throws(TwinCryptoError) {
@@ -140,6 +141,16 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalC
         parsed = key
     }
 
+    /// A key from 32 bytes without the curve check, which costs about as much as half a signature verification.
+    /// For keys read back from the ledger's own state, which were checked when they were first accepted: the point is
+    /// parsed only if the key verifies a signature, and bytes that are not a valid key then simply fail to verify.
+    /// Nil unless there are exactly 32 bytes.
+    public init?(uncheckedBytes bytes: [UInt8]) {
+        guard bytes.count == 32 else { return nil }
+        self.bytes = bytes
+        parsed = nil
+    }
+
     init(parsed: secp256k1_xonly_pubkey) {
         var key = parsed
         var out = [UInt8](repeating: 0, count: 32)
@@ -150,7 +161,12 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalC
 
     /// True if `signature` is a valid BIP340 signature of `message` under this key.
     public func verify<M: ContiguousBytes>(_ signature: Signature, for message: M) -> Bool {
-        var key = parsed
+        var key = secp256k1_xonly_pubkey()
+        if let parsed {
+            key = parsed
+        } else if secp256k1_xonly_pubkey_parse(Secp256k1Context.shared.pointer, &key, bytes) != 1 {
+            return false
+        }
         return message.withUnsafeBytes { messageBuffer in
             secp256k1_schnorrsig_verify(
                 Secp256k1Context.shared.pointer, signature.bytes,

@@ -15,6 +15,8 @@ final class LedgerWorld {
     var height: UInt64 = 0
     /// The state root after the last committed block.
     var lastRoot: Hash32 = .zero
+    /// The state tree after the last committed block.
+    var tree = StateTree.empty
     var time: UInt64 = 1_800_000_000
     private var nonces: [Hash32: UInt64] = [:]
     /// With a seed, keys and signatures are reproducible, so two worlds with one seed build identical chains.
@@ -36,6 +38,7 @@ final class LedgerWorld {
             parameters: parameters
         )
         try store.write(try StateMachine.genesis(genesis).batch, sync: false)
+        tree = try StateTree.load(store)
     }
 
     static func key(_ random: inout SeededRandom?) throws -> SecretKey {
@@ -65,8 +68,11 @@ final class LedgerWorld {
     func commit(_ transactions: [VerifiedTransaction]) throws -> [TransactionResult] {
         height += 1
         time += 5
-        let execution = try machine.execute(transactions, on: store, context: BlockContext(height: height, time: time))
+        let execution = try machine.execute(
+            transactions, on: store, tree: tree, context: BlockContext(height: height, time: time)
+        )
         try store.write(execution.batch, sync: false)
+        tree = execution.tree
         lastRoot = execution.stateRoot
         return execution.results
     }
@@ -105,12 +111,12 @@ final class LedgerWorld {
         #expect(try dump() == before, "a rejected \(payload.kind) changed the state", sourceLocation: sourceLocation)
     }
 
-    /// Every entry in the store (state, indexes and tree nodes).
+    /// Every entry in the store (state and indexes).
     func dump() throws -> [KeyValueEntry] { try store.scan(prefix: []) }
 
     /// Proves `key`'s current value (or absence) against the last state root.
     func proves(_ key: [UInt8]) throws -> Bool {
-        try StateTree.proof(store, key: key).verify(root: lastRoot, key: key, value: try store.get(key))
+        tree.proof(for: key).verify(root: lastRoot, key: key, value: try store.get(key))
     }
 
     func record<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8]) throws -> T? {

@@ -78,9 +78,10 @@ struct AdmissionTests {
         let bad = try world.tx(practitioner, .consentGrant(world.grantPayload(patient, to: practitioner)))
         let good2 = try world.tx(patient.key, .shadowRegister(world.shadowPayload(patient, Hashing.sha3([1]), ["neuro.mri"])))
         let context = BlockContext(height: world.height + 1, time: world.time + 5)
-        let mixed = try world.machine.execute([good1, bad, good2], on: world.store, context: context)
-        let clean = try world.machine.execute([good1, good2], on: world.store, context: context)
+        let mixed = try world.machine.execute([good1, bad, good2], on: world.store, tree: world.tree, context: context)
+        let clean = try world.machine.execute([good1, good2], on: world.store, tree: world.tree, context: context)
         #expect(mixed.batch.operations == clean.batch.operations)
+        #expect(mixed.stateRoot == clean.stateRoot)
         #expect(mixed.results.count == 3)
         #expect({ if case .rejected(_, let e) = mixed.results[1] { e.code == .unauthorized } else { false } }())
     }

@@ -1,9 +1,10 @@
 // The authenticated state tree (Docs/state-tree.md).
 //
 // Covers: after every random batch of inserts, updates and deletes, the root equals a from-scratch reference root
-// computed independently here; the same final key set reached in any order or batching leaves the same root AND
-// exactly the same stored nodes (no garbage after deletions); inclusion and exclusion proofs verify for present and
-// absent keys, and fail when tampered with or checked against another root or value; roots survive LevelDB reopen.
+// computed independently here; the same final key set reached in any order or batching leaves the same root as a
+// tree rebuilt from the stored state; updating leaves the previous tree intact; inclusion and exclusion proofs verify
+// for present and absent keys, and fail when tampered with or checked against another root or value; the tree
+// rebuilt from LevelDB after reopening has the same root.
 import Encoding
 import KeyValue
 import Ledger
@@ -26,35 +27,46 @@ func referenceRoot(_ entries: [[UInt8]: [UInt8]]) -> Hash32 {
     return Hash32(bytes: subtree(leaves[...], 0)) ?? .zero
 }
 
-/// Applies changes and commits the node writes; returns the new root.
-@discardableResult
-func apply(_ store: any KeyValueStore, _ changes: [StateTree.Change]) throws -> Hash32 {
-    let (root, batch) = try StateTree.update(store, changes)
-    try store.write(batch, sync: false)
-    return root
-}
+/// State entries in a store and the tree over them, changed together as the chain changes them.
+final class TreeState {
+    let store: any KeyValueStore
+    var tree = StateTree.empty
 
-func nodes(_ store: any KeyValueStore) throws -> [KeyValueEntry] { try store.scan(prefix: [0xF0]) }
+    init(_ store: any KeyValueStore = MemoryStore()) { self.store = store }
+
+    /// Writes `changes` to the store and applies them to the tree; returns the new root.
+    @discardableResult
+    func apply(_ changes: [StateTree.Change]) throws -> Hash32 {
+        var batch = WriteBatch()
+        for change in changes {
+            if let value = change.value { batch.put(change.key, value) } else { batch.delete(change.key) }
+        }
+        try store.write(batch, sync: false)
+        tree = try tree.updating(changes)
+        return tree.root
+    }
+}
 
 @Suite("State tree")
 struct StateTreeTests {
     @Test("empty tree, one entry, and back to empty")
     func small() throws {
-        let store = MemoryStore()
-        #expect(try StateTree.root(store) == .zero)
-        let root = try apply(store, [.init(key: [1], value: [2])])
+        let state = TreeState()
+        #expect(try StateTree.root(state.store) == .zero)
+        #expect(state.tree.isEmpty)
+        let root = try state.apply([.init(key: [1], value: [2])])
         #expect(root == referenceRoot([[1]: [2]]))
-        #expect(try StateTree.root(store) == root)
-        #expect(try apply(store, [.init(key: [1], value: nil)]) == .zero)
-        #expect(try nodes(store).isEmpty)
-        #expect(try apply(store, [.init(key: [9], value: nil)]) == .zero)
+        #expect(try StateTree.root(state.store) == root)
+        #expect(try state.apply([.init(key: [1], value: nil)]) == .zero)
+        #expect(state.tree.isEmpty)
+        #expect(try state.apply([.init(key: [9], value: nil)]) == .zero)
     }
 
     @Test("random batches match the reference root after every batch")
     func matchesReference() throws {
         let seed = testSeed()
         var rng = SeededRandom(seed: seed)
-        let store = MemoryStore()
+        let state = TreeState()
         var model: [[UInt8]: [UInt8]] = [:]
         for batchIndex in 0..<120 {
             var changes: [StateTree.Change] = []
@@ -69,13 +81,13 @@ struct StateTreeTests {
                     model[key] = value
                 }
             }
-            let root = try apply(store, changes)
+            let root = try state.apply(changes)
             #expect(root == referenceRoot(model), "seed \(seed) batch \(batchIndex)")
         }
         #expect(model.count > 100, "the scenario should hold many keys")
     }
 
-    @Test("any order and batching reaches the same root and exactly the same stored nodes")
+    @Test("any order and batching reaches the root of the tree rebuilt from the stored state")
     func orderIndependence() throws {
         let seed = testSeed() ^ 0x0DDE
         var rng = SeededRandom(seed: seed)
@@ -83,11 +95,11 @@ struct StateTreeTests {
         for i in 0..<400 { entries[Array("k\(i)".utf8)] = rng.bytes(4) }
         let all = entries.map { StateTree.Change(key: $0.key, value: $0.value) }
 
-        let oneBatch = MemoryStore()
-        try apply(oneBatch, all)
+        let oneBatch = TreeState()
+        try oneBatch.apply(all)
 
         // Insert in a shuffled order in small batches, with extra keys inserted and deleted again along the way.
-        let incremental = MemoryStore()
+        let incremental = TreeState()
         var shuffled = all.shuffled(using: &rng)
         var extras: [[UInt8]] = []
         while !shuffled.isEmpty {
@@ -97,32 +109,55 @@ struct StateTreeTests {
             let extra = Array("extra\(extras.count)".utf8)
             extras.append(extra)
             batch.append(.init(key: extra, value: [7]))
-            try apply(incremental, batch)
+            try incremental.apply(batch)
             if Bool.random(using: &rng), let victim = extras.randomElement(using: &rng) {
-                try apply(incremental, [.init(key: victim, value: nil)])
+                try incremental.apply([.init(key: victim, value: nil)])
             }
         }
-        try apply(incremental, extras.map { .init(key: $0, value: nil) })
+        try incremental.apply(extras.map { .init(key: $0, value: nil) })
 
-        #expect(try StateTree.root(incremental) == (try StateTree.root(oneBatch)), "seed \(seed)")
-        #expect(try StateTree.root(oneBatch) == referenceRoot(entries))
-        #expect(try nodes(incremental) == (try nodes(oneBatch)), "seed \(seed): stored nodes differ (garbage?)")
-        // Deleting everything leaves no node behind.
-        try apply(incremental, all.map { .init(key: $0.key, value: nil) })
-        #expect(try nodes(incremental).isEmpty)
+        #expect(incremental.tree.root == oneBatch.tree.root, "seed \(seed)")
+        #expect(oneBatch.tree.root == referenceRoot(entries))
+        #expect(try StateTree.root(incremental.store) == incremental.tree.root, "seed \(seed): rebuilt tree differs")
+        // Deleting everything leaves an empty tree (no branch left behind).
+        try incremental.apply(all.map { .init(key: $0.key, value: nil) })
+        #expect(incremental.tree.isEmpty)
+    }
+
+    @Test("updating returns a new tree and leaves the one it started from intact")
+    func persistence() throws {
+        let seed = testSeed() ^ 0x5A5A
+        var rng = SeededRandom(seed: seed)
+        var entries: [[UInt8]: [UInt8]] = [:]
+        for i in 0..<500 { entries[Array("g\(i)".utf8)] = rng.bytes(6) }
+        let before = try StateTree.empty.updating(entries.map { .init(key: $0.key, value: $0.value) })
+        let proofsBefore = entries.keys.prefix(50).map { before.proof(for: $0) }
+        // An execution that is never committed: overwrite, delete and insert, then throw the result away.
+        var changes: [StateTree.Change] = entries.keys.prefix(100).map { .init(key: $0, value: nil) }
+        changes += entries.keys.dropFirst(100).prefix(100).map { .init(key: $0, value: [0xEE]) }
+        changes += (0..<100).map { .init(key: Array("new\($0)".utf8), value: [1]) }
+        let after = try before.updating(changes)
+        #expect(after.root != before.root)
+        #expect(before.root == referenceRoot(entries), "seed \(seed): the old tree changed under an update")
+        for (key, proof) in zip(entries.keys.prefix(50), proofsBefore) {
+            #expect(before.proof(for: key) == proof)
+            #expect(proof.verify(root: before.root, key: key, value: entries[key]))
+        }
+        // Updating with no effective change keeps the very same root.
+        #expect(try before.updating([.init(key: Array("absent".utf8), value: nil)]).root == before.root)
     }
 
     @Test("inclusion and exclusion proofs verify; tampered or misapplied proofs fail")
     func proofs() throws {
         let seed = testSeed() ^ 0x9F00F
         var rng = SeededRandom(seed: seed)
-        let store = MemoryStore()
         var entries: [[UInt8]: [UInt8]] = [:]
         for i in 0..<300 { entries[Array("grant/\(i)".utf8)] = rng.bytes(Int.random(in: 1...20, using: &rng)) }
-        let root = try apply(store, entries.map { .init(key: $0.key, value: $0.value) })
+        let tree = try StateTree.empty.updating(entries.map { .init(key: $0.key, value: $0.value) })
+        let root = tree.root
         var exclusionByLeaf = 0
         for (key, value) in entries.prefix(60) {
-            let proof = try StateTree.proof(store, key: key)
+            let proof = tree.proof(for: key)
             #expect(proof.verify(root: root, key: key, value: value))
             #expect(!proof.verify(root: root, key: key, value: value + [0]))
             #expect(!proof.verify(root: root, key: key, value: nil))
@@ -144,7 +179,7 @@ struct StateTreeTests {
         }
         for i in 0..<200 {
             let absent = Array("absent/\(i)".utf8)
-            let proof = try StateTree.proof(store, key: absent)
+            let proof = tree.proof(for: absent)
             #expect(proof.verify(root: root, key: absent, value: nil), "seed \(seed): exclusion \(i)")
             #expect(!proof.verify(root: root, key: absent, value: [1]))
             if case .leaf = proof.terminal { exclusionByLeaf += 1 }
@@ -155,24 +190,28 @@ struct StateTreeTests {
         }
         #expect(exclusionByLeaf > 0, "both kinds of exclusion proof should occur")
         // Depth stays logarithmic: 300 hashed keys need about log2(300) ~ 8 levels, rarely more than twice that.
-        let depths = try entries.keys.map { try StateTree.proof(store, key: $0).siblings.count }
+        let depths = entries.keys.map { tree.proof(for: $0).siblings.count }
         #expect(depths.max() ?? 0 <= 24)
     }
 
-    @Test("the root is recomputed identically after reopening LevelDB")
+    @Test("the tree rebuilt from LevelDB after reopening has the same root and proofs")
     func reopen() throws {
         let dir = try makeTemporaryDirectory("tree")
         defer { removeTemporaryDirectory(dir) }
         var entries: [[UInt8]: [UInt8]] = [:]
         for i in 0..<2_000 { entries[Array("participant/\(i)".utf8)] = Array("v\(i)".utf8) }
         var store = try LevelDBStore(path: dir + "/db")
-        let root = try apply(store, entries.map { .init(key: $0.key, value: $0.value) })
+        let root = try TreeState(store).apply(entries.map { .init(key: $0.key, value: $0.value) })
+        // Keys outside the authenticated range (local indexes, chain records) are not in the tree.
+        try store.put([StateKey.patientGrantPrefix, 1, 2], [3])
+        try store.put([0x80], [1])
         store.close()
         store = try LevelDBStore(path: dir + "/db")
         defer { store.close() }
-        #expect(try StateTree.root(store) == root)
+        let rebuilt = try StateTree.load(store)
+        #expect(rebuilt.root == root)
         #expect(root == referenceRoot(entries))
         let key = Array("participant/1234".utf8)
-        #expect(try StateTree.proof(store, key: key).verify(root: root, key: key, value: Array("v1234".utf8)))
+        #expect(rebuilt.proof(for: key).verify(root: root, key: key, value: Array("v1234".utf8)))
     }
 }
