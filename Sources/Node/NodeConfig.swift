@@ -33,16 +33,32 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         }
     }
 
+    public struct StorageSection: Codable, Sendable, Hashable {
+        /// MiB of recently read and written state kept in memory in front of LevelDB (0 turns the cache off).
+        public var stateCacheMB: Int
+        enum CodingKeys: String, CodingKey {
+            case stateCacheMB = "state_cache_mb"
+        }
+    }
+
     public var node: NodeSection
     public var api: APISection
     public var producer: ProducerSection
     public var mempool: MempoolSection
+    /// Optional in the file (homes made before 0.3.0 lack it); `storageSettings` supplies the default.
+    public var storage: StorageSection?
+
+    public static let defaultStateCacheMB = 256
+
+    /// The storage section, defaulted.
+    public var storageSettings: StorageSection { storage ?? StorageSection(stateCacheMB: Self.defaultStateCacheMB) }
 
     public static func defaults(moniker: String, port: Int = 26657) -> NodeConfig {
         NodeConfig(
             node: .init(moniker: moniker), api: .init(host: "127.0.0.1", port: port),
             producer: .init(blockIntervalMs: 200, blockTransactionsMax: 1_000),
-            mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000)
+            mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000),
+            storage: .init(stateCacheMB: defaultStateCacheMB)
         )
     }
 
@@ -56,8 +72,14 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             throw NodeError("\(path) is not a valid node configuration: \(error)")
         }
         guard (1...65535).contains(config.api.port), config.producer.blockIntervalMs >= 1,
-            (1...10_000).contains(config.producer.blockTransactionsMax), config.mempool.transactionsMax >= 1
-        else { throw NodeError("\(path): a value is out of range (port 1-65535, interval >= 1 ms, 1-10,000 per block)") }
+            (1...10_000).contains(config.producer.blockTransactionsMax), config.mempool.transactionsMax >= 1,
+            (0...1_048_576).contains(config.storageSettings.stateCacheMB)
+        else {
+            throw NodeError(
+                "\(path): a value is out of range (port 1-65535, interval >= 1 ms, 1-10,000 per block, "
+                    + "state cache 0-1048576 MiB)"
+            )
+        }
         return config
     }
 
@@ -83,6 +105,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         transactions_max = \(mempool.transactionsMax)
         bytes_max = \(mempool.bytesMax)
         per_signer_max = \(mempool.perSignerMax)
+
+        [storage]
+        # Recently read and written state kept in memory in front of LevelDB. The state tree is separate: it is
+        # always fully in memory, about 190 bytes per authenticated entry (Docs/state-tree.md).
+        state_cache_mb = \(storageSettings.stateCacheMB)
 
         """
     }

@@ -2,6 +2,7 @@ import API
 import ArgumentParser
 import Foundation
 import Hummingbird
+import KeyValue
 import Ledger
 import Logging
 import Node
@@ -79,7 +80,8 @@ struct NodeCommand: AsyncParsableCommand {
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             logger[metadataKey: "node"] = "\(config.node.moniker)"
             try FileManager.default.createDirectory(atPath: paths.data, withIntermediateDirectories: true)
-            let store = try LevelDBStore(path: paths.state)
+            let level = try LevelDBStore(path: paths.state)
+            let store = CachedStore(base: level, capacityBytes: config.storageSettings.stateCacheMB << 20)
             var settings = LedgerNode.Settings()
             settings.blockInterval = .milliseconds(config.producer.blockIntervalMs)
             settings.blockTransactionsMax = config.producer.blockTransactionsMax
@@ -87,11 +89,16 @@ struct NodeCommand: AsyncParsableCommand {
                 transactionsMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
                 perSignerMax: config.mempool.perSignerMax
             )
+            let opening = ContinuousClock.now
             let node = try LedgerNode(
                 store: store, genesis: try genesis.ledgerGenesis(), proposer: validator.publicKey, settings: settings,
                 logger: logger
             )
             let head = await node.head
+            let opened = ContinuousClock.now - opening
+            logger.info("state opened; state tree rebuilt and checked against the head's state root", metadata: [
+                "seconds": "\(Double(opened.components.seconds) + Double(opened.components.attoseconds) / 1e18)",
+            ])
             logger.info("starting", metadata: [
                 "chain_id": "\(genesis.chainID)", "height": "\(head.height)",
                 "api": "http://\(config.api.host):\(config.api.port)",
@@ -110,7 +117,7 @@ struct NodeCommand: AsyncParsableCommand {
             try await app.runService()
             producer.cancel()
             _ = await producer.value
-            store.close()
+            level.close()
             let finalHeight = await node.head.height
             logger.info("stopped cleanly", metadata: ["height": "\(finalHeight)"])
         }

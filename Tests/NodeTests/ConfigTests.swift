@@ -48,5 +48,15 @@ struct ConfigTests {
         try config.toml().replacingOccurrences(of: "port = 30001", with: "port = 70000")
             .write(toFile: dir + "/bad.toml", atomically: true, encoding: .utf8)
         #expect { try NodeConfig.load(dir + "/bad.toml") } throws: { "\($0)".contains("out of range") }
+        try config.toml().replacingOccurrences(of: "state_cache_mb = 256", with: "state_cache_mb = -1")
+            .write(toFile: dir + "/bad-cache.toml", atomically: true, encoding: .utf8)
+        #expect { try NodeConfig.load(dir + "/bad-cache.toml") } throws: { "\($0)".contains("out of range") }
+        // A config from before the [storage] section existed still loads, with the default cache.
+        let text = config.toml()
+        let old = String(text[..<text.range(of: "[storage]")!.lowerBound])
+        try old.write(toFile: dir + "/old.toml", atomically: true, encoding: .utf8)
+        let loaded = try NodeConfig.load(dir + "/old.toml")
+        #expect(loaded.storage == nil)
+        #expect(loaded.storageSettings.stateCacheMB == NodeConfig.defaultStateCacheMB)
     }
 }
