@@ -21,8 +21,10 @@ func runHTTPBenchmark(clients: Int, perClient: Int) async throws {
     let directory = NSTemporaryDirectory() + "twinbench-http-\(getpid())"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: directory) }
-    let store = try LevelDBStore(path: directory + "/state")
-    defer { store.close() }
+    // The storage stack `node start` uses: LevelDB behind the state cache at its default size.
+    let level = try LevelDBStore(path: directory + "/state")
+    defer { level.close() }
+    let store = CachedStore(base: level, capacityBytes: 256 << 20)
     let organization = try SecretKey()
     var settings = LedgerNode.Settings()
     settings.blockInterval = .milliseconds(200)

@@ -12,7 +12,7 @@ import TwinCrypto
 /// 100,000. Measured: blocks of `blockSize` pre-verified `consent.grant` transactions, each executed (rules, indexes,
 /// history chain), its state tree updated and the whole batch written to LevelDB with sync, one block at a time.
 @MainActor
-func runLedgerBenchmark(grantCount: Int, blocks: Int, blockSize: Int, stateCacheBytes: Int = 1 << 30) throws {
+func runLedgerBenchmark(grantCount: Int, blocks: Int, blockSize: Int, stateCacheBytes: Int = 256 << 20) throws {
     let chainID = "twinledger-bench"
     let directory = NSTemporaryDirectory() + "twinbench-ledger-\(getpid())"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

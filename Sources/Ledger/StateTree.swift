@@ -18,17 +18,12 @@ import TwinCrypto
 /// it starts from and rehashes only the paths that changed, and the tree before a block stays valid until the
 /// block commits, so an execution that is not committed costs nothing to drop.
 public struct StateTree: Sendable {
-    /// A node. Leaves and branches are separate classes so a branch stays small (two references and a hash).
+    /// A node. Leaves and branches are separate classes so a branch stays small. A node does not hold its own hash:
+    /// its parent does (a branch keeps both children's hashes), so rehashing a path reads only the nodes on the
+    /// path, never their siblings, and the tree's root hash is kept next to its top node.
     enum Node: Sendable {
         case leaf(Leaf)
         case branch(Branch)
-
-        var hash: Hash32 {
-            switch self {
-            case .leaf(let leaf): leaf.hash
-            case .branch(let branch): branch.hash
-            }
-        }
 
         var isLeaf: Bool { if case .leaf = self { true } else { false } }
     }
@@ -36,39 +31,51 @@ public struct StateTree: Sendable {
     final class Leaf: Sendable {
         let key: Hash32
         let value: Hash32
-        let hash: Hash32
 
         init(key: Hash32, value: Hash32) {
             self.key = key
             self.value = value
-            hash = StateTree.leafHash(key: key, value: value)
         }
     }
 
     final class Branch: Sendable {
         let left: Node?
         let right: Node?
-        let hash: Hash32
+        let leftHash: Hash32
+        let rightHash: Hash32
 
-        init(left: Node?, right: Node?) {
-            self.left = left
-            self.right = right
-            hash = StateTree.internalHash(left?.hash ?? .zero, right?.hash ?? .zero)
+        init(_ left: Subtree, _ right: Subtree) {
+            self.left = left.node
+            self.right = right.node
+            leftHash = left.hash
+            rightHash = right.hash
         }
     }
 
-    let top: Node?
+    /// A node with its hash (nil and zero for an empty subtree).
+    struct Subtree: Sendable {
+        var node: Node?
+        var hash: Hash32
+
+        static let empty = Subtree(node: nil, hash: .zero)
+
+        static func leaf(_ leaf: Leaf) -> Subtree {
+            Subtree(node: .leaf(leaf), hash: StateTree.leafHash(key: leaf.key, value: leaf.value))
+        }
+    }
+
+    let top: Subtree
 
     /// The tree with no entries; its root is zero.
-    public static let empty = StateTree(top: nil)
+    public static let empty = StateTree(top: .empty)
 
-    init(top: Node?) { self.top = top }
+    init(top: Subtree) { self.top = top }
 
     /// The root hash (zero for an empty tree).
-    public var root: Hash32 { top?.hash ?? .zero }
+    public var root: Hash32 { top.hash }
 
     /// True if the tree holds no entry.
-    public var isEmpty: Bool { top == nil }
+    public var isEmpty: Bool { top.node == nil }
 
     public static func leafHash(key: Hash32, value: Hash32) -> Hash32 { nodeHash(0, key, value) }
 
@@ -136,38 +143,43 @@ public struct StateTree: Sendable {
     /// The root of the authenticated entries in `reader`, computed from scratch.
     public static func root(_ reader: any KeyValueReader) throws(LedgerError) -> Hash32 { try load(reader).root }
 
-    /// The subtree at `depth` that held `node`, with `updates` (sorted by key, all on this subtree's path) applied.
-    static func update(_ node: Node?, depth: Int, _ updates: ArraySlice<Update>) throws(LedgerError) -> Node? {
-        guard !updates.isEmpty else { return node }
-        switch node {
+    /// The subtree at `depth` that was `subtree`, with `updates` (sorted by key, all on this subtree's path) applied.
+    static func update(_ subtree: Subtree, depth: Int, _ updates: ArraySlice<Update>) throws(LedgerError) -> Subtree {
+        guard !updates.isEmpty else { return subtree }
+        switch subtree.node {
         case nil:
             return try build(depth: depth, updates.compactMap { u in u.value.map { (u.key, $0) } }[...])
         case .leaf(let leaf)?:
             // A leaf stands for a subtree with one entry: rebuild that subtree with the updates merged in. The leaf
-            // object is kept when it survives unchanged (its hash does not depend on where it sits).
+            // is kept (with its hash) when it survives unchanged: a leaf's hash does not depend on where it sits.
             var entries = updates.compactMap { u in u.value.map { (u.key, $0) } }
             if !updates.contains(where: { $0.key == leaf.key }) {
                 let index = entries.firstIndex { $0.0 > leaf.key } ?? entries.endIndex
                 entries.insert((leaf.key, leaf.value), at: index)
             }
-            return try build(depth: depth, entries[...], reusing: leaf)
+            return try build(depth: depth, entries[...], reusing: subtree)
         case .branch(let branch)?:
             guard depth < 256 else { throw LedgerError(.storage, "state tree branch below depth 256") }
             let split = firstRight(updates, depth: depth) { $0.key }
-            let left = try update(branch.left, depth: depth + 1, updates[..<split])
-            let right = try update(branch.right, depth: depth + 1, updates[split...])
-            if same(left, branch.left) && same(right, branch.right) { return node }
+            let left = try update(Subtree(node: branch.left, hash: branch.leftHash), depth: depth + 1, updates[..<split])
+            let right = try update(
+                Subtree(node: branch.right, hash: branch.rightHash), depth: depth + 1, updates[split...]
+            )
+            if left.hash == branch.leftHash && right.hash == branch.rightHash { return subtree }
             return join(left, right)
         }
     }
 
     /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path's first `depth` bits).
+    /// `existing`, a leaf subtree, is reused for its entry if that entry is unchanged.
     static func build(
-        depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, reusing existing: Leaf? = nil
-    ) throws(LedgerError) -> Node? {
-        if entries.isEmpty { return nil }
+        depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, reusing existing: Subtree? = nil
+    ) throws(LedgerError) -> Subtree {
+        if entries.isEmpty { return .empty }
         if entries.count == 1, let only = entries.first {
-            if let existing, existing.key == only.0, existing.value == only.1 { return .leaf(existing) }
+            if let existing, case .leaf(let leaf)? = existing.node, leaf.key == only.0, leaf.value == only.1 {
+                return existing
+            }
             return .leaf(Leaf(key: only.0, value: only.1))
         }
         guard depth < 256 else { throw LedgerError(.storage, "two equal key hashes in the state tree") }
@@ -179,21 +191,12 @@ public struct StateTree: Sendable {
 
     /// The parent of two subtrees: empty if both are, a lone leaf moved up, or a branch. A lone branch stays where it
     /// is (its subtree holds two or more leaves, so it cannot move up).
-    static func join(_ left: Node?, _ right: Node?) -> Node? {
-        switch (left, right) {
-        case (nil, nil): return nil
-        case (let only?, nil) where only.isLeaf: return only
-        case (nil, let only?) where only.isLeaf: return only
-        default: return .branch(Branch(left: left, right: right))
-        }
-    }
-
-    static func same(_ a: Node?, _ b: Node?) -> Bool {
-        switch (a, b) {
-        case (nil, nil): true
-        case (.leaf(let x)?, .leaf(let y)?): x === y
-        case (.branch(let x)?, .branch(let y)?): x === y
-        default: false
+    static func join(_ left: Subtree, _ right: Subtree) -> Subtree {
+        switch (left.node, right.node) {
+        case (nil, nil): return .empty
+        case (let only?, nil) where only.isLeaf: return left
+        case (nil, let only?) where only.isLeaf: return right
+        default: return Subtree(node: .branch(Branch(left, right)), hash: internalHash(left.hash, right.hash))
         }
     }
 
@@ -278,11 +281,11 @@ public struct StateTree: Sendable {
     public func proof(for key: [UInt8]) -> Proof {
         let keyHash = Hashing.sha3(key)
         var siblings: [Hash32] = []
-        var node = top
+        var node = top.node
         var depth = 0
         while case .branch(let branch)? = node {
             let goRight = keyHash.bit(depth)
-            siblings.append((goRight ? branch.left : branch.right)?.hash ?? .zero)
+            siblings.append(goRight ? branch.leftHash : branch.rightHash)
             node = goRight ? branch.right : branch.left
             depth += 1
         }

@@ -40,12 +40,19 @@ func cli(_ arguments: [String], environment: [String: String] = [:]) throws -> (
     process.executableURL = URL(fileURLWithPath: try twinledger())
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
+    // Output goes to a file, not a pipe: reading a pipe to its end hangs whenever another child spawned meanwhile by a
+    // parallel test (a node, a chain writer) inherits the pipe's write end and outlives this command.
+    let outputPath = NSTemporaryDirectory() + "twinledger-cli-\(UUID().uuidString).out"
+    guard FileManager.default.createFile(atPath: outputPath, contents: nil),
+        let output = FileHandle(forWritingAtPath: outputPath)
+    else { throw ProcessTestError("cannot create \(outputPath)") }
+    defer { try? FileManager.default.removeItem(atPath: outputPath) }
+    process.standardOutput = output
+    process.standardError = output
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
+    try output.close()
+    let data = FileManager.default.contents(atPath: outputPath) ?? Data()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
@@ -92,7 +99,9 @@ final class NodeProcess {
 
     func get(_ path: String) async throws -> (Data, Int) {
         guard let target = URL(string: url + path) else { throw ProcessTestError("bad URL") }
-        let (data, response) = try await URLSession.shared.data(from: target)
+        var request = URLRequest(url: target)
+        request.timeoutInterval = 20
+        let (data, response) = try await URLSession.shared.data(for: request)
         return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
     }
 
@@ -110,6 +119,7 @@ func httpPost(_ url: String, json: String) async throws -> (Data, Int) {
     request.httpMethod = "POST"
     request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     request.httpBody = Data(json.utf8)
+    request.timeoutInterval = 20
     let (data, response) = try await URLSession.shared.data(for: request)
     return (data, (response as? HTTPURLResponse)?.statusCode ?? 0)
 }
