@@ -20,6 +20,10 @@ public final class CachedStore: KeyValueStore {
         public var misses: UInt64 = 0
         public var entries: Int = 0
         public var bytes: Int = 0
+        public init() {}
+        init(hits: UInt64, misses: UInt64, entries: Int, bytes: Int) {
+            (self.hits, self.misses, self.entries, self.bytes) = (hits, misses, entries, bytes)
+        }
     }
 
     struct Generations {

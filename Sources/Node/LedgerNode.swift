@@ -99,6 +99,9 @@ public actor LedgerNode {
     // MARK: Production
 
     /// Produces and commits one block if transactions are waiting; returns its header.
+    /// The cache counters already reported to the metrics.
+    private var reportedCache = CachedStore.Statistics()
+
     @discardableResult
     public func produceBlock() throws(LedgerError) -> BlockHeader? {
         let transactions = mempool.reap(max: blockTransactionsMax)
@@ -119,6 +122,13 @@ public actor LedgerNode {
         mempool.removeCommitted(transactions.map(\.id)) { committedNonce($0) }
         metrics.height.set(Double(block.header.height))
         metrics.mempoolSize.set(Double(mempool.count))
+        if let cache = chain.store as? CachedStore {
+            let statistics = cache.statistics
+            metrics.cacheHits.increment(by: Int64(clamping: statistics.hits &- reportedCache.hits))
+            metrics.cacheMisses.increment(by: Int64(clamping: statistics.misses &- reportedCache.misses))
+            metrics.cacheBytes.set(Double(statistics.bytes))
+            reportedCache = statistics
+        }
         for transaction in transactions {
             for waiter in waiters.removeValue(forKey: transaction.id) ?? [] { waiter.resume() }
         }

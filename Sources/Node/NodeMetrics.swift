@@ -8,6 +8,9 @@ public final class NodeMetrics: Sendable {
     let accepted: Counter
     let blockCommit: DurationHistogram
     let blockTransactions: ValueHistogram
+    let cacheHits: Counter
+    let cacheMisses: Counter
+    let cacheBytes: Gauge
 
     public init() {
         height = registry.makeGauge(name: "twinledger_height", help: "Height of the latest committed block.")
@@ -19,6 +22,13 @@ public final class NodeMetrics: Sendable {
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5)],
             help: "Time to execute and durably commit a block."
         )
+        cacheHits = registry.makeCounter(
+            name: "twinledger_state_cache_hits_total", help: "State reads answered by the state cache."
+        )
+        cacheMisses = registry.makeCounter(
+            name: "twinledger_state_cache_misses_total", help: "State reads that went to LevelDB."
+        )
+        cacheBytes = registry.makeGauge(name: "twinledger_state_cache_bytes", help: "Estimated memory of the state cache.")
         blockTransactions = registry.makeValueHistogram(
             name: "twinledger_block_transactions", buckets: [1, 10, 100, 500, 1_000, 5_000, 10_000],
             help: "Transactions per block."

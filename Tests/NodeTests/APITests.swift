@@ -31,7 +31,7 @@ struct APIFixture {
         settings.mempool = mempool
         let clock = self.clock
         node = try LedgerNode(
-            store: MemoryStore(),
+            store: CachedStore(base: MemoryStore(), capacityBytes: 1 << 20),
             genesis: LedgerGenesis(chainID: chainID, organizations: [Organization(name: "HOSP_A", key: organization.publicKey)]),
             proposer: organization.publicKey, settings: settings, now: { clock.millis }
         )
@@ -228,6 +228,10 @@ struct APITests {
                 #expect(text.contains("twinledger_transactions_accepted_total 5"))
                 #expect(text.contains(#"twinledger_transactions_rejected_total{code="unauthorized"} 1"#))
                 #expect(text.contains("twinledger_block_commit_seconds_count 2"))
+                #expect(text.contains("twinledger_state_cache_hits_total"))
+                let cacheBytes = text.split(separator: "\n").first { $0.hasPrefix("twinledger_state_cache_bytes ") }
+                    .flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+                #expect(cacheBytes > 1_000, "two blocks should have put state in the cache")
             }
         }
     }
