@@ -19,8 +19,7 @@ func runLedgerBenchmark(grantCount: Int, blocks: Int, blockSize: Int, stateCache
     defer { try? FileManager.default.removeItem(atPath: directory) }
     let level = try LevelDBStore(path: directory + "/state")
     defer { level.close() }
-    let setupStore = CachedStore(base: level, capacityBytes: 0)
-    var store = setupStore
+    var store = CachedStore(base: level, capacityBytes: 0)
     let machine = StateMachine(chainID: chainID)
     let organization = try SecretKey()
     let genesis = try StateMachine.genesis(LedgerGenesis(

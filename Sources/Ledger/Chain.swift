@@ -77,7 +77,8 @@ public final class Chain: @unchecked Sendable {
         self.store = store
         chainID = genesis.chainID
         machine = StateMachine(chainID: genesis.chainID)
-        let (genesisRoot, genesisBatch) = try StateMachine.genesis(genesis)
+        let (genesisTree, genesisBatch) = try StateMachine.genesis(genesis)
+        let genesisRoot = genesisTree.root
         let fingerprint = Hashing.sha3(parts: [Array(genesis.chainID.utf8), genesisRoot.bytes])
         let stored: [UInt8]?
         do { stored = try store.get(Chain.genesisKey) } catch { throw LedgerError(.storage, "\(error)") }
@@ -99,7 +100,7 @@ public final class Chain: @unchecked Sendable {
             batch.put(Chain.genesisKey, fingerprint.bytes)
             batch.put(Chain.headKey, Canonical.encode(head))
             do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
-            tree = try StateTree.load(store)
+            tree = genesisTree
         }
     }
 

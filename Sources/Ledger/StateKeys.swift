@@ -34,11 +34,11 @@ public enum StateKey {
     /// Whether `key` is covered by the state root.
     public static func isAuthenticated(_ key: [UInt8]) -> Bool {
         guard let prefix = key.first, prefix < 0x80 else { return false }
-        return prefix >= 64 || (localIndexMask >> UInt64(prefix)) & 1 == 0
+        return !isLocalIndex[Int(prefix)]
     }
 
-    /// `localIndexPrefixes` as a bit mask (all are below 0x40), for the per-key check on the hot path.
-    static let localIndexMask: UInt64 = localIndexPrefixes.reduce(0) { $0 | (1 << UInt64($1)) }
+    /// `localIndexPrefixes` as a table over 0x00-0x7F, for the per-key check on the hot path.
+    static let isLocalIndex: [Bool] = (0..<0x80).map { localIndexPrefixes.contains(UInt8($0)) }
 
     static func key(_ prefix: UInt8, _ ids: Hash32...) -> [UInt8] {
         var out = [prefix]

@@ -63,14 +63,14 @@ public struct StateMachine: Sendable {
 
     public init(chainID: String) { self.chainID = chainID }
 
-    /// The writes that create the genesis state, and the genesis state root.
-    public static func genesis(_ genesis: LedgerGenesis) throws(LedgerError) -> (root: Hash32, batch: WriteBatch) {
+    /// The writes that create the genesis state, and the state tree over them.
+    public static func genesis(_ genesis: LedgerGenesis) throws(LedgerError) -> (tree: StateTree, batch: WriteBatch) {
         let batch = try genesisBatch(genesis)
         var changes: [StateTree.Change] = []
         for operation in batch.operations {
             if case .put(let key, let value) = operation { changes.append(.init(key: key, value: value)) }
         }
-        return (try StateTree.empty.updating(changes).root, batch)
+        return (try StateTree.empty.updating(changes), batch)
     }
 
     /// The genesis state writes alone (without the state tree).

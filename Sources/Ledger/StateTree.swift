@@ -91,9 +91,6 @@ public struct StateTree: Sendable {
         }
     }
 
-    /// Bit `index` (0 = most significant) of a key hash.
-    static func bit(_ hash: Hash32, _ index: Int) -> Bool { hash.bit(index) }
-
     /// One change to an authenticated entry: the new value, or nil to remove the entry.
     public struct Change: Sendable {
         public var key: [UInt8]
@@ -240,11 +237,11 @@ public struct StateTree: Sendable {
             case (.leaf(let leafKey, let leafValue), nil):
                 // Exclusion by another leaf alone in the subtree our key's path leads to.
                 guard leafKey != keyHash else { return false }
-                for i in 0..<siblings.count where StateTree.bit(leafKey, i) != StateTree.bit(keyHash, i) { return false }
+                for i in 0..<siblings.count where leafKey.bit(i) != keyHash.bit(i) { return false }
                 hash = StateTree.leafHash(key: leafKey, value: leafValue)
             }
             for depth in stride(from: siblings.count - 1, through: 0, by: -1) {
-                hash = StateTree.bit(keyHash, depth)
+                hash = keyHash.bit(depth)
                     ? StateTree.internalHash(siblings[depth], hash) : StateTree.internalHash(hash, siblings[depth])
             }
             return hash == root
