@@ -16,7 +16,7 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
     public init?<C: Collection>(bytes: C) where C.Element == UInt8 {
         guard bytes.count == 32 else { return nil }
         var value: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        let copied = bytes.withContiguousStorageIfAvailable { source in
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { source in
             Swift.withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(source)) }
         }
         if copied == nil {
@@ -70,6 +70,13 @@ public struct Hash32: Hashable, Sendable, Comparable, CustomStringConvertible, C
     public func bit(_ index: Int) -> Bool {
         precondition(index >= 0 && index < 256, "bit index out of range")
         return withUnsafeBytes { ($0[index >> 3] >> (7 - UInt8(truncatingIfNeeded: index & 7))) & 1 == 1 }
+    }
+
+    /// Base-4 digit `index` of the 128: bits 2·index and 2·index+1 (numbered as in `bit(_:)`), the first the high one.
+    @inlinable
+    public func digit(_ index: Int) -> Int {
+        precondition(index >= 0 && index < 128, "digit index out of range")
+        return withUnsafeBytes { Int(($0[index >> 2] >> (6 - 2 * UInt8(truncatingIfNeeded: index & 3))) & 3) }
     }
 
     /// This hash with bit `index` (numbered as in `bit(_:)`) set.

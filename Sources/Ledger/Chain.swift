@@ -92,7 +92,8 @@ public final class Chain: @unchecked Sendable {
             tree = try StateTree.load(store)
             guard tree.root == head.stateRoot else {
                 throw LedgerError(.storage, "the stored state's root \(tree.root.hex.prefix(16))… is not the head's "
-                    + "state root \(head.stateRoot.hex.prefix(16))… at height \(head.height): the store is damaged")
+                    + "state root \(head.stateRoot.hex.prefix(16))… at height \(head.height): the store is damaged, or was "
+                    + "written by a version with another state tree (0.2.0 used a binary tree; Docs/state-tree.md)")
             }
         } else {
             head = ChainHead(height: 0, blockHash: .zero, stateRoot: genesisRoot, timeMillis: 0)

@@ -2,15 +2,19 @@ import Encoding
 import KeyValue
 import TwinCrypto
 
-/// The authenticated state: a compressed binary sparse Merkle tree over SHA3-256 (Docs/state-tree.md).
+/// The authenticated state: a compressed 4-ary sparse Merkle tree over SHA3-256 (Docs/state-tree.md).
 ///
-/// Each authenticated state entry is a leaf at the path given by the bits of `SHA3-256(state key)`, most significant
-/// bit first. A subtree that holds exactly one leaf is represented by that leaf; two or more leaves make an internal
-/// node; no leaf makes an empty subtree, whose hash is 32 zero bytes. The tree's shape therefore depends only on the
-/// set of keys, never on the order of updates, and its depth is about log2(n) for n hashed keys.
+/// Each authenticated state entry is a leaf at the path given by `SHA3-256(state key)`, read as 128 base-4 digits
+/// (two bits each, most significant first). A subtree that holds exactly one leaf is represented by that leaf; two or
+/// more leaves make an internal node with four children, one per next digit; no leaf makes an empty subtree, whose
+/// hash is 32 zero bytes. The tree's shape therefore depends only on the set of keys, never on the order of updates,
+/// and its depth is about log4(n) for n hashed keys.
 ///
-///     leaf hash     = SHA3-256(0x00 || key hash || SHA3-256(value))
-///     internal hash = SHA3-256(0x01 || left hash || right hash)
+///     leaf hash     = SHA3-256(0x00 || key hash || SHA3-256(value))                  65 bytes: one permutation
+///     internal hash = SHA3-256(0x01 || child 0 || child 1 || child 2 || child 3)     129 bytes: one permutation
+///
+/// Four children is the widest node whose hash input still fits in one Keccak-f[1600] block (136 bytes), so a path
+/// costs half the permutations of a binary tree for the same keys.
 ///
 /// The tree is an index of the authenticated state, derived from it: it lives in memory, is rebuilt from the stored
 /// state when a node starts (`load`), and is never written to disk, so it cannot disagree with the state it
@@ -18,9 +22,12 @@ import TwinCrypto
 /// it starts from and rehashes only the paths that changed, and the tree before a block stays valid until the
 /// block commits, so an execution that is not committed costs nothing to drop.
 public struct StateTree: Sendable {
+    /// Digits in a path: 256 bits, two per digit.
+    static let pathDigits = 128
+
     /// A node. Leaves and branches are separate classes so a branch stays small. A node does not hold its own hash:
-    /// its parent does (a branch keeps both children's hashes), so rehashing a path reads only the nodes on the
-    /// path, never their siblings, and the tree's root hash is kept next to its top node.
+    /// its parent does (a branch keeps its children's hashes), so rehashing a path reads only the nodes on the path,
+    /// never their siblings, and the tree's root hash is kept next to its top node.
     enum Node: Sendable {
         case leaf(Leaf)
         case branch(Branch)
@@ -38,17 +45,37 @@ public struct StateTree: Sendable {
         }
     }
 
+    /// Four children with their hashes, as separate stored properties so that reading one child retains only that
+    /// child (a tuple property would be copied whole, touching all four).
     final class Branch: Sendable {
-        let left: Node?
-        let right: Node?
-        let leftHash: Hash32
-        let rightHash: Hash32
+        let node0: Node?, node1: Node?, node2: Node?, node3: Node?
+        let hash0: Hash32, hash1: Hash32, hash2: Hash32, hash3: Hash32
 
-        init(_ left: Subtree, _ right: Subtree) {
-            self.left = left.node
-            self.right = right.node
-            leftHash = left.hash
-            rightHash = right.hash
+        init(_ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree) {
+            (node0, node1, node2, node3) = (c0.node, c1.node, c2.node, c3.node)
+            (hash0, hash1, hash2, hash3) = (c0.hash, c1.hash, c2.hash, c3.hash)
+        }
+
+        /// Child `digit` (0...3) with its hash.
+        @inline(__always)
+        subscript(digit: Int) -> Subtree {
+            switch digit {
+            case 0: Subtree(node: node0, hash: hash0)
+            case 1: Subtree(node: node1, hash: hash1)
+            case 2: Subtree(node: node2, hash: hash2)
+            default: Subtree(node: node3, hash: hash3)
+            }
+        }
+
+        /// The hash of child `digit` (0...3).
+        @inline(__always)
+        func hash(_ digit: Int) -> Hash32 {
+            switch digit {
+            case 0: hash0
+            case 1: hash1
+            case 2: hash2
+            default: hash3
+            }
         }
     }
 
@@ -77,16 +104,25 @@ public struct StateTree: Sendable {
     /// True if the tree holds no entry.
     public var isEmpty: Bool { top.node == nil }
 
-    public static func leafHash(key: Hash32, value: Hash32) -> Hash32 { nodeHash(0, key, value) }
-
-    public static func internalHash(_ left: Hash32, _ right: Hash32) -> Hash32 { nodeHash(1, left, right) }
-
-    /// SHA3-256(tag || a || b), hashed from one 65-byte buffer on the stack.
-    static func nodeHash(_ tag: UInt8, _ a: Hash32, _ b: Hash32) -> Hash32 {
+    /// SHA3-256(0x00 || key || value), hashed from one 65-byte buffer on the stack.
+    public static func leafHash(key: Hash32, value: Hash32) -> Hash32 {
         withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { packed in
-            packed[0] = tag
-            a.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[1..<33]).copyMemory(from: $0) }
-            b.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[33..<65]).copyMemory(from: $0) }
+            packed[0] = 0
+            key.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[1..<33]).copyMemory(from: $0) }
+            value.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[33..<65]).copyMemory(from: $0) }
+            return Hashing.sha3(UnsafeRawBufferPointer(packed))
+        }
+    }
+
+    /// SHA3-256(0x01 || children's hashes in digit order), hashed from one 129-byte buffer on the stack.
+    public static func internalHash(_ c0: Hash32, _ c1: Hash32, _ c2: Hash32, _ c3: Hash32) -> Hash32 {
+        withUnsafeTemporaryAllocation(byteCount: 129, alignment: 8) { packed in
+            packed[0] = 1
+            let base = packed.baseAddress.unsafelyUnwrapped
+            c0.withUnsafeBytes { (base + 1).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
+            c1.withUnsafeBytes { (base + 33).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
+            c2.withUnsafeBytes { (base + 65).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
+            c3.withUnsafeBytes { (base + 97).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
             return Hashing.sha3(UnsafeRawBufferPointer(packed))
         }
     }
@@ -156,18 +192,21 @@ public struct StateTree: Sendable {
             }
             return try build(depth: depth, entries[...], reusing: subtree)
         case .branch(let branch)?:
-            guard depth < 256 else { throw LedgerError(.storage, "state tree branch below depth 256") }
-            let split = firstRight(updates, depth: depth) { $0.key }
-            let left = try update(Subtree(node: branch.left, hash: branch.leftHash), depth: depth + 1, updates[..<split])
-            let right = try update(
-                Subtree(node: branch.right, hash: branch.rightHash), depth: depth + 1, updates[split...]
-            )
-            if left.hash == branch.leftHash && right.hash == branch.rightHash { return subtree }
-            return join(left, right)
+            guard depth < pathDigits else { throw LedgerError(.storage, "state tree branch below the last digit") }
+            let (b1, b2, b3) = boundaries(updates, depth: depth) { $0.key }
+            let s = updates.startIndex, e = updates.endIndex
+            let c0 = try update(branch[0], depth: depth + 1, updates[s..<b1])
+            let c1 = try update(branch[1], depth: depth + 1, updates[b1..<b2])
+            let c2 = try update(branch[2], depth: depth + 1, updates[b2..<b3])
+            let c3 = try update(branch[3], depth: depth + 1, updates[b3..<e])
+            if c0.hash == branch.hash0 && c1.hash == branch.hash1 && c2.hash == branch.hash2 && c3.hash == branch.hash3 {
+                return subtree
+            }
+            return join(c0, c1, c2, c3)
         }
     }
 
-    /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path's first `depth` bits).
+    /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path's first `depth` digits).
     /// `existing`, a leaf subtree, is reused for its entry if that entry is unchanged.
     static func build(
         depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, reusing existing: Subtree? = nil
@@ -179,34 +218,51 @@ public struct StateTree: Sendable {
             }
             return .leaf(Leaf(key: only.0, value: only.1))
         }
-        guard depth < 256 else { throw LedgerError(.storage, "two equal key hashes in the state tree") }
-        let split = firstRight(entries, depth: depth) { $0.0 }
-        let left = try build(depth: depth + 1, entries[..<split], reusing: existing)
-        let right = try build(depth: depth + 1, entries[split...], reusing: existing)
-        return join(left, right)
+        guard depth < pathDigits else { throw LedgerError(.storage, "two equal key hashes in the state tree") }
+        let (b1, b2, b3) = boundaries(entries, depth: depth) { $0.0 }
+        let s = entries.startIndex, e = entries.endIndex
+        return join(
+            try build(depth: depth + 1, entries[s..<b1], reusing: existing),
+            try build(depth: depth + 1, entries[b1..<b2], reusing: existing),
+            try build(depth: depth + 1, entries[b2..<b3], reusing: existing),
+            try build(depth: depth + 1, entries[b3..<e], reusing: existing)
+        )
     }
 
-    /// The parent of two subtrees: empty if both are, a lone leaf moved up, or a branch. A lone branch stays where it
-    /// is (its subtree holds two or more leaves, so it cannot move up).
-    static func join(_ left: Subtree, _ right: Subtree) -> Subtree {
-        switch (left.node, right.node) {
-        case (nil, nil): return .empty
-        case (let only?, nil) where only.isLeaf: return left
-        case (nil, let only?) where only.isLeaf: return right
-        default: return Subtree(node: .branch(Branch(left, right)), hash: internalHash(left.hash, right.hash))
+    /// The parent of four subtrees: empty if all are, a lone leaf moved up, or a branch. A lone branch stays where
+    /// it is (its subtree holds two or more leaves, so it cannot move up).
+    static func join(_ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree) -> Subtree {
+        let present = (c0.node != nil ? 1 : 0) + (c1.node != nil ? 1 : 0) + (c2.node != nil ? 1 : 0)
+            + (c3.node != nil ? 1 : 0)
+        if present == 0 { return .empty }
+        if present == 1 {
+            if c0.node?.isLeaf == true { return c0 }
+            if c1.node?.isLeaf == true { return c1 }
+            if c2.node?.isLeaf == true { return c2 }
+            if c3.node?.isLeaf == true { return c3 }
         }
+        return Subtree(
+            node: .branch(Branch(c0, c1, c2, c3)), hash: internalHash(c0.hash, c1.hash, c2.hash, c3.hash)
+        )
     }
 
-    /// The index of the first element whose key has bit `depth` set; the elements are sorted by key and share their
-    /// first `depth` bits, so that bit goes 0…0 1…1 and a binary search finds the boundary.
-    static func firstRight<E>(_ elements: ArraySlice<E>, depth: Int, key: (E) -> Hash32) -> Int {
-        var low = elements.startIndex
-        var high = elements.endIndex
-        while low < high {
-            let mid = low + (high - low) / 2
-            if key(elements[mid]).bit(depth) { high = mid } else { low = mid + 1 }
+    /// Where digits 1, 2 and 3 start among `elements`, which are sorted by key and share their first `depth` digits,
+    /// so that digit runs 0…0 1…1 2…2 3…3 and binary searches find the boundaries.
+    static func boundaries<E>(
+        _ elements: ArraySlice<E>, depth: Int, key: (E) -> Hash32
+    ) -> (Int, Int, Int) {
+        func first(atLeast digit: Int, from start: Int) -> Int {
+            var low = start
+            var high = elements.endIndex
+            while low < high {
+                let mid = low + (high - low) / 2
+                if key(elements[mid]).digit(depth) >= digit { high = mid } else { low = mid + 1 }
+            }
+            return low
         }
-        return low
+        let b1 = first(atLeast: 1, from: elements.startIndex)
+        let b2 = first(atLeast: 2, from: b1)
+        return (b1, b2, first(atLeast: 3, from: b2))
     }
 
     /// A proof that a state key holds a value, or holds none, under a root.
@@ -217,13 +273,17 @@ public struct StateTree: Sendable {
             case leaf(key: Hash32, value: Hash32)
         }
 
-        /// Sibling hashes from the root downward: `siblings[i]` is the sibling at depth i + 1.
+        /// Sibling hashes from the root downward, three per level: at level i, `siblings[3i ..< 3i+3]` are the
+        /// hashes of the other three children of the node at depth i, in digit order, the path's own child left out.
         public var siblings: [Hash32]
         public var terminal: Terminal
 
+        /// Levels in the proof (`siblings.count / 3`).
+        public var levels: Int { siblings.count / 3 }
+
         /// True if this proves that `key` holds `value` (or, with nil, holds nothing) under `root`.
         public func verify(root: Hash32, key: [UInt8], value: [UInt8]?) -> Bool {
-            guard siblings.count <= 256 else { return false }
+            guard siblings.count % 3 == 0, levels <= StateTree.pathDigits else { return false }
             let keyHash = Hashing.sha3(key)
             var hash: Hash32
             switch (terminal, value) {
@@ -237,12 +297,17 @@ public struct StateTree: Sendable {
             case (.leaf(let leafKey, let leafValue), nil):
                 // Exclusion by another leaf alone in the subtree our key's path leads to.
                 guard leafKey != keyHash else { return false }
-                for i in 0..<siblings.count where leafKey.bit(i) != keyHash.bit(i) { return false }
+                for i in 0..<levels where leafKey.digit(i) != keyHash.digit(i) { return false }
                 hash = StateTree.leafHash(key: leafKey, value: leafValue)
             }
-            for depth in stride(from: siblings.count - 1, through: 0, by: -1) {
-                hash = keyHash.bit(depth)
-                    ? StateTree.internalHash(siblings[depth], hash) : StateTree.internalHash(hash, siblings[depth])
+            for level in stride(from: levels - 1, through: 0, by: -1) {
+                let (a, b, c) = (siblings[3 * level], siblings[3 * level + 1], siblings[3 * level + 2])
+                switch keyHash.digit(level) {
+                case 0: hash = StateTree.internalHash(hash, a, b, c)
+                case 1: hash = StateTree.internalHash(a, hash, b, c)
+                case 2: hash = StateTree.internalHash(a, b, hash, c)
+                default: hash = StateTree.internalHash(a, b, c, hash)
+                }
             }
             return hash == root
         }
@@ -259,7 +324,10 @@ public struct StateTree: Sendable {
         }
 
         public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
-            siblings = try reader.readList(of: Hash32.self, limit: 256)
+            siblings = try reader.readList(of: Hash32.self, limit: 3 * StateTree.pathDigits)
+            guard siblings.count % 3 == 0 else {
+                throw reader.invalidValue("a state proof has three sibling hashes per level, not \(siblings.count)")
+            }
             let tag = try reader.readTag()
             switch tag {
             case 0: terminal = .empty
@@ -281,9 +349,9 @@ public struct StateTree: Sendable {
         var node = top.node
         var depth = 0
         while case .branch(let branch)? = node {
-            let goRight = keyHash.bit(depth)
-            siblings.append(goRight ? branch.leftHash : branch.rightHash)
-            node = goRight ? branch.right : branch.left
+            let digit = keyHash.digit(depth)
+            for other in 0..<4 where other != digit { siblings.append(branch.hash(other)) }
+            node = branch[digit].node
             depth += 1
         }
         if case .leaf(let leaf)? = node { return Proof(siblings: siblings, terminal: .leaf(key: leaf.key, value: leaf.value)) }

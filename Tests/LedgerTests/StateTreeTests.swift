@@ -4,8 +4,10 @@
 // computed independently here; the same final key set reached in any order or batching leaves the same root as a
 // tree rebuilt from the stored state; updating leaves the previous tree intact; inclusion and exclusion proofs verify
 // for present and absent keys, and fail when tampered with or checked against another root or value; the tree
-// rebuilt from LevelDB after reopening has the same root.
+// rebuilt from LevelDB after reopening has the same root; roots and proofs match vectors from an independent Python
+// implementation (Tests/Vectors/gen_state_tree_vectors.py).
 import Encoding
+import Foundation
 import KeyValue
 import Ledger
 import Storage
@@ -13,18 +15,19 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-/// An independent reference: the root of the canonical compressed tree over `entries`, built from scratch.
+/// An independent reference: the root of the canonical compressed 4-ary tree over `entries`, built from scratch with
+/// plain byte arrays (Docs/state-tree.md).
 func referenceRoot(_ entries: [[UInt8]: [UInt8]]) -> Hash32 {
     let leaves = entries.map { (Hashing.sha3($0.key).bytes, Hashing.sha3($0.value).bytes) }
-        .sorted { $0.0.lexicographicallyPrecedes($1.0) }
-    func bit(_ bytes: [UInt8], _ i: Int) -> Bool { (bytes[i / 8] >> (7 - UInt8(i % 8))) & 1 == 1 }
-    func subtree(_ items: ArraySlice<([UInt8], [UInt8])>, _ depth: Int) -> [UInt8] {
+    func digit(_ bytes: [UInt8], _ i: Int) -> Int { Int(bytes[i / 4] >> (6 - 2 * UInt8(i % 4))) & 3 }
+    func subtree(_ items: [([UInt8], [UInt8])], _ depth: Int) -> [UInt8] {
         if items.isEmpty { return [UInt8](repeating: 0, count: 32) }
         if items.count == 1, let only = items.first { return Hashing.sha3([0] + only.0 + only.1).bytes }
-        let split = items.firstIndex { bit($0.0, depth) } ?? items.endIndex
-        return Hashing.sha3([1] + subtree(items[..<split], depth + 1) + subtree(items[split...], depth + 1)).bytes
+        // Two or more entries make a branch, even when they all share this digit (a branch with one child).
+        let children = (0..<4).map { d in subtree(items.filter { digit($0.0, depth) == d }, depth + 1) }
+        return Hashing.sha3([1] + children.flatMap { $0 }).bytes
     }
-    return Hash32(bytes: subtree(leaves[...], 0)) ?? .zero
+    return Hash32(bytes: subtree(leaves, 0)) ?? .zero
 }
 
 /// State entries in a store and the tree over them, changed together as the chain changes them.
@@ -171,10 +174,17 @@ struct StateTreeTests {
                 tampered.siblings[index] = Hashing.sha3(tampered.siblings[index].bytes)
                 #expect(!tampered.verify(root: root, key: key, value: value))
             }
+            // A proof missing its last level, or part of one, fails; a partial level does not even decode.
             var shortened = proof
             if !shortened.siblings.isEmpty {
-                shortened.siblings.removeLast()
+                shortened.siblings.removeLast(3)
                 #expect(!shortened.verify(root: root, key: key, value: value))
+                var partial = proof
+                partial.siblings.removeLast()
+                #expect(!partial.verify(root: root, key: key, value: value))
+                #expect(throws: CanonicalDecodingError.self) {
+                    try Canonical.decode(StateTree.Proof.self, from: Canonical.encode(partial))
+                }
             }
         }
         for i in 0..<200 {
@@ -189,9 +199,10 @@ struct StateTreeTests {
             }
         }
         #expect(exclusionByLeaf > 0, "both kinds of exclusion proof should occur")
-        // Depth stays logarithmic: 300 hashed keys need about log2(300) ~ 8 levels, rarely more than twice that.
-        let depths = entries.keys.map { tree.proof(for: $0).siblings.count }
-        #expect(depths.max() ?? 0 <= 24)
+        // Depth stays logarithmic: 300 hashed keys need about log4(300) ~ 4 levels, rarely more than twice that.
+        let depths = entries.keys.map { tree.proof(for: $0).levels }
+        #expect(depths.max() ?? 0 <= 10)
+        #expect(entries.keys.allSatisfy { tree.proof(for: $0).siblings.count % 3 == 0 })
     }
 
     @Test("the tree rebuilt from LevelDB after reopening has the same root and proofs")
@@ -213,5 +224,49 @@ struct StateTreeTests {
         #expect(root == referenceRoot(entries))
         let key = Array("participant/1234".utf8)
         #expect(rebuilt.proof(for: key).verify(root: root, key: key, value: Array("v1234".utf8)))
+    }
+
+    struct VectorCase: Decodable {
+        struct Entry: Decodable { let key: String, value: String }
+        struct ProofVector: Decodable {
+            let key: String
+            let value: String?
+            let siblings: [String]
+            let terminal: String
+            let leaf_key_hash: String?
+            let leaf_value_hash: String?
+        }
+        let name: String
+        let entries: [Entry]
+        let root: String
+        let proofs: [ProofVector]
+    }
+
+    @Test("roots and proofs match the vectors of an independent implementation")
+    func independentVectors() throws {
+        struct File: Decodable { let cases: [VectorCase] }
+        let file = try JSONDecoder().decode(File.self, from: Data(try loadVector("state-tree-vectors.json").utf8))
+        #expect(file.cases.count == 5)
+        var rng = SeededRandom(seed: testSeed() ^ 0x7EC7)
+        for vector in file.cases {
+            // Insert in a shuffled order, in two batches, to show the root does not depend on either.
+            let changes = try vector.entries.map { StateTree.Change(key: try hex($0.key), value: try hex($0.value)) }
+                .shuffled(using: &rng)
+            let half = changes.count / 2
+            let tree = try StateTree.empty.updating(Array(changes[..<half])).updating(Array(changes[half...]))
+            #expect(tree.root.hex == vector.root, "\(vector.name)")
+            for expected in vector.proofs {
+                let key = try hex(expected.key)
+                let proof = tree.proof(for: key)
+                #expect(proof.siblings.map(\.hex) == expected.siblings, "\(vector.name)")
+                switch proof.terminal {
+                case .empty: #expect(expected.terminal == "empty", "\(vector.name)")
+                case .leaf(let leafKey, let leafValue):
+                    #expect(expected.terminal == "leaf", "\(vector.name)")
+                    #expect(leafKey.hex == expected.leaf_key_hash && leafValue.hex == expected.leaf_value_hash)
+                }
+                #expect(proof.verify(root: tree.root, key: key, value: try expected.value.map(hex)), "\(vector.name)")
+            }
+        }
     }
 }
