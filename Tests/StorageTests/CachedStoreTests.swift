@@ -150,8 +150,37 @@ struct CachedStoreTests {
         base.hook.withLock { $0 = { try? store.put([1], [2]) } }
         // The read saw the old value (it began before the write finished), but it must not cache it.
         #expect(try store.get([1]) == [1])
+        #expect(store.statistics.entries == 0)
+        // The next read misses and caches the new value; the one after is served from the cache.
         #expect(try store.get([1]) == [2])
-        #expect(store.statistics.hits == 1)
+        #expect(try store.get([1]) == [2])
+        #expect(store.statistics.hits == 1 && store.statistics.misses == 2)
+    }
+
+    @Test("a write refreshes the keys the cache holds, in either generation, and adds no others")
+    func writeRefreshes() throws {
+        let base = MemoryStore()
+        // Room for a handful of entries, so the first reads end up in the old generation.
+        let store = CachedStore(base: base, capacityBytes: 8 * 110)
+        try base.put([1], [1])
+        #expect(try store.get([1]) == [1])
+        #expect(try store.get([3]) == nil)
+        for filler in UInt8(10)..<14 { _ = try store.get([filler]) }
+        let before = store.statistics
+        var batch = WriteBatch()
+        batch.put([1], [7])
+        batch.put([3], [8])
+        batch.put([2], [9])
+        batch.delete([10])
+        try store.write(batch, sync: false)
+        // [2] was never read: not added. [1], [3] and [10] were cached: refreshed, wherever they were.
+        #expect(store.statistics.entries == before.entries)
+        #expect(try store.get([1]) == [7])
+        #expect(try store.get([3]) == [8])
+        #expect(try store.get([10]) == nil)
+        #expect(store.statistics.hits == before.hits + 3)
+        #expect(try store.get([2]) == [9])
+        #expect(store.statistics.misses == before.misses + 1)
     }
 
     @Test("a failed write forgets the cache instead of serving a value the store may have replaced")
