@@ -27,6 +27,9 @@ let package = Package(
         .systemLibrary(name: "CLevelDB", path: "Sources/CLevelDB"),
         .systemLibrary(name: "CSecp256k1", path: "Sources/CSecp256k1", pkgConfig: "libsecp256k1"),
 
+        // One-block SHA3-256 in C for the state tree's many short inputs (Sources/CKeccak/include/ckeccak.h).
+        .target(name: "CKeccak"),
+
         // Pure: the canonical binary encoding of everything signed or hashed.
         .target(name: "Encoding"),
         // Pure: the key-value protocol the ledger runs over, and an in-memory implementation.
@@ -36,6 +39,7 @@ let package = Package(
             name: "TwinCrypto",
             dependencies: [
                 "CSecp256k1",
+                "CKeccak",
                 "Encoding",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),

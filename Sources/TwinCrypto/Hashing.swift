@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CKeccak
 import Crypto
 import Encoding
 
@@ -10,18 +11,38 @@ import Encoding
 ///
 /// SHA3-256 (FIPS 202) names everything on the ledger and in the blob store; SHA-256 appears only where a standard
 /// requires it (BIP340 tagged hashes, HKDF-SHA256).
+///
+/// SHA3-256 of an input shorter than the sponge's rate (136 bytes) is one Keccak permutation, and such inputs are
+/// most of what the ledger hashes (state keys, small records, the state tree's 65- and 129-byte nodes, tens of
+/// thousands per block). They go to a one-block implementation in C (`CKeccak`) that hashes from the stack;
+/// swift-crypto's streaming hasher, which allocates and clears a context per hash, takes everything longer. Both are
+/// checked against FIPS 202 values and Python's hashlib at every length around the boundary.
 public enum Hashing {
+    /// Inputs shorter than this are hashed in one block by `CKeccak`.
+    public static let oneBlockLimit = Int(TWL_SHA3_256_RATE)
+
     /// SHA3-256 of `data`.
     @inlinable
     public static func sha3<D: ContiguousBytes>(_ data: D) -> Hash32 {
-        var hasher = SHA3_256()
-        data.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        return hash32(hasher.finalize())
+        data.withUnsafeBytes { sha3($0) }
     }
 
     /// SHA3-256 of raw bytes.
-    @inlinable
     public static func sha3(_ buffer: UnsafeRawBufferPointer) -> Hash32 {
+        if buffer.count < oneBlockLimit {
+            return Hash32(unsafeUninitializedBytes: { out in
+                // Cannot fail: the length is checked above. An empty buffer may have no base address.
+                _ = twl_sha3_256_short(
+                    buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count,
+                    out.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
+                )
+            })
+        }
+        return streamingSHA3(buffer)
+    }
+
+    /// SHA3-256 through swift-crypto, at any length.
+    public static func streamingSHA3(_ buffer: UnsafeRawBufferPointer) -> Hash32 {
         var hasher = SHA3_256()
         hasher.update(bufferPointer: buffer)
         return hash32(hasher.finalize())
@@ -29,6 +50,17 @@ public enum Hashing {
 
     /// SHA3-256 of several byte strings concatenated, without building the concatenation.
     public static func sha3(parts: [[UInt8]]) -> Hash32 {
+        let total = parts.reduce(0) { $0 + $1.count }
+        if total < oneBlockLimit {
+            return withUnsafeTemporaryAllocation(byteCount: max(total, 1), alignment: 8) { joined in
+                var offset = 0
+                for part in parts {
+                    part.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: joined[offset...]).copyMemory(from: $0) }
+                    offset += part.count
+                }
+                return sha3(UnsafeRawBufferPointer(rebasing: joined[..<total]))
+            }
+        }
         var hasher = SHA3_256()
         for part in parts { part.withUnsafeBytes { hasher.update(bufferPointer: $0) } }
         return hash32(hasher.finalize())

@@ -2,9 +2,11 @@
 // the `cryptography` package (independent implementations).
 //
 // Covers: SHA3-256 (FIPS 202 examples: empty, "abc", the 448- and 896-bit messages, one million 'a'), streaming
-// SHA3 equals one-shot; HKDF-SHA256 (RFC 5869 test cases 1-3, PRK and OKM); AES-256-GCM (McGrew-Viega GCM spec
+// SHA3 equals one-shot; every length 0-300 (both sides of the one-block boundary where the C one-block hash hands
+// over to swift-crypto) equals Python's hashlib, one-shot, streamed and in parts; HKDF-SHA256 (RFC 5869 test cases 1-3, PRK and OKM); AES-256-GCM (McGrew-Viega GCM spec
 // test cases 13, 14 and 16, as used in NIST's GCM validation) including tamper and wrong-length rejection.
 import Encoding
+import Foundation
 import TestSupport
 import Testing
 import TwinCrypto
@@ -39,6 +41,25 @@ struct PrimitiveVectorTests {
         }
         #expect(hasher.finalize().hex == expected)
         #expect(Hashing.sha3(parts: [Array("ab".utf8), [], Array("c".utf8)]).hex.hasPrefix("3a985da7"))
+    }
+
+    @Test("SHA3-256 at every length 0-300 equals hashlib, through the one-block path, swift-crypto and parts")
+    func sha3Lengths() throws {
+        struct File: Decodable { let digests: [String] }
+        let file = try JSONDecoder().decode(File.self, from: Data(try loadVector("sha3-length-vectors.json").utf8))
+        #expect(file.digests.count == 301)
+        #expect(Hashing.oneBlockLimit == 136)
+        for (length, expected) in file.digests.enumerated() {
+            let input = (0..<length).map { UInt8((7 * $0 + 3) % 256) }
+            #expect(Hashing.sha3(input).hex == expected, "length \(length)")
+            #expect(input.withUnsafeBytes { Hashing.streamingSHA3($0) }.hex == expected, "length \(length)")
+            let cut = length / 3
+            #expect(Hashing.sha3(parts: [Array(input[..<cut]), [], Array(input[cut...])]).hex == expected)
+            var hasher = SHA3Hasher()
+            hasher.update(Array(input[..<cut]))
+            hasher.update(Array(input[cut...]))
+            #expect(hasher.finalize().hex == expected, "length \(length)")
+        }
     }
 
     struct HKDFCase: Sendable {
