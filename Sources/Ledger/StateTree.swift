@@ -47,9 +47,13 @@ public struct StateTree: Sendable {
 
     /// Four children with their hashes, as separate stored properties so that reading one child retains only that
     /// child (a tuple property would be copied whole, touching all four).
-    final class Branch: Sendable {
+    ///
+    /// The hashes of children created by the same update are filled in at the end of that update, when all the new
+    /// nodes are hashed together (`PendingHashes`); a branch is never changed after the tree holding it is returned,
+    /// which is what makes sharing it between threads safe.
+    final class Branch: @unchecked Sendable {
         let node0: Node?, node1: Node?, node2: Node?, node3: Node?
-        let hash0: Hash32, hash1: Hash32, hash2: Hash32, hash3: Hash32
+        private(set) var hash0: Hash32, hash1: Hash32, hash2: Hash32, hash3: Hash32
 
         init(_ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree) {
             (node0, node1, node2, node3) = (c0.node, c1.node, c2.node, c3.node)
@@ -77,17 +81,108 @@ public struct StateTree: Sendable {
             default: hash3
             }
         }
+
+        /// Fills in the hash of child `digit`; only while the update creating this branch is finishing.
+        func setHash(_ digit: Int, _ hash: Hash32) {
+            switch digit {
+            case 0: hash0 = hash
+            case 1: hash1 = hash
+            case 2: hash2 = hash
+            default: hash3 = hash
+            }
+        }
     }
 
-    /// A node with its hash (nil and zero for an empty subtree).
+    /// A node with its hash (nil and zero for an empty subtree). During an update a new node's hash is not known
+    /// yet: `pending` then names its record in `PendingHashes`, and `hash` is a placeholder.
     struct Subtree: Sendable {
         var node: Node?
         var hash: Hash32
+        var pending: Pending = .none
+
+        enum Pending: Sendable {
+            case none
+            case leaf(Int)
+            case branch(Int)
+        }
 
         static let empty = Subtree(node: nil, hash: .zero)
 
-        static func leaf(_ leaf: Leaf) -> Subtree {
-            Subtree(node: .leaf(leaf), hash: StateTree.leafHash(key: leaf.key, value: leaf.value))
+        init(node: Node?, hash: Hash32, pending: Pending = .none) {
+            self.node = node
+            self.hash = hash
+            self.pending = pending
+        }
+
+        var isPending: Bool { if case .none = pending { false } else { true } }
+    }
+
+    /// The nodes an update creates, with where each one's hash goes (a child slot of its parent, or the root). They
+    /// are hashed together at the end: all new leaves, then the new branches level by level from the deepest, each
+    /// batch eight hashes to a permutation (`SHA3Batch`).
+    struct PendingHashes {
+        struct Slot {
+            var parent: Branch?
+            var digit = 0
+        }
+
+        var leaves: [(leaf: Leaf, slot: Slot)] = []
+        var branches: [(branch: Branch, depth: Int, slot: Slot)] = []
+
+        mutating func newLeaf(_ leaf: Leaf) -> Subtree {
+            leaves.append((leaf, Slot()))
+            return Subtree(node: .leaf(leaf), hash: .zero, pending: .leaf(leaves.count - 1))
+        }
+
+        mutating func newBranch(_ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree, depth: Int) -> Subtree {
+            let branch = Branch(c0, c1, c2, c3)
+            place(c0, in: branch, 0)
+            place(c1, in: branch, 1)
+            place(c2, in: branch, 2)
+            place(c3, in: branch, 3)
+            branches.append((branch, depth, Slot()))
+            return Subtree(node: .branch(branch), hash: .zero, pending: .branch(branches.count - 1))
+        }
+
+        mutating func place(_ child: Subtree, in parent: Branch?, _ digit: Int) {
+            switch child.pending {
+            case .none: break
+            case .leaf(let i): leaves[i].slot = Slot(parent: parent, digit: digit)
+            case .branch(let i): branches[i].slot = Slot(parent: parent, digit: digit)
+            }
+        }
+
+        /// Hashes every pending node into its slot and returns `top` with its hash.
+        mutating func resolve(_ top: Subtree) -> Subtree {
+            var top = top
+            place(top, in: nil, 0)
+            func deliver(_ hash: Hash32, to slot: Slot) {
+                if let parent = slot.parent { parent.setHash(slot.digit, hash) } else { top.hash = hash }
+            }
+            if !leaves.isEmpty {
+                var batch = SHA3Batch()
+                batch.reserveCapacity(leaves.count, bytesEach: 65)
+                for (leaf, _) in leaves { batch.append(tag: 0, leaf.key, leaf.value) }
+                for (hash, record) in zip(batch.digests(), leaves) { deliver(hash, to: record.slot) }
+            }
+            guard !branches.isEmpty else {
+                top.pending = .none
+                return top
+            }
+            // Deepest first: a branch's children are final before it is hashed.
+            var byDepth = [[Int]](repeating: [], count: StateTree.pathDigits + 1)
+            for (index, record) in branches.enumerated() { byDepth[record.depth].append(index) }
+            for depth in stride(from: StateTree.pathDigits, through: 0, by: -1) where !byDepth[depth].isEmpty {
+                var batch = SHA3Batch()
+                batch.reserveCapacity(byDepth[depth].count, bytesEach: 129)
+                for index in byDepth[depth] {
+                    let b = branches[index].branch
+                    batch.append(tag: 1, b.hash0, b.hash1, b.hash2, b.hash3)
+                }
+                for (hash, index) in zip(batch.digests(), byDepth[depth]) { deliver(hash, to: branches[index].slot) }
+            }
+            top.pending = .none
+            return top
         }
     }
 
@@ -145,43 +240,77 @@ public struct StateTree: Sendable {
     /// This tree with `changes` applied (later changes to the same key win). Only the changed paths are rehashed;
     /// everything else is shared with `self`, which is left as it was.
     public func updating(_ changes: [Change]) throws(LedgerError) -> StateTree {
+        // Keys and values are hashed in two batches.
+        var keys = SHA3Batch()
+        var values = SHA3Batch()
+        keys.reserveCapacity(changes.count, bytesEach: 40)
+        values.reserveCapacity(changes.count, bytesEach: 100)
+        for change in changes {
+            keys.append(change.key)
+            if let value = change.value { values.append(value) }
+        }
+        let keyHashes = keys.digests()
+        let valueHashes = values.digests()
         var latest: [Hash32: Hash32?] = [:]
         latest.reserveCapacity(changes.count)
-        for change in changes {
+        var nextValue = 0
+        for (change, keyHash) in zip(changes, keyHashes) {
+            var valueHash: Hash32?
+            if change.value != nil {
+                valueHash = valueHashes[nextValue]
+                nextValue += 1
+            }
             // updateValue, not a subscript: assigning nil through a subscript would drop the deletion.
-            latest.updateValue(change.value.map { Hashing.sha3($0) }, forKey: Hashing.sha3(change.key))
+            latest.updateValue(valueHash, forKey: keyHash)
         }
         let updates = latest.map { Update(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
-        return StateTree(top: try Self.update(top, depth: 0, updates[...]))
+        var pending = PendingHashes()
+        let top = try Self.update(top, depth: 0, updates[...], &pending)
+        return StateTree(top: pending.resolve(top))
     }
 
     /// The tree holding exactly the authenticated entries of `reader` (every key `StateKey.isAuthenticated` accepts),
     /// as a node builds it when it starts.
     public static func load(_ reader: any KeyValueReader) throws(LedgerError) -> StateTree {
         var entries: [(Hash32, Hash32)] = []
+        var keys = SHA3Batch()
+        var values = SHA3Batch()
+        func flush() {
+            entries.append(contentsOf: zip(keys.digests(), values.digests()))
+            keys = SHA3Batch()
+            values = SHA3Batch()
+        }
         do {
             for prefix in UInt8(0)..<0x80 where StateKey.isAuthenticated([prefix]) {
                 try reader.forEach(prefix: [prefix], start: nil) { entry in
-                    entries.append((Hashing.sha3(entry.key), Hashing.sha3(entry.value)))
+                    keys.append(entry.key)
+                    values.append(entry.value)
+                    if keys.count == 4_096 { flush() }
                     return true
                 }
             }
         } catch {
             throw LedgerError(.storage, "reading the state to build the state tree: \(error)")
         }
+        flush()
         entries.sort { $0.0 < $1.0 }
-        return StateTree(top: try build(depth: 0, entries[...]))
+        var pending = PendingHashes()
+        let top = try build(depth: 0, entries[...], &pending)
+        return StateTree(top: pending.resolve(top))
     }
 
     /// The root of the authenticated entries in `reader`, computed from scratch.
     public static func root(_ reader: any KeyValueReader) throws(LedgerError) -> Hash32 { try load(reader).root }
 
     /// The subtree at `depth` that was `subtree`, with `updates` (sorted by key, all on this subtree's path) applied.
-    static func update(_ subtree: Subtree, depth: Int, _ updates: ArraySlice<Update>) throws(LedgerError) -> Subtree {
+    /// New nodes are recorded in `pending`, to be hashed when the whole update is done.
+    static func update(
+        _ subtree: Subtree, depth: Int, _ updates: ArraySlice<Update>, _ pending: inout PendingHashes
+    ) throws(LedgerError) -> Subtree {
         guard !updates.isEmpty else { return subtree }
         switch subtree.node {
         case nil:
-            return try build(depth: depth, updates.compactMap { u in u.value.map { (u.key, $0) } }[...])
+            return try build(depth: depth, updates.compactMap { u in u.value.map { (u.key, $0) } }[...], &pending)
         case .leaf(let leaf)?:
             // A leaf stands for a subtree with one entry: rebuild that subtree with the updates merged in. The leaf
             // is kept (with its hash) when it survives unchanged: a leaf's hash does not depend on where it sits.
@@ -190,48 +319,62 @@ public struct StateTree: Sendable {
                 let index = entries.firstIndex { $0.0 > leaf.key } ?? entries.endIndex
                 entries.insert((leaf.key, leaf.value), at: index)
             }
-            return try build(depth: depth, entries[...], reusing: subtree)
+            return try build(depth: depth, entries[...], &pending, reusing: subtree)
         case .branch(let branch)?:
             guard depth < pathDigits else { throw LedgerError(.storage, "state tree branch below the last digit") }
             let (b1, b2, b3) = boundaries(updates, depth: depth) { $0.key }
             let s = updates.startIndex, e = updates.endIndex
-            let c0 = try update(branch[0], depth: depth + 1, updates[s..<b1])
-            let c1 = try update(branch[1], depth: depth + 1, updates[b1..<b2])
-            let c2 = try update(branch[2], depth: depth + 1, updates[b2..<b3])
-            let c3 = try update(branch[3], depth: depth + 1, updates[b3..<e])
-            if c0.hash == branch.hash0 && c1.hash == branch.hash1 && c2.hash == branch.hash2 && c3.hash == branch.hash3 {
+            let c0 = try update(branch[0], depth: depth + 1, updates[s..<b1], &pending)
+            let c1 = try update(branch[1], depth: depth + 1, updates[b1..<b2], &pending)
+            let c2 = try update(branch[2], depth: depth + 1, updates[b2..<b3], &pending)
+            let c3 = try update(branch[3], depth: depth + 1, updates[b3..<e], &pending)
+            if same(c0, branch.node0) && same(c1, branch.node1) && same(c2, branch.node2) && same(c3, branch.node3) {
                 return subtree
             }
-            return join(c0, c1, c2, c3)
+            return join(c0, c1, c2, c3, depth: depth, &pending)
+        }
+    }
+
+    /// True if `child` is exactly `node` (the same object, or both empty): that child did not change.
+    static func same(_ child: Subtree, _ node: Node?) -> Bool {
+        switch (child.node, node) {
+        case (nil, nil): true
+        case (.leaf(let a)?, .leaf(let b)?): a === b
+        case (.branch(let a)?, .branch(let b)?): a === b
+        default: false
         }
     }
 
     /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path's first `depth` digits).
     /// `existing`, a leaf subtree, is reused for its entry if that entry is unchanged.
     static func build(
-        depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, reusing existing: Subtree? = nil
+        depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, _ pending: inout PendingHashes,
+        reusing existing: Subtree? = nil
     ) throws(LedgerError) -> Subtree {
         if entries.isEmpty { return .empty }
         if entries.count == 1, let only = entries.first {
             if let existing, case .leaf(let leaf)? = existing.node, leaf.key == only.0, leaf.value == only.1 {
                 return existing
             }
-            return .leaf(Leaf(key: only.0, value: only.1))
+            return pending.newLeaf(Leaf(key: only.0, value: only.1))
         }
         guard depth < pathDigits else { throw LedgerError(.storage, "two equal key hashes in the state tree") }
         let (b1, b2, b3) = boundaries(entries, depth: depth) { $0.0 }
         let s = entries.startIndex, e = entries.endIndex
         return join(
-            try build(depth: depth + 1, entries[s..<b1], reusing: existing),
-            try build(depth: depth + 1, entries[b1..<b2], reusing: existing),
-            try build(depth: depth + 1, entries[b2..<b3], reusing: existing),
-            try build(depth: depth + 1, entries[b3..<e], reusing: existing)
+            try build(depth: depth + 1, entries[s..<b1], &pending, reusing: existing),
+            try build(depth: depth + 1, entries[b1..<b2], &pending, reusing: existing),
+            try build(depth: depth + 1, entries[b2..<b3], &pending, reusing: existing),
+            try build(depth: depth + 1, entries[b3..<e], &pending, reusing: existing),
+            depth: depth, &pending
         )
     }
 
-    /// The parent of four subtrees: empty if all are, a lone leaf moved up, or a branch. A lone branch stays where
-    /// it is (its subtree holds two or more leaves, so it cannot move up).
-    static func join(_ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree) -> Subtree {
+    /// The parent, at `depth`, of four subtrees: empty if all are, a lone leaf moved up, or a new branch. A lone
+    /// branch stays where it is (its subtree holds two or more leaves, so it cannot move up).
+    static func join(
+        _ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree, depth: Int, _ pending: inout PendingHashes
+    ) -> Subtree {
         let present = (c0.node != nil ? 1 : 0) + (c1.node != nil ? 1 : 0) + (c2.node != nil ? 1 : 0)
             + (c3.node != nil ? 1 : 0)
         if present == 0 { return .empty }
@@ -241,9 +384,7 @@ public struct StateTree: Sendable {
             if c2.node?.isLeaf == true { return c2 }
             if c3.node?.isLeaf == true { return c3 }
         }
-        return Subtree(
-            node: .branch(Branch(c0, c1, c2, c3)), hash: internalHash(c0.hash, c1.hash, c2.hash, c3.hash)
-        )
+        return pending.newBranch(c0, c1, c2, c3, depth: depth)
     }
 
     /// Where digits 1, 2 and 3 start among `elements`, which are sorted by key and share their first `depth` digits,

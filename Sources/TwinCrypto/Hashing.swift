@@ -90,6 +90,89 @@ public enum Hashing {
     }
 }
 
+/// Many inputs hashed at once: SHA3-256 of each. Inputs under 136 bytes share permutations eight at a time
+/// (`twl_sha3_256_many`), which is 4-5x faster per hash than one at a time; longer ones go through `Hashing.sha3`.
+/// The state tree collects the inputs of a whole level of nodes and hashes them together.
+public struct SHA3Batch: Sendable {
+    var data: [UInt8] = []
+    var offsets: [Int] = []
+    var lengths: [Int] = []
+    var hasLong = false
+
+    public init() {}
+
+    /// Room for `count` inputs of about `bytesEach` bytes.
+    public mutating func reserveCapacity(_ count: Int, bytesEach: Int) {
+        data.reserveCapacity(count * bytesEach)
+        offsets.reserveCapacity(count)
+        lengths.reserveCapacity(count)
+    }
+
+    public var count: Int { offsets.count }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        offsets.append(data.count)
+        lengths.append(bytes.count)
+        data.append(contentsOf: bytes)
+        if bytes.count >= Hashing.oneBlockLimit { hasLong = true }
+    }
+
+    public mutating func append<D: ContiguousBytes>(_ input: D) { input.withUnsafeBytes { append($0) } }
+
+    /// Appends `tag || a || b` (65 bytes: a state tree leaf's hash input).
+    public mutating func append(tag: UInt8, _ a: Hash32, _ b: Hash32) {
+        offsets.append(data.count)
+        lengths.append(65)
+        data.append(tag)
+        a.withUnsafeBytes { data.append(contentsOf: $0) }
+        b.withUnsafeBytes { data.append(contentsOf: $0) }
+    }
+
+    /// Appends `tag || a || b || c || d` (129 bytes: a state tree branch's hash input).
+    public mutating func append(tag: UInt8, _ a: Hash32, _ b: Hash32, _ c: Hash32, _ d: Hash32) {
+        offsets.append(data.count)
+        lengths.append(129)
+        data.append(tag)
+        a.withUnsafeBytes { data.append(contentsOf: $0) }
+        b.withUnsafeBytes { data.append(contentsOf: $0) }
+        c.withUnsafeBytes { data.append(contentsOf: $0) }
+        d.withUnsafeBytes { data.append(contentsOf: $0) }
+    }
+
+    /// The digests, in the order the inputs were appended.
+    public func digests() -> [Hash32] {
+        guard hasLong else { return Self.oneBlockDigests(data, offsets, lengths) }
+        // Batch the short inputs, hash the long ones one by one, and put them back in order.
+        let short = lengths.indices.filter { lengths[$0] < Hashing.oneBlockLimit }
+        var shortDigests = Self.oneBlockDigests(data, short.map { offsets[$0] }, short.map { lengths[$0] })[...]
+        return (0..<count).map { i in
+            if lengths[i] < Hashing.oneBlockLimit { return shortDigests.removeFirst() }
+            return data.withUnsafeBytes { Hashing.sha3(UnsafeRawBufferPointer(rebasing: $0[offsets[i]..<(offsets[i] + lengths[i])])) }
+        }
+    }
+
+    /// SHA3-256 of inputs all under 136 bytes, eight to a permutation.
+    static func oneBlockDigests(_ data: [UInt8], _ offsets: [Int], _ lengths: [Int]) -> [Hash32] {
+        let n = offsets.count
+        guard n > 0 else { return [] }
+        return [Hash32](unsafeUninitializedCapacity: n) { out, initialized in
+            let bytes = UnsafeMutableRawBufferPointer(out)
+            data.withUnsafeBufferPointer { input in
+                offsets.withUnsafeBufferPointer { offsets in
+                    lengths.withUnsafeBufferPointer { lengths in
+                        // Cannot fail: the caller passes only inputs under 136 bytes.
+                        _ = twl_sha3_256_many(
+                            input.baseAddress, offsets.baseAddress, lengths.baseAddress, n,
+                            bytes.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self)
+                        )
+                    }
+                }
+            }
+            initialized = n
+        }
+    }
+}
+
 /// A streaming SHA3-256, for hashing large payloads chunk by chunk.
 public struct SHA3Hasher: Sendable {
     private var hasher = SHA3_256()

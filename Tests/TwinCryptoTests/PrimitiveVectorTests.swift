@@ -3,7 +3,7 @@
 //
 // Covers: SHA3-256 (FIPS 202 examples: empty, "abc", the 448- and 896-bit messages, one million 'a'), streaming
 // SHA3 equals one-shot; every length 0-300 (both sides of the one-block boundary where the C one-block hash hands
-// over to swift-crypto) equals Python's hashlib, one-shot, streamed and in parts; HKDF-SHA256 (RFC 5869 test cases 1-3, PRK and OKM); AES-256-GCM (McGrew-Viega GCM spec
+// over to swift-crypto) equals Python's hashlib, one-shot, streamed, in parts and batched eight to a permutation; HKDF-SHA256 (RFC 5869 test cases 1-3, PRK and OKM); AES-256-GCM (McGrew-Viega GCM spec
 // test cases 13, 14 and 16, as used in NIST's GCM validation) including tamper and wrong-length rejection.
 import Encoding
 import Foundation
@@ -60,6 +60,18 @@ struct PrimitiveVectorTests {
             hasher.update(Array(input[cut...]))
             #expect(hasher.finalize().hex == expected, "length \(length)")
         }
+        // Batched: the one-block inputs eight to a permutation (any count, so partial groups too), and a batch that
+        // mixes in longer inputs.
+        let inputs = (0...300).map { length in (0..<length).map { UInt8((7 * $0 + 3) % 256) } }
+        for count in [1, 7, 8, 9, 136] {
+            var batch = SHA3Batch()
+            for input in inputs.prefix(count) { batch.append(input) }
+            #expect(batch.digests().map(\.hex) == Array(file.digests.prefix(count)), "batch of \(count)")
+        }
+        var mixed = SHA3Batch()
+        for input in inputs.reversed() { mixed.append(input) }
+        #expect(mixed.digests().map(\.hex) == file.digests.reversed())
+        #expect(SHA3Batch().digests().isEmpty)
     }
 
     struct HKDFCase: Sendable {

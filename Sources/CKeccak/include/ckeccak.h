@@ -14,6 +14,13 @@
 /// is 136 or more.
 int twl_sha3_256_short(const uint8_t *input, size_t length, uint8_t *output);
 
+/// SHA3-256 of `count` inputs at once: input i is the `lengths[i]` bytes at `data + offsets[i]`, each under 136
+/// bytes; digest i goes to `outputs + 32 i`. Eight inputs share each permutation, one per 64-bit lane of a vector
+/// (AVX-512 or AVX2 where the CPU has them, chosen at load time). Returns 0, or -1 (nothing written) if an input is
+/// 136 bytes or longer.
+int twl_sha3_256_many(const uint8_t *data, const size_t *offsets, const size_t *lengths, size_t count,
+                      uint8_t *outputs);
+
 /// Keccak-f[1600] on 25 lanes (lane x + 5y at index x + 5y, little-endian byte order within a lane).
 void twl_keccak_f1600(uint64_t state[25]);
 
