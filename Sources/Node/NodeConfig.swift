@@ -34,7 +34,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     }
 
     public struct StorageSection: Codable, Sendable, Hashable {
-        /// MiB of recently read and written state kept in memory in front of LevelDB (0 turns the cache off).
+        /// MiB of recently read state kept in memory in front of LevelDB (0 turns the cache off).
         public var stateCacheMB: Int
         enum CodingKeys: String, CodingKey {
             case stateCacheMB = "state_cache_mb"
@@ -107,8 +107,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         per_signer_max = \(mempool.perSignerMax)
 
         [storage]
-        # Recently read and written state kept in memory in front of LevelDB. The state tree is separate: it is
-        # always fully in memory, about 190 bytes per authenticated entry (Docs/state-tree.md).
+        # Recently read state kept in memory in front of LevelDB. The state tree is separate: it is
+        # always fully in memory, about 220 bytes per authenticated entry (Docs/operations.md).
         state_cache_mb = \(storageSettings.stateCacheMB)
 
         """
