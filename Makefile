@@ -26,6 +26,7 @@ release: deps
 
 test: deps
 	@scripts/check-openapi.sh
+	@scripts/check-keccak.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -18,7 +18,7 @@ static const uint64_t round_constants[24] = {
 // vectors alike.
 #define rotl(v, n) (((v) << (n)) | ((v) >> (64 - (n))))
 
-// One round on lanes a00..a44 (named a<x><y>). Theta, then rho and pi together (B[y][2x+3y] = rot(A[x][y], r[x][y])),
+// One round on lanes a00..a44 (named a<x><y>) of type LANE (a 64-bit word, or a vector of eight of them). Theta, then rho and pi together (B[y][2x+3y] = rot(A[x][y], r[x][y])),
 // then chi and iota. The rotation offsets r[x][y] are those of FIPS 202 table 2.
 #define ROUND(rc)                                                                                              \
     do {                                                                                                       \
@@ -96,7 +96,9 @@ int twl_sha3_256_short(const uint8_t *input, size_t length, uint8_t *output) {
 // the compiler emits an AVX-512, an AVX2 and a baseline version and the loader picks one for the CPU.
 typedef uint64_t twl_v8 __attribute__((vector_size(64)));
 
-#if defined(__x86_64__) && defined(__ELF__)
+// TWL_KECCAK_NO_CLONES builds one version for the compiler's target flags: Tests/c/keccak_check.c uses it to test
+// the baseline and AVX2 code, which a machine with AVX-512 never runs otherwise.
+#if defined(__x86_64__) && defined(__ELF__) && !defined(TWL_KECCAK_NO_CLONES)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void keccak_f1600_x8(twl_v8 *s) {

@@ -113,8 +113,6 @@ public struct StateTree: Sendable {
             self.hash = hash
             self.pending = pending
         }
-
-        var isPending: Bool { if case .none = pending { false } else { true } }
     }
 
     /// The nodes an update creates, with where each one's hash goes (a child slot of its parent, or the root). They
