@@ -18,8 +18,8 @@ static const uint64_t round_constants[24] = {
 // vectors alike.
 #define rotl(v, n) (((v) << (n)) | ((v) >> (64 - (n))))
 
-// One round on lanes a00..a44 (named a<x><y>) of type LANE (a 64-bit word, or a vector of eight of them). Theta, then rho and pi together (B[y][2x+3y] = rot(A[x][y], r[x][y])),
-// then chi and iota. The rotation offsets r[x][y] are those of FIPS 202 table 2.
+// One round on lanes a00..a44 (named a<x><y>) of type LANE (a 64-bit word, or a vector of eight of them). Theta,
+// then rho and pi together (B[y][2x+3y] = rot(A[x][y], r[x][y])), then chi and iota. The rotation offsets r[x][y] are those of FIPS 202 table 2.
 #define ROUND(rc)                                                                                              \
     do {                                                                                                       \
         LANE c0 = a00 ^ a01 ^ a02 ^ a03 ^ a04, c1 = a10 ^ a11 ^ a12 ^ a13 ^ a14;                           \
@@ -50,24 +50,32 @@ static const uint64_t round_constants[24] = {
         a34 = b34 ^ (~b44 & b04); a44 = b44 ^ (~b04 & b14);                                                    \
     } while (0)
 
+// The 25 lanes of state `s` (lane (x, y) at index x + 5y) into locals a<x><y> of type LANE, and back.
+#define LOAD_LANES(s)                                                                                          \
+    LANE a00 = (s)[0], a10 = (s)[1], a20 = (s)[2], a30 = (s)[3], a40 = (s)[4];                                 \
+    LANE a01 = (s)[5], a11 = (s)[6], a21 = (s)[7], a31 = (s)[8], a41 = (s)[9];                                 \
+    LANE a02 = (s)[10], a12 = (s)[11], a22 = (s)[12], a32 = (s)[13], a42 = (s)[14];                            \
+    LANE a03 = (s)[15], a13 = (s)[16], a23 = (s)[17], a33 = (s)[18], a43 = (s)[19];                            \
+    LANE a04 = (s)[20], a14 = (s)[21], a24 = (s)[22], a34 = (s)[23], a44 = (s)[24]
+#define STORE_LANES(s)                                                                                         \
+    do {                                                                                                       \
+        (s)[0] = a00; (s)[1] = a10; (s)[2] = a20; (s)[3] = a30; (s)[4] = a40;                                  \
+        (s)[5] = a01; (s)[6] = a11; (s)[7] = a21; (s)[8] = a31; (s)[9] = a41;                                  \
+        (s)[10] = a02; (s)[11] = a12; (s)[12] = a22; (s)[13] = a32; (s)[14] = a42;                             \
+        (s)[15] = a03; (s)[16] = a13; (s)[17] = a23; (s)[18] = a33; (s)[19] = a43;                             \
+        (s)[20] = a04; (s)[21] = a14; (s)[22] = a24; (s)[23] = a34; (s)[24] = a44;                             \
+    } while (0)
+
 #define LANE uint64_t
 void twl_keccak_f1600(uint64_t s[25]) {
     // Lane (x, y) is s[x + 5y].
-    uint64_t a00 = s[0], a10 = s[1], a20 = s[2], a30 = s[3], a40 = s[4];
-    uint64_t a01 = s[5], a11 = s[6], a21 = s[7], a31 = s[8], a41 = s[9];
-    uint64_t a02 = s[10], a12 = s[11], a22 = s[12], a32 = s[13], a42 = s[14];
-    uint64_t a03 = s[15], a13 = s[16], a23 = s[17], a33 = s[18], a43 = s[19];
-    uint64_t a04 = s[20], a14 = s[21], a24 = s[22], a34 = s[23], a44 = s[24];
+    LOAD_LANES(s);
     for (int i = 0; i < 24; i += 2) {
         ROUND(round_constants[i]);
         ROUND(round_constants[i + 1]);
     }
+    STORE_LANES(s);
 #undef LANE
-    s[0] = a00; s[1] = a10; s[2] = a20; s[3] = a30; s[4] = a40;
-    s[5] = a01; s[6] = a11; s[7] = a21; s[8] = a31; s[9] = a41;
-    s[10] = a02; s[11] = a12; s[12] = a22; s[13] = a32; s[14] = a42;
-    s[15] = a03; s[16] = a13; s[17] = a23; s[18] = a33; s[19] = a43;
-    s[20] = a04; s[21] = a14; s[22] = a24; s[23] = a34; s[24] = a44;
 }
 
 int twl_sha3_256_short(const uint8_t *input, size_t length, uint8_t *output) {
@@ -103,22 +111,14 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void keccak_f1600_x8(twl_v8 *s) {
 #define LANE twl_v8
-    twl_v8 a00 = s[0], a10 = s[1], a20 = s[2], a30 = s[3], a40 = s[4];
-    twl_v8 a01 = s[5], a11 = s[6], a21 = s[7], a31 = s[8], a41 = s[9];
-    twl_v8 a02 = s[10], a12 = s[11], a22 = s[12], a32 = s[13], a42 = s[14];
-    twl_v8 a03 = s[15], a13 = s[16], a23 = s[17], a33 = s[18], a43 = s[19];
-    twl_v8 a04 = s[20], a14 = s[21], a24 = s[22], a34 = s[23], a44 = s[24];
+    LOAD_LANES(s);
     for (int i = 0; i < 24; i++) {
         twl_v8 rc = {0};
         rc += round_constants[i];
         ROUND(rc);
     }
+    STORE_LANES(s);
 #undef LANE
-    s[0] = a00; s[1] = a10; s[2] = a20; s[3] = a30; s[4] = a40;
-    s[5] = a01; s[6] = a11; s[7] = a21; s[8] = a31; s[9] = a41;
-    s[10] = a02; s[11] = a12; s[12] = a22; s[13] = a32; s[14] = a42;
-    s[15] = a03; s[16] = a13; s[17] = a23; s[18] = a33; s[19] = a43;
-    s[20] = a04; s[21] = a14; s[22] = a24; s[23] = a34; s[24] = a44;
 }
 
 static inline uint64_t load_le64(const uint8_t *p) {

@@ -197,27 +197,15 @@ public struct StateTree: Sendable {
     /// True if the tree holds no entry.
     public var isEmpty: Bool { top.node == nil }
 
-    /// SHA3-256(0x00 || key || value), hashed from one 65-byte buffer on the stack.
+    /// SHA3-256(0x00 || key || value). Updates hash their new leaves in batches (`PendingHashes`); this one is for
+    /// proofs.
     public static func leafHash(key: Hash32, value: Hash32) -> Hash32 {
-        withUnsafeTemporaryAllocation(byteCount: 65, alignment: 8) { packed in
-            packed[0] = 0
-            key.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[1..<33]).copyMemory(from: $0) }
-            value.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: packed[33..<65]).copyMemory(from: $0) }
-            return Hashing.sha3(UnsafeRawBufferPointer(packed))
-        }
+        Hashing.sha3(parts: [[0], key.bytes, value.bytes])
     }
 
-    /// SHA3-256(0x01 || children's hashes in digit order), hashed from one 129-byte buffer on the stack.
+    /// SHA3-256(0x01 || children's hashes in digit order), for proofs as `leafHash` is.
     public static func internalHash(_ c0: Hash32, _ c1: Hash32, _ c2: Hash32, _ c3: Hash32) -> Hash32 {
-        withUnsafeTemporaryAllocation(byteCount: 129, alignment: 8) { packed in
-            packed[0] = 1
-            let base = packed.baseAddress.unsafelyUnwrapped
-            c0.withUnsafeBytes { (base + 1).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
-            c1.withUnsafeBytes { (base + 33).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
-            c2.withUnsafeBytes { (base + 65).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
-            c3.withUnsafeBytes { (base + 97).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
-            return Hashing.sha3(UnsafeRawBufferPointer(packed))
-        }
+        Hashing.sha3(parts: [[1], c0.bytes, c1.bytes, c2.bytes, c3.bytes])
     }
 
     /// One change to an authenticated entry: the new value, or nil to remove the entry.
