@@ -7,7 +7,8 @@ import TwinCrypto
 /// Single writer: the caller serializes `commit` calls (the node's block producer, later consensus). Each block is
 /// committed with its state writes, outcomes, transaction locations and the new head in **one** synced write batch,
 /// so a crash at any moment leaves the chain at the last whole block; `init` resumes from there, rebuilding the state
-/// tree from the stored state and checking its root against the head's.
+/// tree from the stored state and checking its root against the head's. Executions made by `propose` that are not
+/// committed are dropped (their tree nodes freed) when another block commits; they cannot be committed afterwards.
 public final class Chain: @unchecked Sendable {
     public let store: any KeyValueStore
     public let chainID: String
@@ -101,6 +102,7 @@ public final class Chain: @unchecked Sendable {
             batch.put(Chain.genesisKey, fingerprint.bytes)
             batch.put(Chain.headKey, Canonical.encode(head))
             do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
+            try genesisTree.commit()
             tree = genesisTree
         }
     }
@@ -132,6 +134,9 @@ public final class Chain: @unchecked Sendable {
         guard block.header.stateRoot == execution.stateRoot else {
             throw LedgerError(.invalidField, "block state root does not match its execution")
         }
+        guard execution.tree.canCommit(over: tree) else {
+            throw LedgerError(.badSequence, "the execution was not made on the head's state (or was dropped)")
+        }
         var batch = execution.batch
         let outcomes = execution.results.map(TransactionOutcome.init)
         for (index, outcome) in outcomes.enumerated() {
@@ -148,6 +153,8 @@ public final class Chain: @unchecked Sendable {
         batch.put(Chain.headKey, Canonical.encode(newHead))
         do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
         head = newHead
+        // Frees the nodes the block replaced and drops other executions made on the old head.
+        try execution.tree.commit()
         tree = execution.tree
     }
 
@@ -215,7 +222,7 @@ public final class Chain: @unchecked Sendable {
     public func stateValue(_ key: [UInt8]) throws(LedgerError) -> (value: [UInt8]?, proof: StateTree.Proof, root: Hash32) {
         let value: [UInt8]?
         do { value = try store.get(key) } catch { throw LedgerError(.storage, "\(error)") }
-        return (value, tree.proof(for: key), head.stateRoot)
+        return (value, try tree.proof(for: key), head.stateRoot)
     }
 
     private func decode<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8]) throws(LedgerError) -> T? {

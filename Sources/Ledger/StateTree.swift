@@ -18,187 +18,35 @@ import TwinCrypto
 ///
 /// The tree is an index of the authenticated state, derived from it: it lives in memory, is rebuilt from the stored
 /// state when a node starts (`load`), and is never written to disk, so it cannot disagree with the state it
-/// authenticates. It is a persistent (immutable) structure: `updating` shares every untouched subtree with the tree
-/// it starts from and rehashes only the paths that changed, and the tree before a block stays valid until the
-/// block commits, so an execution that is not committed costs nothing to drop.
+/// authenticates. It is a persistent structure: `updating` shares every untouched subtree with the tree it starts
+/// from and rehashes only the paths that changed, and the tree before a block stays valid until the block commits,
+/// so an execution that is not committed costs nothing to drop. Nodes live in slots of a `Nodes` store shared by a
+/// family of versions, without reference counts; `commit` and `discard` tell it which versions are no longer
+/// needed, and their nodes are reused (`StateTreeNodes.swift`, Docs/state-tree.md "Versions and memory").
 public struct StateTree: Sendable {
     /// Digits in a path: 256 bits, two per digit.
     static let pathDigits = 128
 
-    /// A node. Leaves and branches are separate classes so a branch stays small. A node does not hold its own hash:
-    /// its parent does (a branch keeps its children's hashes), so rehashing a path reads only the nodes on the path,
-    /// never their siblings, and the tree's root hash is kept next to its top node.
-    enum Node: Sendable {
-        case leaf(Leaf)
-        case branch(Branch)
-
-        var isLeaf: Bool { if case .leaf = self { true } else { false } }
-    }
-
-    final class Leaf: Sendable {
-        let key: Hash32
-        let value: Hash32
-
-        init(key: Hash32, value: Hash32) {
-            self.key = key
-            self.value = value
-        }
-    }
-
-    /// Four children with their hashes, as separate stored properties so that reading one child retains only that
-    /// child (a tuple property would be copied whole, touching all four).
-    ///
-    /// The hashes of children created by the same update are filled in at the end of that update, when all the new
-    /// nodes are hashed together (`PendingHashes`); a branch is never changed after the tree holding it is returned,
-    /// which is what makes sharing it between threads safe.
-    final class Branch: @unchecked Sendable {
-        let node0: Node?, node1: Node?, node2: Node?, node3: Node?
-        private(set) var hash0: Hash32, hash1: Hash32, hash2: Hash32, hash3: Hash32
-
-        init(_ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree) {
-            (node0, node1, node2, node3) = (c0.node, c1.node, c2.node, c3.node)
-            (hash0, hash1, hash2, hash3) = (c0.hash, c1.hash, c2.hash, c3.hash)
-        }
-
-        /// Child `digit` (0...3) with its hash.
-        @inline(__always)
-        subscript(digit: Int) -> Subtree {
-            switch digit {
-            case 0: Subtree(node: node0, hash: hash0)
-            case 1: Subtree(node: node1, hash: hash1)
-            case 2: Subtree(node: node2, hash: hash2)
-            default: Subtree(node: node3, hash: hash3)
-            }
-        }
-
-        /// The hash of child `digit` (0...3).
-        @inline(__always)
-        func hash(_ digit: Int) -> Hash32 {
-            switch digit {
-            case 0: hash0
-            case 1: hash1
-            case 2: hash2
-            default: hash3
-            }
-        }
-
-        /// Fills in the hash of child `digit`; only while the update creating this branch is finishing.
-        func setHash(_ digit: Int, _ hash: Hash32) {
-            switch digit {
-            case 0: hash0 = hash
-            case 1: hash1 = hash
-            case 2: hash2 = hash
-            default: hash3 = hash
-            }
-        }
-    }
-
-    /// A node with its hash (nil and zero for an empty subtree). During an update a new node's hash is not known
-    /// yet: `pending` then names its record in `PendingHashes`, and `hash` is a placeholder.
-    struct Subtree: Sendable {
-        var node: Node?
-        var hash: Hash32
-        var pending: Pending = .none
-
-        enum Pending: Sendable {
-            case none
-            case leaf(Int)
-            case branch(Int)
-        }
-
-        static let empty = Subtree(node: nil, hash: .zero)
-
-        init(node: Node?, hash: Hash32, pending: Pending = .none) {
-            self.node = node
-            self.hash = hash
-            self.pending = pending
-        }
-    }
-
-    /// The nodes an update creates, with where each one's hash goes (a child slot of its parent, or the root). They
-    /// are hashed together at the end: all new leaves, then the new branches level by level from the deepest, each
-    /// batch eight hashes to a permutation (`SHA3Batch`).
-    struct PendingHashes {
-        struct Slot {
-            var parent: Branch?
-            var digit = 0
-        }
-
-        var leaves: [(leaf: Leaf, slot: Slot)] = []
-        var branches: [(branch: Branch, depth: Int, slot: Slot)] = []
-
-        mutating func newLeaf(_ leaf: Leaf) -> Subtree {
-            leaves.append((leaf, Slot()))
-            return Subtree(node: .leaf(leaf), hash: .zero, pending: .leaf(leaves.count - 1))
-        }
-
-        mutating func newBranch(_ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree, depth: Int) -> Subtree {
-            let branch = Branch(c0, c1, c2, c3)
-            place(c0, in: branch, 0)
-            place(c1, in: branch, 1)
-            place(c2, in: branch, 2)
-            place(c3, in: branch, 3)
-            branches.append((branch, depth, Slot()))
-            return Subtree(node: .branch(branch), hash: .zero, pending: .branch(branches.count - 1))
-        }
-
-        mutating func place(_ child: Subtree, in parent: Branch?, _ digit: Int) {
-            switch child.pending {
-            case .none: break
-            case .leaf(let i): leaves[i].slot = Slot(parent: parent, digit: digit)
-            case .branch(let i): branches[i].slot = Slot(parent: parent, digit: digit)
-            }
-        }
-
-        /// Hashes every pending node into its slot and returns `top` with its hash.
-        mutating func resolve(_ top: Subtree) -> Subtree {
-            var top = top
-            place(top, in: nil, 0)
-            func deliver(_ hash: Hash32, to slot: Slot) {
-                if let parent = slot.parent { parent.setHash(slot.digit, hash) } else { top.hash = hash }
-            }
-            if !leaves.isEmpty {
-                var batch = SHA3Batch()
-                batch.reserveCapacity(leaves.count, bytesEach: 65)
-                for (leaf, _) in leaves { batch.append(tag: 0, leaf.key, leaf.value) }
-                for (hash, record) in zip(batch.digests(), leaves) { deliver(hash, to: record.slot) }
-            }
-            guard !branches.isEmpty else {
-                top.pending = .none
-                return top
-            }
-            // Deepest first: a branch's children are final before it is hashed.
-            var byDepth = [[Int]](repeating: [], count: StateTree.pathDigits + 1)
-            for (index, record) in branches.enumerated() { byDepth[record.depth].append(index) }
-            for depth in stride(from: StateTree.pathDigits, through: 0, by: -1) where !byDepth[depth].isEmpty {
-                var batch = SHA3Batch()
-                batch.reserveCapacity(byDepth[depth].count, bytesEach: 129)
-                for index in byDepth[depth] {
-                    let b = branches[index].branch
-                    batch.append(tag: 1, b.hash0, b.hash1, b.hash2, b.hash3)
-                }
-                for (hash, index) in zip(batch.digests(), byDepth[depth]) { deliver(hash, to: branches[index].slot) }
-            }
-            top.pending = .none
-            return top
-        }
-    }
-
-    let top: Subtree
-
-    /// The tree with no entries; its root is zero.
-    public static let empty = StateTree(top: .empty)
-
-    init(top: Subtree) { self.top = top }
-
+    let nodes: Nodes
+    let version: UInt64
+    let top: NodeRef
     /// The root hash (zero for an empty tree).
-    public var root: Hash32 { top.hash }
+    public let root: Hash32
+
+    init(nodes: Nodes, version: UInt64, top: NodeRef, root: Hash32) {
+        self.nodes = nodes
+        self.version = version
+        self.top = top
+        self.root = root
+    }
+
+    /// A new tree family holding no entries; its root is zero.
+    public static var empty: StateTree { StateTree(nodes: Nodes(), version: 0, top: .empty, root: .zero) }
 
     /// True if the tree holds no entry.
-    public var isEmpty: Bool { top.node == nil }
+    public var isEmpty: Bool { top.isEmpty }
 
-    /// SHA3-256(0x00 || key || value). Updates hash their new leaves in batches (`PendingHashes`); this one is for
-    /// proofs.
+    /// SHA3-256(0x00 || key || value). Updates hash their new leaves in batches; this one is for proofs.
     public static func leafHash(key: Hash32, value: Hash32) -> Hash32 {
         Hashing.sha3(parts: [[0], key.bytes, value.bytes])
     }
@@ -223,8 +71,9 @@ public struct StateTree: Sendable {
         let value: Hash32?
     }
 
-    /// This tree with `changes` applied (later changes to the same key win). Only the changed paths are rehashed;
-    /// everything else is shared with `self`, which is left as it was.
+    /// This tree with `changes` applied (later changes to the same key win), as a new uncommitted version. Only the
+    /// changed paths are rehashed; everything else is shared with `self`, which is left as it was. Throws if this
+    /// version was retired or dropped.
     public func updating(_ changes: [Change]) throws(LedgerError) -> StateTree {
         // Keys and values are hashed in two batches.
         var keys = SHA3Batch()
@@ -250,13 +99,29 @@ public struct StateTree: Sendable {
             latest.updateValue(valueHash, forKey: keyHash)
         }
         let updates = latest.map { Update(key: $0.key, value: $0.value) }.sorted { $0.key < $1.key }
-        var pending = PendingHashes()
-        let top = try Self.update(top, depth: 0, updates[...], &pending)
-        return StateTree(top: pending.resolve(top))
+        return try nodes.lock.withLock { _ throws(LedgerError) in
+            try checkLive()
+            var work = Work(nodes: nodes)
+            let newTop: Subtree
+            do throws(LedgerError) {
+                newTop = work.resolve(try work.update(Subtree(ref: top, hash: root), depth: 0, updates[...]))
+            } catch {
+                work.abandon()
+                throw error
+            }
+            let version = nodes.nextVersion
+            nodes.nextVersion += 1
+            nodes.uncommitted[version] = Nodes.Version(
+                base: self.version, createdBranches: work.newBranches.map(\.index),
+                createdLeaves: work.newLeaves.map(\.index), replacedBranches: work.replacedBranches,
+                replacedLeaves: work.replacedLeaves
+            )
+            return StateTree(nodes: nodes, version: version, top: newTop.ref, root: newTop.hash)
+        }
     }
 
     /// The tree holding exactly the authenticated entries of `reader` (every key `StateKey.isAuthenticated` accepts),
-    /// as a node builds it when it starts.
+    /// as a node builds it when it starts: a new family, committed.
     public static func load(_ reader: any KeyValueReader) throws(LedgerError) -> StateTree {
         var entries: [(Hash32, Hash32)] = []
         var keys = SHA3Batch()
@@ -280,97 +145,205 @@ public struct StateTree: Sendable {
         }
         flush()
         entries.sort { $0.0 < $1.0 }
-        var pending = PendingHashes()
-        let top = try build(depth: 0, entries[...], &pending)
-        return StateTree(top: pending.resolve(top))
+        let nodes = Nodes()
+        return try nodes.lock.withLock { _ throws(LedgerError) in
+            var work = Work(nodes: nodes)
+            var reused = false
+            let top = work.resolve(try work.build(depth: 0, entries[...], reusing: nil, &reused))
+            return StateTree(nodes: nodes, version: 0, top: top.ref, root: top.hash)
+        }
     }
 
     /// The root of the authenticated entries in `reader`, computed from scratch.
     public static func root(_ reader: any KeyValueReader) throws(LedgerError) -> Hash32 { try load(reader).root }
 
-    /// The subtree at `depth` that was `subtree`, with `updates` (sorted by key, all on this subtree's path) applied.
-    /// New nodes are recorded in `pending`, to be hashed when the whole update is done.
-    static func update(
-        _ subtree: Subtree, depth: Int, _ updates: ArraySlice<Update>, _ pending: inout PendingHashes
-    ) throws(LedgerError) -> Subtree {
-        guard !updates.isEmpty else { return subtree }
-        switch subtree.node {
-        case nil:
-            return try build(depth: depth, updates.compactMap { u in u.value.map { (u.key, $0) } }[...], &pending)
-        case .leaf(let leaf)?:
-            // A leaf stands for a subtree with one entry: rebuild that subtree with the updates merged in. The leaf
-            // is kept (with its hash) when it survives unchanged: a leaf's hash does not depend on where it sits.
-            var entries = updates.compactMap { u in u.value.map { (u.key, $0) } }
-            if !updates.contains(where: { $0.key == leaf.key }) {
-                let index = entries.firstIndex { $0.0 > leaf.key } ?? entries.endIndex
-                entries.insert((leaf.key, leaf.value), at: index)
+    /// A node reference with its hash (zero for an empty subtree). During an update a new node's hash is not known
+    /// yet: `pending` then indexes its record in `Work.newLeaves` or `Work.newBranches`, and `hash` is zero.
+    struct Subtree {
+        var ref: NodeRef
+        var hash: Hash32
+        var pending = -1
+
+        static let empty = Subtree(ref: .empty, hash: .zero)
+    }
+
+    /// One update or build, done under the nodes' lock: the nodes it creates and replaces, and the hashing of the new
+    /// nodes at the end, all leaves and then the branches level by level from the deepest, eight hashes to a
+    /// permutation (`SHA3Batch`).
+    struct Work {
+        /// Where a new node's hash goes: a child slot of a new branch, or (parent `topSlot`) the tree's root.
+        struct Slot {
+            var parent = Work.topSlot
+            var digit = 0
+        }
+
+        static let topSlot = UInt32.max
+
+        let nodes: Nodes
+        var newLeaves: [(index: UInt32, slot: Slot)] = []
+        var newBranches: [(index: UInt32, depth: Int, slot: Slot)] = []
+        var replacedBranches: [UInt32] = []
+        var replacedLeaves: [UInt32] = []
+
+        init(nodes: Nodes) { self.nodes = nodes }
+
+        /// Frees what a failed update created.
+        func abandon() {
+            nodes.branches.release(newBranches.map(\.index))
+            nodes.leaves.release(newLeaves.map(\.index))
+        }
+
+        mutating func newLeaf(key: Hash32, value: Hash32) throws(LedgerError) -> Subtree {
+            let index = try nodes.leaves.allocate()
+            let slot = nodes.leaves.slot(index)
+            key.withUnsafeBytes { slot.copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
+            value.withUnsafeBytes { (slot + 32).copyMemory(from: $0.baseAddress.unsafelyUnwrapped, byteCount: 32) }
+            newLeaves.append((index, Slot()))
+            return Subtree(ref: .leaf(index), hash: .zero, pending: newLeaves.count - 1)
+        }
+
+        mutating func newBranch(_ children: (Subtree, Subtree, Subtree, Subtree), depth: Int) throws(LedgerError) -> Subtree {
+            let index = try nodes.branches.allocate()
+            let slot = nodes.branches.slot(index)
+            place(children.0, in: index, slot, 0)
+            place(children.1, in: index, slot, 1)
+            place(children.2, in: index, slot, 2)
+            place(children.3, in: index, slot, 3)
+            newBranches.append((index, depth, Slot()))
+            return Subtree(ref: .branch(index), hash: .zero, pending: newBranches.count - 1)
+        }
+
+        /// Writes `child` as child `digit` of the new branch `parent` (at `slot`), and records where its hash goes if
+        /// it is new too.
+        @inline(__always)
+        mutating func place(_ child: Subtree, in parent: UInt32, _ slot: UnsafeMutableRawPointer, _ digit: Int) {
+            slot.storeBytes(of: child.ref.raw, toByteOffset: digit * 4, as: UInt32.self)
+            nodes.setChildHash(parent, digit, child.hash)
+            guard child.pending >= 0 else { return }
+            if child.ref.isLeaf {
+                newLeaves[child.pending].slot = Slot(parent: parent, digit: digit)
+            } else {
+                newBranches[child.pending].slot = Slot(parent: parent, digit: digit)
             }
-            return try build(depth: depth, entries[...], &pending, reusing: subtree)
-        case .branch(let branch)?:
+        }
+
+        /// Hashes every new node into its slot and returns `top` with its hash.
+        mutating func resolve(_ top: Subtree) -> Subtree {
+            var top = top
+            if top.pending >= 0 {
+                if top.ref.isLeaf { newLeaves[top.pending].slot = Slot() } else { newBranches[top.pending].slot = Slot() }
+            }
+            let nodes = self.nodes
+            func deliver(_ hash: Hash32, to slot: Slot) {
+                if slot.parent == Work.topSlot { top.hash = hash } else { nodes.setChildHash(slot.parent, slot.digit, hash) }
+            }
+            if !newLeaves.isEmpty {
+                var batch = SHA3Batch()
+                batch.reserveCapacity(newLeaves.count, bytesEach: 65)
+                for leaf in newLeaves {
+                    batch.append(tag: 0, UnsafeRawBufferPointer(start: nodes.leaves.slot(leaf.index), count: 64))
+                }
+                for (hash, leaf) in zip(batch.digests(), newLeaves) { deliver(hash, to: leaf.slot) }
+            }
+            if !newBranches.isEmpty {
+                // Deepest first: a branch's children are final before it is hashed.
+                var byDepth = [[Int]](repeating: [], count: StateTree.pathDigits + 1)
+                for (position, branch) in newBranches.enumerated() { byDepth[branch.depth].append(position) }
+                for depth in stride(from: StateTree.pathDigits, through: 0, by: -1) where !byDepth[depth].isEmpty {
+                    var batch = SHA3Batch()
+                    batch.reserveCapacity(byDepth[depth].count, bytesEach: 129)
+                    for position in byDepth[depth] {
+                        let hashes = nodes.branches.slot(newBranches[position].index) + Nodes.hashesOffset
+                        batch.append(tag: 1, UnsafeRawBufferPointer(start: hashes, count: 128))
+                    }
+                    for (hash, position) in zip(batch.digests(), byDepth[depth]) { deliver(hash, to: newBranches[position].slot) }
+                }
+            }
+            top.pending = -1
+            return top
+        }
+
+        /// The subtree at `depth` that was `subtree`, with `updates` (sorted by key, all on this subtree's path)
+        /// applied. New nodes are recorded to be hashed when the whole update is done; replaced ones to be freed
+        /// when the new version commits.
+        mutating func update(_ subtree: Subtree, depth: Int, _ updates: ArraySlice<Update>) throws(LedgerError) -> Subtree {
+            guard !updates.isEmpty else { return subtree }
+            let ref = subtree.ref
+            if ref.isEmpty {
+                var reused = false
+                return try build(depth: depth, updates.compactMap { u in u.value.map { (u.key, $0) } }[...], reusing: nil, &reused)
+            }
+            if ref.isLeaf {
+                // A leaf stands for a subtree with one entry: rebuild that subtree with the updates merged in. The
+                // leaf is kept (with its hash) when it survives unchanged: a leaf's hash does not depend on where it
+                // sits.
+                let leafKey = nodes.leafKey(ref.index)
+                var entries = updates.compactMap { u in u.value.map { (u.key, $0) } }
+                if !updates.contains(where: { $0.key == leafKey }) {
+                    let index = entries.firstIndex { $0.0 > leafKey } ?? entries.endIndex
+                    entries.insert((leafKey, nodes.leafValue(ref.index)), at: index)
+                }
+                var reused = false
+                let result = try build(depth: depth, entries[...], reusing: subtree, &reused)
+                if !reused { replacedLeaves.append(ref.index) }
+                return result
+            }
             guard depth < pathDigits else { throw LedgerError(.storage, "state tree branch below the last digit") }
+            let branch = ref.index
+            let old = (
+                Subtree(ref: nodes.child(branch, 0), hash: nodes.childHash(branch, 0)),
+                Subtree(ref: nodes.child(branch, 1), hash: nodes.childHash(branch, 1)),
+                Subtree(ref: nodes.child(branch, 2), hash: nodes.childHash(branch, 2)),
+                Subtree(ref: nodes.child(branch, 3), hash: nodes.childHash(branch, 3))
+            )
             let (b1, b2, b3) = boundaries(updates, depth: depth) { $0.key }
             let s = updates.startIndex, e = updates.endIndex
-            let c0 = try update(branch[0], depth: depth + 1, updates[s..<b1], &pending)
-            let c1 = try update(branch[1], depth: depth + 1, updates[b1..<b2], &pending)
-            let c2 = try update(branch[2], depth: depth + 1, updates[b2..<b3], &pending)
-            let c3 = try update(branch[3], depth: depth + 1, updates[b3..<e], &pending)
-            if same(c0, branch.node0) && same(c1, branch.node1) && same(c2, branch.node2) && same(c3, branch.node3) {
-                return subtree
+            let c0 = try update(old.0, depth: depth + 1, updates[s..<b1])
+            let c1 = try update(old.1, depth: depth + 1, updates[b1..<b2])
+            let c2 = try update(old.2, depth: depth + 1, updates[b2..<b3])
+            let c3 = try update(old.3, depth: depth + 1, updates[b3..<e])
+            // A node is never changed once made, so the same reference means the same subtree.
+            if c0.ref == old.0.ref && c1.ref == old.1.ref && c2.ref == old.2.ref && c3.ref == old.3.ref { return subtree }
+            replacedBranches.append(branch)
+            return try join((c0, c1, c2, c3), depth: depth)
+        }
+
+        /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path's first `depth`
+        /// digits). `existing`, a leaf subtree, is reused (and `reused` set) if its entry is among them unchanged.
+        mutating func build(
+            depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, reusing existing: Subtree?, _ reused: inout Bool
+        ) throws(LedgerError) -> Subtree {
+            if entries.isEmpty { return .empty }
+            if entries.count == 1, let only = entries.first {
+                if let existing, existing.ref.isLeaf, nodes.leafKey(existing.ref.index) == only.0,
+                    nodes.leafValue(existing.ref.index) == only.1
+                {
+                    reused = true
+                    return existing
+                }
+                return try newLeaf(key: only.0, value: only.1)
             }
-            return join(c0, c1, c2, c3, depth: depth, &pending)
+            guard depth < pathDigits else { throw LedgerError(.storage, "two equal key hashes in the state tree") }
+            let (b1, b2, b3) = boundaries(entries, depth: depth) { $0.0 }
+            let s = entries.startIndex, e = entries.endIndex
+            let c0 = try build(depth: depth + 1, entries[s..<b1], reusing: existing, &reused)
+            let c1 = try build(depth: depth + 1, entries[b1..<b2], reusing: existing, &reused)
+            let c2 = try build(depth: depth + 1, entries[b2..<b3], reusing: existing, &reused)
+            let c3 = try build(depth: depth + 1, entries[b3..<e], reusing: existing, &reused)
+            return try join((c0, c1, c2, c3), depth: depth)
         }
-    }
 
-    /// True if `child` is exactly `node` (the same object, or both empty): that child did not change.
-    static func same(_ child: Subtree, _ node: Node?) -> Bool {
-        switch (child.node, node) {
-        case (nil, nil): true
-        case (.leaf(let a)?, .leaf(let b)?): a === b
-        case (.branch(let a)?, .branch(let b)?): a === b
-        default: false
-        }
-    }
-
-    /// The subtree at `depth` holding exactly `entries` (sorted by key, all sharing the path's first `depth` digits).
-    /// `existing`, a leaf subtree, is reused for its entry if that entry is unchanged.
-    static func build(
-        depth: Int, _ entries: ArraySlice<(Hash32, Hash32)>, _ pending: inout PendingHashes,
-        reusing existing: Subtree? = nil
-    ) throws(LedgerError) -> Subtree {
-        if entries.isEmpty { return .empty }
-        if entries.count == 1, let only = entries.first {
-            if let existing, case .leaf(let leaf)? = existing.node, leaf.key == only.0, leaf.value == only.1 {
-                return existing
+        /// The parent, at `depth`, of four subtrees: empty if all are, a lone leaf moved up, or a new branch. A lone
+        /// branch stays where it is (its subtree holds two or more leaves, so it cannot move up).
+        mutating func join(_ c: (Subtree, Subtree, Subtree, Subtree), depth: Int) throws(LedgerError) -> Subtree {
+            let present = (c.0.ref.isEmpty ? 0 : 1) + (c.1.ref.isEmpty ? 0 : 1) + (c.2.ref.isEmpty ? 0 : 1)
+                + (c.3.ref.isEmpty ? 0 : 1)
+            if present == 0 { return .empty }
+            if present == 1 {
+                for child in [c.0, c.1, c.2, c.3] where child.ref.isLeaf { return child }
             }
-            return pending.newLeaf(Leaf(key: only.0, value: only.1))
+            return try newBranch(c, depth: depth)
         }
-        guard depth < pathDigits else { throw LedgerError(.storage, "two equal key hashes in the state tree") }
-        let (b1, b2, b3) = boundaries(entries, depth: depth) { $0.0 }
-        let s = entries.startIndex, e = entries.endIndex
-        return join(
-            try build(depth: depth + 1, entries[s..<b1], &pending, reusing: existing),
-            try build(depth: depth + 1, entries[b1..<b2], &pending, reusing: existing),
-            try build(depth: depth + 1, entries[b2..<b3], &pending, reusing: existing),
-            try build(depth: depth + 1, entries[b3..<e], &pending, reusing: existing),
-            depth: depth, &pending
-        )
-    }
-
-    /// The parent, at `depth`, of four subtrees: empty if all are, a lone leaf moved up, or a new branch. A lone
-    /// branch stays where it is (its subtree holds two or more leaves, so it cannot move up).
-    static func join(
-        _ c0: Subtree, _ c1: Subtree, _ c2: Subtree, _ c3: Subtree, depth: Int, _ pending: inout PendingHashes
-    ) -> Subtree {
-        let present = (c0.node != nil ? 1 : 0) + (c1.node != nil ? 1 : 0) + (c2.node != nil ? 1 : 0)
-            + (c3.node != nil ? 1 : 0)
-        if present == 0 { return .empty }
-        if present == 1 {
-            if c0.node?.isLeaf == true { return c0 }
-            if c1.node?.isLeaf == true { return c1 }
-            if c2.node?.isLeaf == true { return c2 }
-            if c3.node?.isLeaf == true { return c3 }
-        }
-        return pending.newBranch(c0, c1, c2, c3, depth: depth)
     }
 
     /// Where digits 1, 2 and 3 start among `elements`, which are sorted by key and share their first `depth` digits,
@@ -469,19 +442,22 @@ public struct StateTree: Sendable {
         }
     }
 
-    /// The proof for `key` against this tree's root.
-    public func proof(for key: [UInt8]) -> Proof {
+    /// The proof for `key` against this tree's root. Throws if this version was retired or dropped.
+    public func proof(for key: [UInt8]) throws(LedgerError) -> Proof {
         let keyHash = Hashing.sha3(key)
-        var siblings: [Hash32] = []
-        var node = top.node
-        var depth = 0
-        while case .branch(let branch)? = node {
-            let digit = keyHash.digit(depth)
-            for other in 0..<4 where other != digit { siblings.append(branch.hash(other)) }
-            node = branch[digit].node
-            depth += 1
+        return try nodes.lock.withLock { _ throws(LedgerError) in
+            try checkLive()
+            var siblings: [Hash32] = []
+            var ref = top
+            var depth = 0
+            while ref.isBranch, depth < StateTree.pathDigits {
+                let digit = keyHash.digit(depth)
+                for other in 0..<4 where other != digit { siblings.append(nodes.childHash(ref.index, other)) }
+                ref = nodes.child(ref.index, digit)
+                depth += 1
+            }
+            guard ref.isLeaf else { return Proof(siblings: siblings, terminal: .empty) }
+            return Proof(siblings: siblings, terminal: .leaf(key: nodes.leafKey(ref.index), value: nodes.leafValue(ref.index)))
         }
-        if case .leaf(let leaf)? = node { return Proof(siblings: siblings, terminal: .leaf(key: leaf.key, value: leaf.value)) }
-        return Proof(siblings: siblings, terminal: .empty)
     }
 }

@@ -119,6 +119,15 @@ public struct SHA3Batch: Sendable {
 
     public mutating func append<D: ContiguousBytes>(_ input: D) { input.withUnsafeBytes { append($0) } }
 
+    /// Appends `tag || bytes` (a state tree node's hash input, read straight from its slot).
+    public mutating func append(tag: UInt8, _ bytes: UnsafeRawBufferPointer) {
+        offsets.append(data.count)
+        lengths.append(bytes.count + 1)
+        data.append(tag)
+        data.append(contentsOf: bytes)
+        if bytes.count + 1 >= Hashing.oneBlockLimit { hasLong = true }
+    }
+
     /// Appends `tag || a || b` (65 bytes: a state tree leaf's hash input).
     public mutating func append(tag: UInt8, _ a: Hash32, _ b: Hash32) {
         offsets.append(data.count)

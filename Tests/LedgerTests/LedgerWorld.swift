@@ -116,7 +116,7 @@ final class LedgerWorld {
 
     /// Proves `key`'s current value (or absence) against the last state root.
     func proves(_ key: [UInt8]) throws -> Bool {
-        tree.proof(for: key).verify(root: lastRoot, key: key, value: try store.get(key))
+        try tree.proof(for: key).verify(root: lastRoot, key: key, value: try store.get(key))
     }
 
     func record<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8]) throws -> T? {

@@ -134,7 +134,7 @@ struct StateTreeTests {
         var entries: [[UInt8]: [UInt8]] = [:]
         for i in 0..<500 { entries[Array("g\(i)".utf8)] = rng.bytes(6) }
         let before = try StateTree.empty.updating(entries.map { .init(key: $0.key, value: $0.value) })
-        let proofsBefore = entries.keys.prefix(50).map { before.proof(for: $0) }
+        let proofsBefore = try entries.keys.prefix(50).map { try before.proof(for: $0) }
         // An execution that is never committed: overwrite, delete and insert, then throw the result away.
         var changes: [StateTree.Change] = entries.keys.prefix(100).map { .init(key: $0, value: nil) }
         changes += entries.keys.dropFirst(100).prefix(100).map { .init(key: $0, value: [0xEE]) }
@@ -143,7 +143,7 @@ struct StateTreeTests {
         #expect(after.root != before.root)
         #expect(before.root == referenceRoot(entries), "seed \(seed): the old tree changed under an update")
         for (key, proof) in zip(entries.keys.prefix(50), proofsBefore) {
-            #expect(before.proof(for: key) == proof)
+            #expect(try before.proof(for: key) == proof)
             #expect(proof.verify(root: before.root, key: key, value: entries[key]))
         }
         // Updating with no effective change keeps the very same root.
@@ -160,7 +160,7 @@ struct StateTreeTests {
         let root = tree.root
         var exclusionByLeaf = 0
         for (key, value) in entries.prefix(60) {
-            let proof = tree.proof(for: key)
+            let proof = try tree.proof(for: key)
             #expect(proof.verify(root: root, key: key, value: value))
             #expect(!proof.verify(root: root, key: key, value: value + [0]))
             #expect(!proof.verify(root: root, key: key, value: nil))
@@ -189,7 +189,7 @@ struct StateTreeTests {
         }
         for i in 0..<200 {
             let absent = Array("absent/\(i)".utf8)
-            let proof = tree.proof(for: absent)
+            let proof = try tree.proof(for: absent)
             #expect(proof.verify(root: root, key: absent, value: nil), "seed \(seed): exclusion \(i)")
             #expect(!proof.verify(root: root, key: absent, value: [1]))
             if case .leaf = proof.terminal { exclusionByLeaf += 1 }
@@ -200,9 +200,9 @@ struct StateTreeTests {
         }
         #expect(exclusionByLeaf > 0, "both kinds of exclusion proof should occur")
         // Depth stays logarithmic: 300 hashed keys need about log4(300) ~ 4 levels, rarely more than twice that.
-        let depths = entries.keys.map { tree.proof(for: $0).levels }
+        let depths = try entries.keys.map { try tree.proof(for: $0).levels }
         #expect(depths.max() ?? 0 <= 10)
-        #expect(entries.keys.allSatisfy { tree.proof(for: $0).siblings.count % 3 == 0 })
+        #expect(try entries.keys.allSatisfy { try tree.proof(for: $0).siblings.count % 3 == 0 })
     }
 
     @Test("the tree rebuilt from LevelDB after reopening has the same root and proofs")
@@ -223,7 +223,7 @@ struct StateTreeTests {
         #expect(rebuilt.root == root)
         #expect(root == referenceRoot(entries))
         let key = Array("participant/1234".utf8)
-        #expect(rebuilt.proof(for: key).verify(root: root, key: key, value: Array("v1234".utf8)))
+        #expect(try rebuilt.proof(for: key).verify(root: root, key: key, value: Array("v1234".utf8)))
     }
 
     struct VectorCase: Decodable {
@@ -257,7 +257,7 @@ struct StateTreeTests {
             #expect(tree.root.hex == vector.root, "\(vector.name)")
             for expected in vector.proofs {
                 let key = try hex(expected.key)
-                let proof = tree.proof(for: key)
+                let proof = try tree.proof(for: key)
                 #expect(proof.siblings.map(\.hex) == expected.siblings, "\(vector.name)")
                 switch proof.terminal {
                 case .empty: #expect(expected.terminal == "empty", "\(vector.name)")
