@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Encoding", targets: ["Encoding"]),
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Consensus", targets: ["Consensus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
@@ -47,6 +48,8 @@ let package = Package(
         ),
         // Pure: transactions, authorization rules, the state machine (over the KeyValue protocol).
         .target(name: "Ledger", dependencies: ["Encoding", "KeyValue", "TwinCrypto"]),
+        // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
+        .target(name: "Consensus", dependencies: ["Encoding", "TwinCrypto"]),
         // LevelDB-backed storage implementing the KeyValue protocol.
         .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
         // The node shell: genesis and config files, the chain on LevelDB, mempool, block producer, metrics.
@@ -93,6 +96,7 @@ let package = Package(
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Encoding", "TwinCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [

@@ -1,0 +1,122 @@
+import Encoding
+import TwinCrypto
+
+/// Why consensus refused a message or a certificate. The message changes nothing.
+public struct ConsensusError: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The message names another chain.
+        public static let wrongChain = Code(rawValue: "wrong_chain")
+        /// The signer is not a validator of the message's height.
+        public static let unknownValidator = Code(rawValue: "unknown_validator")
+        /// The signature does not verify, or the proposed value is not the one the proposal names.
+        public static let badSignature = Code(rawValue: "bad_signature")
+        /// A proposal from a validator that is not the proposer of its round.
+        public static let wrongProposer = Code(rawValue: "wrong_proposer")
+        /// A message for a height already decided here.
+        public static let staleHeight = Code(rawValue: "stale_height")
+        /// A message for a round or height too far ahead to keep (bounded buffers).
+        public static let tooFarAhead = Code(rawValue: "too_far_ahead")
+        /// A commit certificate that does not prove its block committed.
+        public static let invalidCertificate = Code(rawValue: "invalid_certificate")
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// Proof that a block was committed: precommits for it from validators holding more than two thirds of the height's
+/// power, all in one round (the precommits seen at the paper's L49). Carried by the next block; anyone holding the
+/// validator set of the height can check it.
+///
+/// Encoded compactly: the shared vote fields once, then each validator's key id and signature, in key id order.
+public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
+    public var chainID: String
+    public var height: UInt64
+    public var round: Int
+    public var block: Hash32
+    /// (validator key id, signature over its precommit), sorted by key id, no repeats.
+    public var signatures: [Signer]
+
+    public struct Signer: Sendable, Hashable, CanonicalCodable {
+        public var validator: Hash32
+        public var signature: Signature
+
+        public init(validator: Hash32, signature: Signature) {
+            self.validator = validator
+            self.signature = signature
+        }
+
+        public func encode(to writer: inout CanonicalWriter) {
+            writer.write(validator)
+            writer.write(signature)
+        }
+
+        public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+            validator = try reader.read()
+            signature = try reader.read()
+        }
+    }
+
+    /// The certificate made of `precommits` (all for `block` at `height`, `round`).
+    public init(chainID: String, height: UInt64, round: Int, block: Hash32, precommits: [SignedVote]) {
+        (self.chainID, self.height, self.round, self.block) = (chainID, height, round, block)
+        signatures = precommits.map { Signer(validator: $0.vote.validator, signature: $0.signature) }
+            .sorted { $0.validator < $1.validator }
+    }
+
+    /// The precommit `signer` signed.
+    public func vote(of signer: Signer) -> Vote {
+        Vote(chainID: chainID, height: height, round: round, type: .precommit, block: block, validator: signer.validator)
+    }
+
+    /// Checks that validators of `validators` holding more than two thirds of its power signed precommits for the block,
+    /// each once.
+    public func verify(chainID: String, validators: ValidatorSet) throws(ConsensusError) {
+        guard self.chainID == chainID else { throw ConsensusError(.wrongChain, "certificate for chain \(self.chainID)") }
+        var power: UInt64 = 0
+        var previous: Hash32?
+        for signer in signatures {
+            if let previous, !(previous < signer.validator) {
+                throw ConsensusError(.invalidCertificate, "signers repeated or out of order")
+            }
+            previous = signer.validator
+            guard let validator = validators.validator(signer.validator) else {
+                throw ConsensusError(.invalidCertificate, "signer \(signer.validator.hex.prefix(16)) is not a validator")
+            }
+            guard validator.key.verify(signer.signature, for: vote(of: signer).signingBytes) else {
+                throw ConsensusError(.invalidCertificate, "bad signature from \(signer.validator.hex.prefix(16))")
+            }
+            power += validator.power
+        }
+        guard validators.isQuorum(power) else {
+            throw ConsensusError(.invalidCertificate, "signers hold \(power) of \(validators.totalPower) power, not more than 2/3")
+        }
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(string: chainID)
+        writer.write(uint: height)
+        writer.write(uint: UInt64(round))
+        writer.write(block)
+        writer.write(list: signatures)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        chainID = try reader.readString(limit: ConsensusLimits.chainIDBytesMax)
+        height = try reader.readUInt()
+        round = try ConsensusLimits.round(try reader.readUInt(), reader)
+        block = try reader.read()
+        signatures = try reader.readList(of: Signer.self, limit: ValidatorSet.validatorsMax)
+    }
+}
