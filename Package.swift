@@ -96,7 +96,7 @@ let package = Package(
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
-        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Encoding", "TwinCrypto", "TestSupport"]),
+        .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Encoding", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",
             dependencies: [
