@@ -43,19 +43,11 @@ public struct AtomicFile: Sendable {
         let temporary = path + ".tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StorageError(.ioError, "create \(temporary): \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                guard let base = buffer.baseAddress else { return 0 }
-                return write(fd, base + written, buffer.count - written)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                throw StorageError(.ioError, "write \(temporary): \(reason)")
-            }
-            written += n
+        do {
+            try writeFully(fd, bytes, path: temporary)
+        } catch {
+            close(fd)
+            throw error
         }
         guard fsync(fd) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -76,5 +68,21 @@ public struct AtomicFile: Sendable {
         guard fd >= 0 else { throw StorageError(.ioError, "open \(directory): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw StorageError(.ioError, "fsync \(directory): \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes and interruptions.
+func writeFully(_ fd: Int32, _ bytes: [UInt8], path: String) throws {
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return 0 }
+            return write(fd, base + written, buffer.count - written)
+        }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw StorageError(.ioError, "write \(path): \(String(cString: strerror(errno)))")
+        }
+        written += n
     }
 }

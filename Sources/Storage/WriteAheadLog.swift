@@ -114,7 +114,7 @@ public final class WriteAheadLog {
         }
         frame += payload
         do {
-            try writeAll(frame)
+            try writeFully(fd, frame, path: path)
         } catch {
             // Cut a partly written frame, so that later records do not follow damage (best effort: if this fails
             // too, the next open finds the damage and refuses, which is the safe way to fail).
@@ -133,20 +133,5 @@ public final class WriteAheadLog {
         }
         size = 0
         records = []
-    }
-
-    private func writeAll(_ bytes: [UInt8]) throws {
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                guard let base = buffer.baseAddress else { return 0 }
-                return write(fd, base + written, buffer.count - written)
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw StorageError(.ioError, "write \(path): \(String(cString: strerror(errno)))")
-            }
-            written += n
-        }
     }
 }
