@@ -3,8 +3,13 @@ SWIFT ?= swift
 CC ?= cc
 BENCH_RUNS ?= 5
 BENCH_OUT ?= bench-results
+# make sim: SEEDS runs per validator count from START (or SEED=S to replay one run); N, HEIGHTS, FAULTS, MUTATION.
+SEEDS ?= 10000
+START ?= 1
+HEIGHTS ?= 3
+FAULTS ?= 1
 
-.PHONY: all deps build release test test-sanitize run bench clean help
+.PHONY: all deps build release test test-sanitize run bench sim clean help
 
 all: build
 
@@ -13,6 +18,7 @@ help:
 	@echo "make test   - install what is missing, build, run the test suite"
 	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
 	@echo "make bench  - release benchmarks (medians; Swift wrapper vs C reference side by side)"
+	@echo "make sim    - consensus simulator: SEEDS=N runs for 4, 7 and 10 validators (SEED=S N=n replays one)"
 	@echo "make clean  - remove build products"
 
 deps:
@@ -49,6 +55,19 @@ bench: deps
 	@mkdir -p .build/bench $(BENCH_OUT)
 	$(CC) -O2 -o .build/bench/schnorr_verify_c Benchmarks/c/schnorr_verify.c -lsecp256k1
 	.build/release/TwinBench --runs $(BENCH_RUNS) --c-verify .build/bench/schnorr_verify_c --json $(BENCH_OUT)/foundation.json
+	$(SWIFT) build -c release --product twinsim
+	.build/release/twinsim --bench
+
+sim: deps
+	$(SWIFT) build -c release --product twinsim
+ifdef SEED
+	.build/release/twinsim --seed $(SEED) --n $(or $(N),4) --heights $(HEIGHTS) --faults $(FAULTS) $(if $(MUTATION),--mutation $(MUTATION))
+else
+	@for n in $(or $(N),4 7 10); do \
+		.build/release/twinsim --seeds $(SEEDS) --start $(START) --n $$n --heights $(HEIGHTS) --faults $(FAULTS) \
+			$(if $(MUTATION),--mutation $(MUTATION)) || exit 1; \
+	done
+endif
 
 clean:
 	rm -rf .build .build-asan $(BENCH_OUT)

@@ -50,6 +50,8 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["Encoding", "KeyValue", "TwinCrypto"]),
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
         .target(name: "Consensus", dependencies: ["Encoding", "TwinCrypto"]),
+        // The deterministic consensus simulator (tests and `make sim`).
+        .target(name: "Simulation", dependencies: ["Consensus", "Encoding", "TwinCrypto"]),
         // LevelDB-backed storage implementing the KeyValue protocol.
         .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
         // The node shell: genesis and config files, the chain on LevelDB, mempool, block producer, metrics.
@@ -96,6 +98,9 @@ let package = Package(
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "TestSupport"]),
+        // `make sim`: runs simulator seeds and prints the failing ones with their replay command.
+        .executableTarget(name: "twinsim", dependencies: ["Simulation", "Consensus"]),
         .testTarget(name: "ConsensusTests", dependencies: ["Consensus", "Encoding", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
         .testTarget(
             name: "NodeTests",

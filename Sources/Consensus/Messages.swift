@@ -156,8 +156,89 @@ public enum ConsensusLimits {
     /// million rounds has lost its network, not its patience.
     public static let roundMax = 1_000_000
 
+    /// Distinct proposals kept per round (only an equivocating proposer sends more than one).
+    public static let proposalsPerRoundMax = 4
+    /// Distinct votes kept per validator, round and type (only a Byzantine validator signs more than one).
+    public static let votesPerValidatorMax = 4
+
     static func round(_ value: UInt64, _ reader: CanonicalReader) throws(CanonicalDecodingError) -> Int {
         guard value <= UInt64(roundMax) + 1 else { throw reader.invalidValue("round \(value) above \(roundMax)") }
         return Int(value)
+    }
+}
+
+extension SignedProposal: CanonicalCodable where Value: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(proposal)
+        writer.write(signature)
+        writer.write(value)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        proposal = try reader.read()
+        signature = try reader.read()
+        value = try reader.read()
+    }
+}
+
+/// An event as the consensus WAL records it (Docs/consensus.md, "WAL"): a tag, then the event's fields.
+extension Tendermint.Event: CanonicalCodable where Value: CanonicalCodable {
+    public func encode(to writer: inout CanonicalWriter) {
+        switch self {
+        case .tick:
+            writer.write(tag: 0)
+        case .proposal(let proposal):
+            writer.write(tag: 1)
+            writer.write(proposal)
+        case .vote(let vote):
+            writer.write(tag: 2)
+            writer.write(vote)
+        case .validated(let block, let valid):
+            writer.write(tag: 3)
+            writer.write(block)
+            writer.write(bool: valid)
+        case .value(let height, let round, let value):
+            writer.write(tag: 4)
+            writer.write(uint: height)
+            writer.write(uint: UInt64(round))
+            writer.write(value)
+        }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        let tag = try reader.readTag()
+        switch tag {
+        case 0: self = .tick
+        case 1: self = .proposal(try reader.read())
+        case 2: self = .vote(try reader.read())
+        case 3: self = .validated(block: try reader.read(), valid: try reader.readBool())
+        case 4:
+            let height = try reader.readUInt()
+            let round = try ConsensusLimits.round(try reader.readUInt(), reader)
+            self = .value(height: height, round: round, try reader.read())
+        default: throw reader.unknownTag(tag, in: "Tendermint.Event")
+        }
+    }
+}
+
+/// One record of the consensus WAL: an input and the time it was fed (Docs/consensus.md, "WAL"). Replaying a
+/// height's records in order, each at its time, rebuilds the instance's state, timeouts included.
+public struct WALEntry<Value: ConsensusValue & CanonicalCodable>: Sendable, Hashable, CanonicalCodable {
+    public var timeMillis: UInt64
+    public var event: Tendermint<Value>.Event
+
+    public init(timeMillis: UInt64, event: Tendermint<Value>.Event) {
+        self.timeMillis = timeMillis
+        self.event = event
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(uint: timeMillis)
+        writer.write(event)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        timeMillis = try reader.readUInt()
+        event = try reader.read()
     }
 }

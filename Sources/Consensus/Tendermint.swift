@@ -31,6 +31,16 @@ public struct ConsensusConfig: Sendable, Hashable {
     public var roundsAheadMax = 64
     /// Messages for the next heights kept until the instance gets there.
     public var futureMessagesMax = 4_096
+    /// A deliberately broken rule, for the simulator's self-test only (it must find the safety violation this
+    /// causes). Never set in a node: the node's configuration has no way to set it.
+    public var mutation: Mutation?
+
+    public enum Mutation: String, Sendable, Hashable, CaseIterable {
+        /// Quorums of 2f (at least 2/3 of the power minus one validator's share) instead of 2f+1.
+        case quorumOfTwoF
+        /// L23 and L29 ignore the lock.
+        case noLock
+    }
 
     public init(chainID: String) { self.chainID = chainID }
 }
@@ -97,8 +107,8 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
 
     /// An input.
     public enum Event: Sendable, Hashable {
-        /// The time is now this (Unix milliseconds): due timeouts fire.
-        case tick(nowMillis: UInt64)
+        /// Time passed (every event carries the time; this one carries nothing else): due timeouts fire.
+        case tick
         case proposal(SignedProposal<Value>)
         case vote(SignedVote)
         /// The answer to `.validate`.
@@ -127,8 +137,10 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     var timeouts: [Timeout: UInt64] = [:]
 
     // The message log of the current height.
-    /// The proposal of each round from that round's proposer (the first one received; another is ignored).
-    var proposals: [Int: SignedProposal<Value>] = [:]
+    /// The proposals of each round from that round's proposer, distinct values in arrival order. An honest proposer
+    /// sends one; an equivocating one may send several, and the one the others decide may not be the first to arrive,
+    /// so up to `proposalsPerRoundMax` are kept.
+    var proposals: [Int: [SignedProposal<Value>]] = [:]
     var prevotes: [Int: RoundVotes] = [:]
     var precommits: [Int: RoundVotes] = [:]
     /// Validators heard from in each round (proposals and votes), with their total power: L55.
@@ -148,9 +160,12 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         let round: Int
     }
 
-    /// The votes of one type in one round: each validator's vote and the power behind each block id (nil included).
+    /// The votes of one type in one round. As in the paper, which counts messages, a validator that signed votes for
+    /// two blocks counts toward each (it cannot make two blocks reach more than 2/3: two such sets share more than
+    /// 1/3 of the power, so an honest validator would have voted twice); "any votes" counts each validator once.
     struct RoundVotes: Sendable {
-        var byValidator: [Hash32: SignedVote] = [:]
+        /// Each validator's distinct votes, first received first (more than one only from a Byzantine validator).
+        var byValidator: [Hash32: [SignedVote]] = [:]
         var powerByBlock: [Hash32?: UInt64] = [:]
         var power: UInt64 = 0
     }
@@ -166,8 +181,9 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
 
     // MARK: Inputs
 
-    /// Starts the current height: StartRound(0) (the paper's "upon start").
-    public mutating func start() -> [Directive] {
+    /// Starts the current height at `nowMillis`: StartRound(0) (the paper's "upon start").
+    public mutating func start(at nowMillis: UInt64) -> [Directive] {
+        self.nowMillis = max(self.nowMillis, nowMillis)
         var out: [Directive] = []
         startRound(0, &out)
         process(&out)
@@ -176,8 +192,9 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
 
     /// Moves to `height` (after the shell committed the decision of the previous one) with its validators, resets
     /// the round state and message log (L54), replays buffered messages for it, and starts round 0.
-    public mutating func startHeight(_ height: UInt64, validators: ValidatorSet) -> [Directive] {
+    public mutating func startHeight(_ height: UInt64, validators: ValidatorSet, at nowMillis: UInt64) -> [Directive] {
         precondition(height > self.height, "heights only increase")
+        self.nowMillis = max(self.nowMillis, nowMillis)
         self.height = height
         self.validators = validators
         (lockedValue, lockedRound, validValue, validRound) = (nil, -1, nil, -1)
@@ -192,10 +209,20 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         return out
     }
 
-    /// Feeds one event; returns what to do. A refused message throws and changes nothing.
-    public mutating func on(_ event: Event) throws(ConsensusError) -> [Directive] {
+    /// Feeds one event that happened at `nowMillis` (the shell's clock, Unix milliseconds); returns what to do.
+    /// A refused message throws and changes nothing.
+    ///
+    /// Every input carries its time so that replaying the WAL's (time, event) records rebuilds the same state,
+    /// timeouts included.
+    public mutating func on(_ event: Event, at nowMillis: UInt64) throws(ConsensusError) -> [Directive] {
         var out: [Directive] = []
+        // The event is checked and recorded first (a refusal changes nothing, not even the time), then the timeouts
+        // due by its time fire, then the upon-rules run: the rules see both, in the order they happened.
         try receive(event, &out)
+        if nowMillis > self.nowMillis {
+            self.nowMillis = nowMillis
+            fireDueTimeouts(&out)
+        }
         process(&out)
         return out
     }
@@ -203,9 +230,8 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     /// Records an event in the state (without running the upon-rules).
     mutating func receive(_ event: Event, _ out: inout [Directive]) throws(ConsensusError) {
         switch event {
-        case .tick(let now):
-            nowMillis = max(nowMillis, now)
-            fireDueTimeouts(&out)
+        case .tick:
+            break  // `on` fired what was due
         case .proposal(let signed):
             try receiveProposal(signed, &out)
         case .vote(let signed):
@@ -238,8 +264,11 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
             throw ConsensusError(.wrongProposer, "\(proposal.proposer.hex.prefix(16)) does not propose round \(proposal.round)")
         }
         guard signed.verify(proposer.key) else { throw ConsensusError(.badSignature, "proposal signature or value id") }
-        guard proposals[proposal.round] == nil else { return }  // a repeat, or an equivocating proposer's second
-        proposals[proposal.round] = signed
+        var list = proposals[proposal.round] ?? []
+        guard !list.contains(where: { $0.value.id == signed.value.id }) else { return }  // a repeat
+        guard list.count < ConsensusLimits.proposalsPerRoundMax else { return }  // an equivocating proposer's excess
+        list.append(signed)
+        proposals[proposal.round] = list
         heard(from: proposer, round: proposal.round)
         let id = signed.value.id
         if validity[id] == nil, !validating.contains(id) {
@@ -259,17 +288,16 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
             throw ConsensusError(.unknownValidator, "\(vote.validator.hex.prefix(16)) is not a validator at \(height)")
         }
         var votes = (vote.type == .prevote ? prevotes[vote.round] : precommits[vote.round]) ?? RoundVotes()
-        if let earlier = votes.byValidator[vote.validator] {
-            if earlier == signed { return }
-            guard signed.verify(validator.key) else { throw ConsensusError(.badSignature, "vote signature") }
-            // Conflicting votes: counted once (the first), reported as evidence.
-            if earlier.vote.block != vote.block { out.append(.evidence(earlier, signed)) }
-            return
-        }
+        let earlier = votes.byValidator[vote.validator] ?? []
+        // A repeat (or the same vote signed again: BIP340 signatures are randomized) adds nothing.
+        if earlier.contains(where: { $0.vote.block == vote.block }) { return }
         guard signed.verify(validator.key) else { throw ConsensusError(.badSignature, "vote signature") }
-        votes.byValidator[vote.validator] = signed
+        if let first = earlier.first { out.append(.evidence(first, signed)) }
+        // A Byzantine validator signing many blocks is kept to a few (bounded memory); the evidence is out already.
+        guard earlier.count < ConsensusLimits.votesPerValidatorMax else { return }
+        votes.byValidator[vote.validator] = earlier + [signed]
         votes.powerByBlock[vote.block, default: 0] += validator.power
-        votes.power += validator.power
+        if earlier.isEmpty { votes.power += validator.power }
         if vote.type == .prevote { prevotes[vote.round] = votes } else { precommits[vote.round] = votes }
         heard(from: validator, round: vote.round)
     }
@@ -326,30 +354,15 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
             startRound(next, &out)
             return true
         }
-        let proposal = proposals[round]
-        if step == .propose, let proposal {
-            let v = proposal.value
-            let vr = proposal.proposal.validRound
-            if vr == -1, let valid = validity[v.id] {  // L22
-                let accept = valid && (lockedRound == -1 || lockedValue?.id == v.id)  // L23
-                castVote(.prevote, accept ? v.id : nil, &out)  // L24 / L26
-                step = .prevote  // L27
-                return true
-            }
-            if vr >= 0, vr < round, hasQuorum(.prevote, vr, for: v.id), let valid = validity[v.id] {  // L28
-                let accept = valid && (lockedRound <= vr || lockedValue?.id == v.id)  // L29
-                castVote(.prevote, accept ? v.id : nil, &out)  // L30 / L32
-                step = .prevote  // L33
-                return true
-            }
-        }
+        let roundProposals = proposals[round] ?? []
+        if step == .propose, let fired = prevoteOnProposal(roundProposals, &out) { return fired }
         if step == .prevote, isQuorum(prevotes[round]?.power), fired.insert(Fired(line: 34, round: round)).inserted {  // L34
             schedule(.prevote, &out)  // L35
             return true
         }
-        if step >= .prevote, let proposal, validity[proposal.value.id] == true,
-            hasQuorum(.prevote, round, for: proposal.value.id), !fired.contains(Fired(line: 36, round: round))
-        {  // L36
+        if step >= .prevote, !fired.contains(Fired(line: 36, round: round)), let proposal = roundProposals.first(where: {
+            validity[$0.value.id] == true && hasQuorum(.prevote, round, for: $0.value.id)
+        }) {  // L36
             fired.insert(Fired(line: 36, round: round))
             let v = proposal.value
             if step == .prevote {  // L37
@@ -374,13 +387,35 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         return false
     }
 
+    /// L22–L33 in step propose, for the first of the round's proposals that enables either rule; nil if none does.
+    mutating func prevoteOnProposal(_ roundProposals: [SignedProposal<Value>], _ out: inout [Directive]) -> Bool? {
+        for proposal in roundProposals {
+            let v = proposal.value
+            let vr = proposal.proposal.validRound
+            if vr == -1, let valid = validity[v.id] {  // L22
+                let accept = valid && (lockedRound == -1 || lockedValue?.id == v.id || config.mutation == .noLock)  // L23
+                castVote(.prevote, accept ? v.id : nil, &out)  // L24 / L26
+                step = .prevote  // L27
+                return true
+            }
+            if vr >= 0, vr < round, hasQuorum(.prevote, vr, for: v.id), let valid = validity[v.id] {  // L28
+                let accept = valid && (lockedRound <= vr || lockedValue?.id == v.id || config.mutation == .noLock)  // L29
+                castVote(.prevote, accept ? v.id : nil, &out)  // L30 / L32
+                step = .prevote  // L33
+                return true
+            }
+        }
+        return nil
+    }
+
     /// L49–L54: a proposal of any round r of this height with precommits for it from more than 2/3 of the power,
     /// and valid: decide it. Asks for validation if valid(v) is not known yet.
     mutating func decideIfPossible(_ out: inout [Directive]) -> Bool {
-        for (r, proposal) in proposals.sorted(by: { $0.key < $1.key }) {
+        for (r, list) in proposals.sorted(by: { $0.key < $1.key }) {
+            guard let proposal = list.first(where: { hasQuorum(.precommit, r, for: $0.value.id) && validity[$0.value.id] == true })
+            else { continue }  // L49, L50
             let id = proposal.value.id
-            guard hasQuorum(.precommit, r, for: id), validity[id] == true else { continue }  // L49, L50
-            let precommitsForIt = precommits[r]?.byValidator.values.filter { $0.vote.block == id } ?? []
+            let precommitsForIt = precommits[r]?.byValidator.values.compactMap { $0.first { $0.vote.block == id } } ?? []
             let certificate = CommitCertificate(
                 chainID: config.chainID, height: height, round: r, block: id, precommits: Array(precommitsForIt)
             )
@@ -441,11 +476,16 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
         out.append(.scheduleTimeout(timeout, atMillis: deadline))
     }
 
-    func isQuorum(_ power: UInt64?) -> Bool { validators.isQuorum(power ?? 0) }
+    /// More than 2/3 of the power (or, under the test-only mutation, 2f).
+    func isQuorum(_ power: UInt64?) -> Bool {
+        let power = power ?? 0
+        if config.mutation == .quorumOfTwoF { return 3 * power >= 2 * (validators.totalPower - 1) }
+        return validators.isQuorum(power)
+    }
 
     func hasQuorum(_ type: VoteType, _ round: Int, for block: Hash32?) -> Bool {
         let votes = type == .prevote ? prevotes[round] : precommits[round]
-        return validators.isQuorum(votes?.powerByBlock[block] ?? 0)
+        return isQuorum(votes?.powerByBlock[block])
     }
 
     /// The earliest deadline of a waiting timeout, for a shell that sleeps until then.
@@ -454,9 +494,9 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     /// The votes of a type in a round, for tests, block sync and evidence.
     public func votes(_ type: VoteType, round: Int) -> [SignedVote] {
         let votes = type == .prevote ? prevotes[round] : precommits[round]
-        return votes.map { Array($0.byValidator.values) } ?? []
+        return votes.map { $0.byValidator.values.flatMap { $0 } } ?? []
     }
 
-    /// The proposal received for a round of this height.
-    public func proposal(round: Int) -> SignedProposal<Value>? { proposals[round] }
+    /// The proposals received for a round of this height, in arrival order.
+    public func proposals(round: Int) -> [SignedProposal<Value>] { proposals[round] ?? [] }
 }

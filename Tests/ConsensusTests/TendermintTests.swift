@@ -2,7 +2,8 @@
 // StartRound as proposer and not (L11-L21); L22 with valid, invalid, locked-elsewhere and locked-same values; L28 with
 // the lock at or above the valid round; L34 and L47 fire once; L36 locks and precommits in prevote, only updates the
 // valid value in precommit; L44; L49 in an earlier round, not without validity; L55 round skip; the three timeouts
-// and stale ones; message refusals that change nothing; equivocation becomes evidence; future heights are buffered.
+// and stale ones; message refusals that change nothing; equivocation becomes evidence; future heights are buffered;
+// an equivocating proposer's second proposal still decides when the precommits are for it.
 import Consensus
 import Encoding
 import TestSupport
@@ -22,6 +23,8 @@ struct Harness {
     let keys: [SecretKey]
     let validators: ValidatorSet
     var node: Instance
+    /// The clock every fed event carries.
+    var now: UInt64 = 1_000
 
     /// `meIndex` picks this node among the validators in key id order.
     init(meIndex: Int = 0, height: UInt64 = 1, powers: [UInt64] = [1, 1, 1, 1]) throws {
@@ -65,17 +68,24 @@ struct Harness {
         var out: [Instance.Directive] = []
         var queue = events
         while !queue.isEmpty {
-            let directives = try node.on(queue.removeFirst())
+            let directives = try node.on(queue.removeFirst(), at: now)
             out += directives
             for case .vote(let vote) in directives { queue.append(.vote(try SignedVote(signing: vote, with: myKey))) }
         }
         return out
     }
 
+    /// Moves the clock to `time` and tells the node (due timeouts fire).
+    @discardableResult
+    mutating func advance(to time: UInt64) throws -> [Instance.Directive] {
+        now = time
+        return try feed(.tick)
+    }
+
     /// Starts the node, feeding back its own votes.
     @discardableResult
     mutating func start() throws -> [Instance.Directive] {
-        let out = node.start()
+        let out = node.start(at: now)
         for case .vote(let vote) in out { try feed(.vote(try SignedVote(signing: vote, with: myKey))) }
         return out
     }
@@ -112,7 +122,7 @@ struct TendermintTests {
     func startRound() throws {
         let probe = try Harness()
         var proposer = try Harness(meIndex: probe.proposer(0))
-        #expect(proposer.node.start() == [.getValue(height: 1, round: 0)])
+        #expect(proposer.node.start(at: 1_000) == [.getValue(height: 1, round: 0)])
         let out = try proposer.feed(.value(height: 1, round: 0, v))
         guard case .propose(let p, let value)? = out.first else { Issue.record("no proposal: \(out)"); return }
         #expect(p.validRound == -1 && p.block == v.id && value == v && p.round == 0)
@@ -120,7 +130,7 @@ struct TendermintTests {
         #expect(try proposer.feed(.value(height: 1, round: 0, w)).isEmpty)
 
         var other = try follower()
-        let start = other.node.start()
+        let start = other.node.start(at: 1_000)
         #expect(start == [.scheduleTimeout(Timeout(kind: .propose, height: 1, round: 0), atMillis: 1_000 + 3_000)])
         #expect(other.node.step == .propose)
     }
@@ -148,7 +158,7 @@ struct TendermintTests {
         #expect(h.node.lockedRound == 0 && h.node.lockedValue == value && h.node.step == .precommit)
         // Round 0 ends without a decision: 2f+1 precommits for nil, then the precommit timeout.
         for i in others { try h.feed(h.vote(i, .precommit, round: 0, nil)) }
-        try h.feed(.tick(nowMillis: 1_000_000))
+        try h.advance(to: 1_000_000)
         #expect(h.node.round == 1 && h.node.step == .propose && h.node.lockedValue == value)
         return h
     }
@@ -193,7 +203,7 @@ struct TendermintTests {
     func anyQuorums() throws {
         var h = try follower()
         try h.start()
-        try h.feed(.tick(nowMillis: 5_000))  // timeoutPropose: prevote nil (L57)
+        try h.advance(to: 5_000)  // timeoutPropose: prevote nil (L57)
         #expect(h.node.step == .prevote)
         let others = (0..<4).filter { h.id($0) != h.node.me }
         var out = try h.feed(h.vote(others[0], .prevote, round: 0, v))
@@ -222,11 +232,11 @@ struct TendermintTests {
         // Already in precommit (precommitted nil after the prevote timeout): no vote, no lock, but the valid value.
         var late = try follower()
         try late.start()
-        try late.feed(.tick(nowMillis: 5_000))  // timeoutPropose: prevote nil (L57)
+        try late.advance(to: 5_000)  // timeoutPropose: prevote nil (L57)
         let lateOthers = (0..<4).filter { late.id($0) != late.node.me }
         let l34 = try late.feed(late.vote(lateOthers[0], .prevote, round: 0, v), late.vote(lateOthers[1], .prevote, round: 0, v))
         #expect(timeouts(l34).map(\.kind) == [.prevote])
-        try late.feed(.tick(nowMillis: 10_000))  // timeoutPrevote: precommit nil (L61)
+        try late.advance(to: 10_000)  // timeoutPrevote: precommit nil (L61)
         #expect(late.node.step == .precommit)
         let outLate = try late.feed(
             late.vote(lateOthers[2], .prevote, round: 0, v), late.proposal(v, round: 0), .validated(block: v.id, valid: true)
@@ -264,6 +274,19 @@ struct TendermintTests {
         #expect(bad.node.step != .decided)
     }
 
+    @Test("L49 with an equivocating proposer: the proposal the precommits are for decides, even if it came second")
+    func equivocatingProposer() throws {
+        var h = try follower()
+        try h.start()
+        try h.feed(h.proposal(w, round: 0), .validated(block: w.id, valid: true))
+        try h.feed(h.proposal(v, round: 0), .validated(block: v.id, valid: true))
+        #expect(h.node.proposals(round: 0).map(\.value) == [w, v])
+        var out: [Instance.Directive] = []
+        for i in (0..<4).filter({ h.id($0) != h.node.me }) { out += try h.feed(h.vote(i, .precommit, round: 0, v)) }
+        guard case .decide(_, let value, let certificate)? = out.last else { Issue.record("no decision: \(out)"); return }
+        #expect(value == v && certificate.block == v.id)
+    }
+
     @Test("L55: f+1 messages from a higher round start it; f messages do not")
     func roundSkip() throws {
         var h = try follower()
@@ -281,16 +304,16 @@ struct TendermintTests {
     func timeoutRules() throws {
         var h = try follower()
         try h.start()
-        #expect(try h.feed(.tick(nowMillis: 3_999)).isEmpty, "not due yet")
-        var out = try h.feed(.tick(nowMillis: 4_000))
+        #expect(try h.advance(to: 3_999).isEmpty, "not due yet")
+        var out = try h.advance(to: 4_000)
         #expect(votes(out).map(\.block) == [nil] && votes(out).first?.type == .prevote)  // L57-L60
         let me = h.validators.validators.firstIndex { $0.id == h.node.me }!
         let others = (0..<4).filter { $0 != me }
         try h.feed(h.vote(me, .prevote, round: 0, nil), h.vote(others[0], .prevote, round: 0, v), h.vote(others[1], .prevote, round: 0, w))
-        out = try h.feed(.tick(nowMillis: 4_000 + 1_000))
+        out = try h.advance(to: 4_000 + 1_000)
         #expect(votes(out).map(\.block) == [nil] && votes(out).first?.type == .precommit)  // L61-L64
         for i in [me, others[0], others[1]] { try h.feed(h.vote(i, .precommit, round: 0, nil)) }
-        out = try h.feed(.tick(nowMillis: 6_000))
+        out = try h.advance(to: 6_000)
         #expect(h.node.round == 1 && h.node.step == .propose)  // L65-L66
         // Round 1's timeouts are longer: base + delta.
         let next = out.compactMap { if case .scheduleTimeout(let t, let at) = $0, t.round == 1 { at } else { nil } }
@@ -305,14 +328,14 @@ struct TendermintTests {
         #expect(TimeoutSchedule(base: .max - 1, delta: .max, max: 7).duration(round: Int.max) == 7)
     }
 
-    @Test("refused messages throw their code and change nothing; equivocation is evidence, counted once")
+    @Test("refused messages throw their code and change nothing; equivocation is evidence")
     func refusals() throws {
         var h = try follower()
         try h.start()
         let others = (0..<4).filter { h.id($0) != h.node.me }
         let stranger = try SecretKey()
         func code(_ event: Instance.Event) -> ConsensusError.Code? {
-            do { _ = try h.node.on(event) } catch { return error.code }
+            do { _ = try h.node.on(event, at: h.now) } catch { return error.code }
             return nil
         }
         var wrongChain = Vote(chainID: "other", height: 1, round: 0, type: .prevote, block: v.id, validator: h.id(others[0]))
@@ -328,19 +351,20 @@ struct TendermintTests {
         // A proposal whose value is not the one it names.
         let p = Proposal(chainID: h.chainID, height: 1, round: 0, block: w.id, validRound: -1, proposer: h.id(h.proposer(0)))
         #expect(code(.proposal(try SignedProposal(signing: p, value: v, with: h.keys[h.proposer(0)]))) == .badSignature)
-        #expect(h.node.votes(.prevote, round: 0).isEmpty && h.node.proposal(round: 0) == nil && h.node.round == 0)
+        #expect(h.node.votes(.prevote, round: 0).isEmpty && h.node.proposals(round: 0).isEmpty && h.node.round == 0)
 
         let first = try h.vote(others[0], .prevote, round: 0, v)
         try h.feed(first)
         #expect(try h.feed(first).isEmpty, "a repeat is ignored")
         let out = try h.feed(h.vote(others[0], .prevote, round: 0, w))
         #expect(out.contains { if case .evidence(let a, let b) = $0 { a.vote.block == v.id && b.vote.block == w.id } else { false } })
-        #expect(h.node.votes(.prevote, round: 0).count == 1)
+        // Both count, as the paper counts messages: toward v and toward w, once each (the validator once for "any").
+        #expect(h.node.votes(.prevote, round: 0).count == 2)
 
         // Old heights are refused once the instance moved on.
         var later = try Harness(meIndex: h.nonProposer(0), height: 5)
         try later.start()
-        #expect(throws: ConsensusError.self) { try later.node.on(try later.vote(0, .prevote, round: 0, v, height: 4)) }
+        #expect(throws: ConsensusError.self) { try later.node.on(try later.vote(0, .prevote, round: 0, v, height: 4), at: later.now) }
     }
 
     @Test("messages for the next height wait for it, and count once it starts")
@@ -350,7 +374,7 @@ struct TendermintTests {
         let others = (0..<4).filter { h.id($0) != h.node.me }
         for i in others.prefix(2) { try h.feed(h.vote(i, .prevote, round: 3, nil, height: 2)) }
         #expect(h.node.round == 0 && h.node.height == 1)
-        _ = h.node.startHeight(2, validators: h.validators)
+        _ = h.node.startHeight(2, validators: h.validators, at: h.now)
         #expect(h.node.height == 2 && h.node.round == 3, "buffered f+1 round-3 votes skip the new height to round 3 (L55)")
     }
 

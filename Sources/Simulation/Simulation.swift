@@ -1,0 +1,495 @@
+import Consensus
+import Encoding
+import TwinCrypto
+
+/// A deterministic simulation of n validators running the real consensus instance, safety rules and WAL replay over
+/// a simulated network and clock, with Byzantine validators, crashes and partitions, all drawn from one 64-bit seed
+/// (Docs/consensus.md, "Simulator"). Invariants are checked after every step; a failure names its seed and the
+/// command that replays it.
+public struct Simulation {
+    /// What to run. Everything else (faults, timings, values) is drawn from `seed`.
+    public struct Config: Sendable, Hashable {
+        public var seed: UInt64
+        public var validators = 4
+        /// Heights every honest validator must commit (liveness).
+        public var heights = 3
+        /// Draw Byzantine validators, crashes, partitions, drops and duplicates from the seed.
+        public var faults = true
+        /// A deliberately broken instance, for the simulator's self-test.
+        public var mutation: ConsensusConfig.Mutation?
+
+        public init(seed: UInt64, validators: Int = 4, heights: Int = 3, faults: Bool = true,
+                    mutation: ConsensusConfig.Mutation? = nil) {
+            (self.seed, self.validators, self.heights, self.faults, self.mutation) = (seed, validators, heights, faults, mutation)
+        }
+
+        /// The command that replays this run.
+        public var replay: String {
+            "make sim SEED=\(seed) N=\(validators) HEIGHTS=\(heights)" + (faults ? "" : " FAULTS=0")
+                + (mutation.map { " MUTATION=\($0.rawValue)" } ?? "")
+        }
+    }
+
+    /// How a validator behaves.
+    public enum Behavior: String, Sendable, Hashable {
+        case honest
+        /// Sends nothing at all.
+        case silent
+        /// Sends one proposal to half the validators and a different one to the others; sends each vote for a block
+        /// to half the validators and a conflicting nil vote to the others.
+        case equivocate
+        /// Proposes invalid blocks and votes for any block, valid or not.
+        case invalid
+    }
+
+    /// An invariant that broke.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public enum Kind: String, Sendable { case agreement, validity, doubleSign, liveness, guardTripped }
+        public let kind: Kind
+        public let message: String
+        public let config: Config
+        public var description: String { "\(kind.rawValue) violated (seed \(config.seed)): \(message)\n  replay: \(config.replay)" }
+    }
+
+    /// What a run did.
+    public struct Report: Sendable {
+        public var heightsCommitted = 0
+        public var simulatedMillis: UInt64 = 0
+        /// Point-to-point messages sent (a broadcast to n - 1 peers counts n - 1).
+        public var messages = 0
+        public var steps = 0
+        public var evidence = 0
+        public var crashes = 0
+        public var behaviors: [Behavior] = []
+        public var gstMillis: UInt64 = 0
+    }
+
+    enum Item {
+        case deliver(to: Int, Tendermint<SimValue>.Event)
+        /// An event a node gives itself (its own signed message, an answer to its own directive); lost in a crash.
+        case local(node: Int, generation: Int, Tendermint<SimValue>.Event)
+        case tick(node: Int, generation: Int)
+        case crash(Int)
+        case restart(Int)
+    }
+
+    final class Node {
+        let index: Int
+        let key: SecretKey
+        let behavior: Behavior
+        var instance: Tendermint<SimValue>
+        var safety: SafetyRules
+        let positions = MemoryPositionStore()
+        /// Encoded inputs of the current height (and buffered later ones): the WAL, on the simulated disk.
+        var wal: [[UInt8]] = []
+        var committed: [SimValue] = []
+        var up = true
+        var generation = 0
+        var replaying = false
+        var downUntil: UInt64 = 0
+        /// Byzantine validators' messages this node passed on (gossip), by digest.
+        var relayed: Set<Hash32> = []
+
+        init(index: Int, key: SecretKey, behavior: Behavior, instance: Tendermint<SimValue>) throws(SafetyError) {
+            (self.index, self.key, self.behavior, self.instance) = (index, key, behavior, instance)
+            safety = try SafetyRules(key: key, store: positions)
+        }
+    }
+
+    public let config: Config
+    let consensus: ConsensusConfig
+    let validators: ValidatorSet
+    var nodes: [Node] = []
+    var random: SimulationRandom
+    var queue = EventQueue<Item>()
+    var now: UInt64 = 0
+    var report = Report()
+    // Network model, drawn from the seed.
+    let gst: UInt64
+    let delta: UInt64 = 50
+    let dropChance: Double
+    let duplicateChance: Double
+    var partition: (start: UInt64, end: UInt64, side: Set<Int>)?
+    // Invariant state.
+    var decided: [UInt64: SimValue] = [:]
+    var signedByHonest: [String: Hash32] = [:]
+    let deadline: UInt64
+    let crashPlan: [(node: Int, at: UInt64, back: UInt64)]
+
+    public init(_ config: Config) throws {
+        self.config = config
+        var random = SimulationRandom(seed: config.seed)
+        var keys: [SecretKey] = []
+        while keys.count < config.validators {
+            if let key = try? SecretKey(bytes: random.bytes(32)) { keys.append(key) }
+        }
+        let set = try ValidatorSet(keys.map { Validator(key: $0.publicKey, power: 1) })
+        validators = set
+        keys = set.validators.map { v in keys.first { $0.publicKey == v.key } ?? keys[0] }
+        var consensus = ConsensusConfig(chainID: "twinledger-sim")
+        consensus.propose = TimeoutSchedule(base: 1_000, delta: 500, max: 10_000)
+        consensus.prevote = TimeoutSchedule(base: 500, delta: 250, max: 10_000)
+        consensus.precommit = TimeoutSchedule(base: 500, delta: 250, max: 10_000)
+        consensus.mutation = config.mutation
+        self.consensus = consensus
+
+        // Faults: up to f Byzantine validators, at most one crash of an honest one, a partition before GST.
+        let f = (config.validators - 1) / 3
+        var behaviors = [Behavior](repeating: .honest, count: config.validators)
+        gst = config.faults ? UInt64(random.int(0...6_000)) : 0
+        dropChance = config.faults ? [0, 0.05, 0.2][random.int(0...2)] : 0
+        duplicateChance = config.faults ? [0, 0.05][random.int(0...1)] : 0
+        var crashes: [(node: Int, at: UInt64, back: UInt64)] = []
+        if config.faults {
+            let byzantine = random.int(0...f)
+            var chosen = Set<Int>()
+            while chosen.count < byzantine { chosen.insert(random.int(0...(config.validators - 1))) }
+            for index in chosen { behaviors[index] = [.silent, .equivocate, .invalid][random.int(0...2)] }
+            if gst > 0, random.chance(0.3) {
+                let start = UInt64(random.int(0...Int(gst)))
+                var side: Set<Int> = []
+                if random.chance(0.5) {
+                    side = [set.validators.firstIndex { $0.id == set.proposer(height: 1, round: 0).id } ?? 0]
+                } else {
+                    side = Set(0..<(config.validators / 2))
+                }
+                partition = (start, UInt64(random.int(Int(start)...Int(gst))), side)
+            }
+            if random.chance(0.4), let honest = behaviors.indices.filter({ behaviors[$0] == .honest }).randomElement(using: &random) {
+                let at = UInt64(random.int(0...Int(gst + 3_000)))
+                crashes.append((honest, at, at + UInt64(random.int(100...3_000))))
+            }
+        }
+        report.behaviors = behaviors
+        report.gstMillis = gst
+        deadline = max(gst, crashes.map(\.back).max() ?? 0) + 40_000 * UInt64(config.heights)
+        self.random = random
+        for (index, key) in keys.enumerated() {
+            let instance = Tendermint<SimValue>(config: consensus, me: key.publicKey.keyID, height: 1, validators: set, nowMillis: 0)
+            nodes.append(try Node(index: index, key: key, behavior: behaviors[index], instance: instance))
+        }
+        crashPlan = crashes
+        for crash in crashes {
+            queue.push(crash.at, .crash(crash.node))
+            queue.push(crash.back, .restart(crash.node))
+            nodes[crash.node].downUntil = crash.back
+        }
+    }
+
+    var honest: [Node] { nodes.filter { $0.behavior == .honest } }
+
+    /// Runs until every honest validator committed `config.heights` heights; throws the first broken invariant.
+    public mutating func run() throws(Failure) -> Report {
+        for node in nodes where node.behavior != .silent {
+            node.wal = [Canonical.encode(WALEntry<SimValue>(timeMillis: 0, event: .tick))]
+            try execute(node, node.instance.start(at: 0))
+        }
+        while let (time, item) = queue.pop() {
+            now = max(now, time)
+            guard now <= deadline else { break }
+            report.steps += 1
+            try step(item)
+            if honest.allSatisfy({ $0.committed.count >= config.heights }) {
+                report.simulatedMillis = now
+                report.heightsCommitted = config.heights
+                return report
+            }
+        }
+        let behind = honest.filter { $0.committed.count < config.heights }.map { "node \($0.index) at \($0.committed.count)" }
+        throw fail(.liveness, "after \(now) ms (GST \(gst) ms) not every honest node committed \(config.heights) heights: "
+            + behind.joined(separator: ", "))
+    }
+
+    func fail(_ kind: Failure.Kind, _ message: String) -> Failure {
+        Failure(kind: kind, message: message + "\n  scenario: " + scenario, config: config)
+    }
+
+    /// The faults drawn from the seed, for failure reports.
+    var scenario: String {
+        var parts = ["validators \(report.behaviors.map(\.rawValue))", "GST \(gst) ms", "drops \(dropChance)"]
+        if let partition { parts.append("partition \(partition.side.sorted()) from \(partition.start) to \(partition.end) ms") }
+        parts += crashPlan.map { "node \($0.node) down \($0.at)-\($0.back) ms" }
+        return parts.joined(separator: ", ")
+    }
+
+    mutating func step(_ item: Item) throws(Failure) {
+        switch item {
+        case .deliver(let to, let event):
+            let node = nodes[to]
+            guard node.behavior != .silent else { return }
+            guard node.up else {
+                // Gossip reaches a node that comes back: redeliver after its restart.
+                queue.push(node.downUntil + UInt64(random.int(1...Int(delta))), item)
+                return
+            }
+            try feed(node, event)
+            relay(event, by: node)
+        case .local(let index, let generation, let event):
+            let node = nodes[index]
+            guard node.up, node.generation == generation else { return }
+            try feed(node, event)
+        case .tick(let index, let generation):
+            let node = nodes[index]
+            guard node.up, node.generation == generation else { return }
+            try feed(node, .tick)
+        case .crash(let index):
+            let node = nodes[index]
+            node.up = false
+            node.generation += 1
+            report.crashes += 1
+        case .restart(let index):
+            try restart(nodes[index])
+        }
+    }
+
+    /// Writes the event with the time to the node's WAL, feeds it to the instance, and carries out the directives.
+    mutating func feed(_ node: Node, _ event: Tendermint<SimValue>.Event, at time: UInt64? = nil) throws(Failure) {
+        let time = time ?? now
+        if !node.replaying { node.wal.append(Canonical.encode(WALEntry(timeMillis: time, event: event))) }
+        let directives: [Tendermint<SimValue>.Directive]
+        do {
+            directives = try node.instance.on(event, at: time)
+        } catch where error.code == .tooFarAhead {
+            // Gossip offers it again later, when the node may have caught up.
+            queue.push(now + 500, .deliver(to: node.index, event))
+            return
+        } catch {
+            return  // refused (stale, repeated or invalid): changes nothing
+        }
+        try execute(node, directives)
+    }
+
+    mutating func execute(_ node: Node, _ directives: [Tendermint<SimValue>.Directive]) throws(Failure) {
+        for directive in directives {
+            switch directive {
+            case .getValue(let height, let round):
+                guard !node.replaying else { continue }  // the WAL holds the value it got, if it got one
+                let value = SimValue(height: height, round: round, proposer: node.key.publicKey.keyID,
+                                     valid: node.behavior != .invalid, tag: random.next())
+                local(node, .value(height: height, round: round, value))
+            case .propose(let proposal, let value):
+                try propose(node, proposal, value)
+            case .vote(let vote):
+                try castVote(node, vote)
+            case .validate(let value):
+                let valid = node.behavior == .invalid || (value.valid && value.height == node.instance.height)
+                local(node, .validated(block: value.id, valid: valid))
+            case .scheduleTimeout(_, let at):
+                queue.push(max(at, now), .tick(node: node.index, generation: node.generation))
+            case .decide(let height, let value, let certificate):
+                try decide(node, height, value, certificate)
+            case .evidence:
+                report.evidence += 1
+            }
+        }
+    }
+
+    mutating func local(_ node: Node, _ event: Tendermint<SimValue>.Event) {
+        queue.push(now, .local(node: node.index, generation: node.generation, event))
+    }
+
+    /// Sends `event` from `node` to `recipients`, with the network's latency, drops, duplicates and partition.
+    mutating func send(_ event: Tendermint<SimValue>.Event, from node: Node, to recipients: [Int]) {
+        for to in recipients where to != node.index {
+            report.messages += 1
+            let copies = random.chance(duplicateChance) ? 2 : 1
+            for _ in 0..<copies {
+                var at: UInt64
+                if now >= gst {
+                    at = now + UInt64(random.int(1...Int(delta)))
+                } else if random.chance(dropChance) {
+                    // Lost before GST; gossip delivers it within delta of GST (the paper's partial synchrony).
+                    at = gst + UInt64(random.int(1...Int(delta)))
+                } else {
+                    at = now + UInt64(random.int(1...1_500))
+                }
+                if let partition, now >= partition.start, now < partition.end,
+                    partition.side.contains(node.index) != partition.side.contains(to)
+                {
+                    at = max(at, partition.end + UInt64(random.int(1...Int(delta))))
+                }
+                queue.push(at, .deliver(to: to, event))
+            }
+        }
+    }
+
+    var everyone: [Int] { Array(nodes.indices) }
+
+    /// Gossip: an honest node passes on what it received from a Byzantine validator, once, so that a message sent to
+    /// only some validators still reaches every honest one (the paper's assumption; honest validators already send
+    /// to everyone, and the network delivers everything by GST + delta).
+    mutating func relay(_ event: Tendermint<SimValue>.Event, by node: Node) {
+        guard node.behavior == .honest else { return }
+        let signer: Hash32
+        switch event {
+        case .proposal(let p): signer = p.proposal.proposer
+        case .vote(let v): signer = v.vote.validator
+        default: return
+        }
+        guard let origin = nodes.first(where: { $0.key.publicKey.keyID == signer }), origin.behavior != .honest else { return }
+        guard node.relayed.insert(Hashing.sha3(Canonical.encode(event))).inserted else { return }
+        send(event, from: node, to: everyone)
+    }
+
+    mutating func propose(_ node: Node, _ proposal: Proposal, _ value: SimValue) throws(Failure) {
+        switch node.behavior {
+        case .honest:
+            guard let signed = try sign(node, proposal: proposal, value: value) else { return }
+            send(.proposal(signed), from: node, to: everyone)
+            local(node, .proposal(signed))
+        case .equivocate:
+            let twinValue = SimValue(height: value.height, round: value.round, proposer: value.proposer, valid: true, tag: value.tag &+ 1)
+            var twin = proposal
+            twin.block = twinValue.id
+            guard let a = try? SignedProposal(signing: proposal, value: value, with: node.key),
+                let b = try? SignedProposal(signing: twin, value: twinValue, with: node.key)
+            else { return }
+            let half = nodes.count / 2
+            send(.proposal(a), from: node, to: Array(0..<half))
+            send(.proposal(b), from: node, to: Array(half..<nodes.count))
+            local(node, .proposal(a))
+        case .invalid:
+            guard let signed = try? SignedProposal(signing: proposal, value: value, with: node.key) else { return }
+            send(.proposal(signed), from: node, to: everyone)
+            local(node, .proposal(signed))
+        case .silent:
+            return
+        }
+    }
+
+    mutating func castVote(_ node: Node, _ vote: Vote) throws(Failure) {
+        switch node.behavior {
+        case .honest:
+            guard let signed = try sign(node, vote: vote) else { return }
+            send(.vote(signed), from: node, to: everyone)
+            local(node, .vote(signed))
+        case .equivocate:
+            guard let signed = try? SignedVote(signing: vote, with: node.key) else { return }
+            var other = vote
+            other.block = vote.block == nil ? Hashing.sha3(Array("phantom".utf8)) : nil
+            guard let conflicting = try? SignedVote(signing: other, with: node.key) else { return }
+            let half = nodes.count / 2
+            send(.vote(signed), from: node, to: Array(0..<half))
+            send(.vote(conflicting), from: node, to: Array(half..<nodes.count))
+            local(node, .vote(signed))
+        case .invalid:
+            guard let signed = try? SignedVote(signing: vote, with: node.key) else { return }
+            send(.vote(signed), from: node, to: everyone)
+            local(node, .vote(signed))
+        case .silent:
+            return
+        }
+    }
+
+    /// Signs through the node's safety rules, and checks that no honest validator ever signs two different messages
+    /// at one position. A refusal during WAL replay is the guard doing its job; outside replay it means the instance
+    /// tried to sign twice.
+    mutating func sign(_ node: Node, vote: Vote) throws(Failure) -> SignedVote? {
+        try guarded(node, "\(vote.height)/\(vote.round)/\(vote.type)", vote.signingBytes) { () throws(SafetyError) in
+            try node.safety.sign(vote)
+        }
+    }
+
+    mutating func sign(_ node: Node, proposal: Proposal, value: SimValue) throws(Failure) -> SignedProposal<SimValue>? {
+        try guarded(node, "\(proposal.height)/\(proposal.round)/proposal", proposal.signingBytes) { () throws(SafetyError) in
+            try node.safety.sign(proposal, value: value)
+        }
+    }
+
+    /// Runs one signing through the safety rules and records what was signed at `position`.
+    mutating func guarded<T>(
+        _ node: Node, _ position: String, _ bytes: [UInt8], _ sign: () throws(SafetyError) -> T
+    ) throws(Failure) -> T? {
+        let signed: T
+        do {
+            signed = try sign()
+        } catch {
+            if node.replaying { return nil }
+            throw fail(.guardTripped, "node \(node.index): \(error)")
+        }
+        try recordSignature(node, position, Hashing.sha3(bytes))
+        return signed
+    }
+
+    mutating func recordSignature(_ node: Node, _ position: String, _ digest: Hash32) throws(Failure) {
+        let key = "\(node.index)/\(position)"
+        if let earlier = signedByHonest[key], earlier != digest {
+            throw fail(.doubleSign, "honest node \(node.index) signed two messages at \(position)")
+        }
+        signedByHonest[key] = digest
+    }
+
+    mutating func decide(_ node: Node, _ height: UInt64, _ value: SimValue, _ certificate: CommitCertificate) throws(Failure) {
+        guard Int(height) == node.committed.count + 1 else {
+            throw fail(.agreement, "node \(node.index) decided height \(height) after \(node.committed.count) commits")
+        }
+        // (Under the 2f-quorum mutation the broken protocol's certificates are 2f too: the self-test is about agreement.)
+        if config.mutation != .quorumOfTwoF {
+            do { try certificate.verify(chainID: consensus.chainID, validators: validators) } catch {
+                throw fail(.validity, "node \(node.index)'s certificate for height \(height) does not verify: \(error)")
+            }
+        }
+        if node.behavior == .honest {
+            guard value.valid, value.height == height else {
+                throw fail(.validity, "honest node \(node.index) decided invalid \(value) at height \(height)")
+            }
+            if let first = decided[height], first != value {
+                throw fail(.agreement, "height \(height): node \(node.index) decided \(value), another honest node \(first)")
+            }
+            decided[height] = value
+        }
+        node.committed.append(value)
+        report.heightsCommitted = max(report.heightsCommitted, node.committed.count)
+        // The WAL starts the next height with its start time, and keeps what was buffered for later heights.
+        node.wal = [Canonical.encode(WALEntry<SimValue>(timeMillis: now, event: .tick))]
+            + node.wal.filter { Self.height(of: $0).map { $0 > height } ?? false }
+        let directives = node.instance.startHeight(height + 1, validators: validators, at: now)
+        try execute(node, directives)
+    }
+
+    /// The height an encoded WAL event is about (nil for ticks and answers, which belong to the height they came in).
+    static func height(of record: [UInt8]) -> UInt64? {
+        guard let entry = try? Canonical.decode(WALEntry<SimValue>.self, from: record) else { return nil }
+        switch entry.event {
+        case .proposal(let p): return p.proposal.height
+        case .vote(let v): return v.vote.height
+        case .value(let height, _, _): return height
+        case .tick, .validated: return nil
+        }
+    }
+
+    /// Restarts a crashed node from what survived on its simulated disk: committed heights, safety record, WAL.
+    mutating func restart(_ node: Node) throws(Failure) {
+        node.up = true
+        node.generation += 1
+        do { node.safety = try SafetyRules(key: node.key, store: node.positions) } catch {
+            throw fail(.guardTripped, "node \(node.index) cannot reload its safety record: \(error)")
+        }
+        var entries: [WALEntry<SimValue>] = []
+        for record in node.wal {
+            guard let entry = try? Canonical.decode(WALEntry<SimValue>.self, from: record) else {
+                throw fail(.guardTripped, "node \(node.index): a WAL record does not decode")
+            }
+            entries.append(entry)
+        }
+        // The height's first record is its start: the instance starts at that time, then every input is fed again
+        // at its own time, so the timeouts come out as they did.
+        let start = entries.first?.timeMillis ?? now
+        node.instance = Tendermint<SimValue>(
+            config: consensus, me: node.key.publicKey.keyID, height: UInt64(node.committed.count + 1),
+            validators: validators, nowMillis: start
+        )
+        node.replaying = true
+        try execute(node, node.instance.start(at: start))
+        for entry in entries { try feed(node, entry.event, at: entry.timeMillis) }
+        node.replaying = false
+        // The clock moved on while it was down: due timeouts fire now.
+        try feed(node, .tick)
+    }
+}
+
+extension Array {
+    func randomElement(using random: inout SimulationRandom) -> Element? {
+        isEmpty ? nil : self[random.int(0...(count - 1))]
+    }
+}
