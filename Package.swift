@@ -51,7 +51,7 @@ let package = Package(
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
         .target(name: "Consensus", dependencies: ["Encoding", "TwinCrypto"]),
         // The deterministic consensus simulator (tests and `make sim`).
-        .target(name: "Simulation", dependencies: ["Consensus", "Encoding", "TwinCrypto"]),
+        .target(name: "Simulation", dependencies: ["Consensus", "Ledger", "KeyValue", "Encoding", "TwinCrypto"]),
         // LevelDB-backed storage implementing the KeyValue protocol.
         .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
         // The node shell: genesis and config files, the chain on LevelDB, mempool, block producer, metrics.

@@ -71,6 +71,7 @@ public final class Chain: @unchecked Sendable {
     static func blockKey(_ height: UInt64) -> [UInt8] { [0x82] + StateKey.bigEndian(height) }
     static func outcomesKey(_ height: UInt64) -> [UInt8] { [0x83] + StateKey.bigEndian(height) }
     static func locationKey(_ id: Hash32) -> [UInt8] { [0x84] + id.bytes }
+    static func certificateKey(_ height: UInt64) -> [UInt8] { [0x85] + StateKey.bigEndian(height) }
 
     /// Opens the chain in `store`, writing the genesis state first if the store is new. A store made from another
     /// genesis is refused.
@@ -126,8 +127,52 @@ public final class Chain: @unchecked Sendable {
         return (Block(header: header, transactions: transactions.map(\.bytes), lastCommit: lastCommit), execution)
     }
 
-    /// Commits a block produced by `propose` on the current head, atomically and durably.
-    public func commit(_ block: Block, _ execution: BlockExecution) throws(LedgerError) {
+    /// Executes a block another validator proposed on top of the head and checks every header field against the
+    /// result: chain, height, link, time, transaction count and root, every transaction's signature, the outcomes'
+    /// root, the state root after execution, and the hash of the carried commit certificate (whose content the
+    /// consensus layer checks). Returns the execution, to commit if the block is decided. A block that fails any
+    /// check throws and leaves nothing behind.
+    public func validate(_ block: Block) throws(LedgerError) -> BlockExecution {
+        let header = block.header
+        guard header.chainID == chainID else { throw LedgerError(.wrongChain, "block for chain \(header.chainID)") }
+        guard header.height == head.height + 1, header.previousBlock == head.blockHash else {
+            throw LedgerError(.badSequence, "block \(header.height) does not extend height \(head.height)")
+        }
+        guard header.timeMillis >= head.timeMillis else {
+            throw LedgerError(.invalidField, "block time \(header.timeMillis) is before the head's \(head.timeMillis)")
+        }
+        guard block.transactions.count == Int(clamping: header.transactionCount), block.transactions.count <= Block.transactionsMax
+        else { throw LedgerError(.invalidField, "the header counts \(header.transactionCount) transactions, the block has \(block.transactions.count)") }
+        guard header.lastCommit == (block.lastCommit.map { Hashing.sha3($0) } ?? .zero) else {
+            throw LedgerError(.invalidField, "the header's last commit hash does not match the certificate carried")
+        }
+        var transactions: [VerifiedTransaction] = []
+        transactions.reserveCapacity(block.transactions.count)
+        for bytes in block.transactions { transactions.append(try VerifiedTransaction(bytes: bytes, chainID: chainID)) }
+        guard MerkleTree.root(transactions.map { $0.id.bytes }) == header.transactionsRoot else {
+            throw LedgerError(.invalidField, "transactions root does not match the transactions")
+        }
+        let execution = try machine.execute(
+            transactions, on: store, tree: tree, context: BlockContext(height: header.height, time: header.timeMillis / 1000)
+        )
+        let outcomes = execution.results.map(TransactionOutcome.init)
+        guard MerkleTree.root(outcomes.map { Canonical.encode($0) }) == header.resultsRoot,
+            execution.stateRoot == header.stateRoot
+        else {
+            execution.tree.discard()
+            throw LedgerError(.invalidField, "the block's results or state root differ from executing it")
+        }
+        return execution
+    }
+
+    /// The commit certificate stored with the block at `height` (consensus encodes it; the ledger keeps the bytes).
+    public func certificate(at height: UInt64) throws(LedgerError) -> [UInt8]? {
+        do { return try store.get(Chain.certificateKey(height)) } catch { throw LedgerError(.storage, "\(error)") }
+    }
+
+    /// Commits a block produced by `propose` on the current head, atomically and durably, with the commit
+    /// certificate that decided it, if consensus produced one.
+    public func commit(_ block: Block, _ execution: BlockExecution, certificate: [UInt8]? = nil) throws(LedgerError) {
         guard block.header.height == head.height + 1, block.header.previousBlock == head.blockHash else {
             throw LedgerError(.badSequence, "block \(block.header.height) does not extend height \(head.height)")
         }
@@ -143,6 +188,7 @@ public final class Chain: @unchecked Sendable {
             batch.put(Chain.locationKey(outcome.transaction), Canonical.encode(Location(height: block.header.height, index: UInt64(index))))
         }
         batch.put(Chain.blockKey(block.header.height), Canonical.encode(block))
+        if let certificate { batch.put(Chain.certificateKey(block.header.height), certificate) }
         var writer = CanonicalWriter()
         writer.write(list: outcomes)
         batch.put(Chain.outcomesKey(block.header.height), writer.bytes)

@@ -1,9 +1,12 @@
 import Consensus
 import Encoding
+import KeyValue
+import Ledger
 import TwinCrypto
 
-/// A deterministic simulation of n validators running the real consensus instance, safety rules and WAL replay over
-/// a simulated network and clock, with Byzantine validators, crashes and partitions, all drawn from one 64-bit seed
+/// A deterministic simulation of n validators running the real consensus instance, safety rules, WAL replay and
+/// ledger (each validator proposes, validates by executing, and commits real blocks on its own store) over a
+/// simulated network and clock, with Byzantine validators, crashes and partitions, all drawn from one 64-bit seed
 /// (Docs/consensus.md, "Simulator"). Invariants are checked after every step; a failure names its seed and the
 /// command that replays it.
 public struct Simulation {
@@ -38,7 +41,7 @@ public struct Simulation {
         /// Sends one proposal to half the validators and a different one to the others; sends each vote for a block
         /// to half the validators and a conflicting nil vote to the others.
         case equivocate
-        /// Proposes invalid blocks and votes for any block, valid or not.
+        /// Proposes invalid blocks (a wrong state root) and votes for any block, valid or not.
         case invalid
     }
 
@@ -65,9 +68,9 @@ public struct Simulation {
     }
 
     enum Item {
-        case deliver(to: Int, Tendermint<SimValue>.Event)
+        case deliver(to: Int, Tendermint<LedgerBlock>.Event)
         /// An event a node gives itself (its own signed message, an answer to its own directive); lost in a crash.
-        case local(node: Int, generation: Int, Tendermint<SimValue>.Event)
+        case local(node: Int, generation: Int, Tendermint<LedgerBlock>.Event)
         case tick(node: Int, generation: Int)
         case crash(Int)
         case restart(Int)
@@ -77,12 +80,17 @@ public struct Simulation {
         let index: Int
         let key: SecretKey
         let behavior: Behavior
-        var instance: Tendermint<SimValue>
+        var instance: Tendermint<LedgerBlock>
         var safety: SafetyRules
         let positions = MemoryPositionStore()
         /// Encoded inputs of the current height (and buffered later ones): the WAL, on the simulated disk.
         var wal: [[UInt8]] = []
-        var committed: [SimValue] = []
+        var committed: [LedgerBlock] = []
+        /// The node's ledger on its simulated disk (survives a crash), and the chain over it (rebuilt on restart).
+        let store = MemoryStore()
+        var chain: Chain
+        /// Executions of blocks this node proposed or validated at the current height, by block id.
+        var executions: [Hash32: BlockExecution] = [:]
         var up = true
         var generation = 0
         var replaying = false
@@ -90,14 +98,21 @@ public struct Simulation {
         /// Byzantine validators' messages this node passed on (gossip), by digest.
         var relayed: Set<Hash32> = []
 
-        init(index: Int, key: SecretKey, behavior: Behavior, instance: Tendermint<SimValue>) throws(SafetyError) {
+        init(index: Int, key: SecretKey, behavior: Behavior, instance: Tendermint<LedgerBlock>, genesis: LedgerGenesis) throws {
             (self.index, self.key, self.behavior, self.instance) = (index, key, behavior, instance)
             safety = try SafetyRules(key: key, store: positions)
+            chain = try Chain(store: store, genesis: genesis)
         }
     }
 
     public let config: Config
     let consensus: ConsensusConfig
+    let genesis: LedgerGenesis
+    /// Enrollments signed by the genesis organization, nonces 1, 2, …; block h carries `transactionsPerBlock` of
+    /// them from (h - 1) × that.
+    let transactions: [VerifiedTransaction]
+    static let transactionsPerBlock = 4
+    static let genesisMillis: UInt64 = 1_800_000_000_000
     let validators: ValidatorSet
     var nodes: [Node] = []
     var random: SimulationRandom
@@ -111,7 +126,7 @@ public struct Simulation {
     let duplicateChance: Double
     var partition: (start: UInt64, end: UInt64, side: Set<Int>)?
     // Invariant state.
-    var decided: [UInt64: SimValue] = [:]
+    var decided: [UInt64: LedgerBlock] = [:]
     var signedByHonest: [String: Hash32] = [:]
     let deadline: UInt64
     let crashPlan: [(node: Int, at: UInt64, back: UInt64)]
@@ -120,12 +135,23 @@ public struct Simulation {
         self.config = config
         var random = SimulationRandom(seed: config.seed)
         var keys: [SecretKey] = []
-        while keys.count < config.validators {
-            if let key = try? SecretKey(bytes: random.bytes(32)) { keys.append(key) }
-        }
+        while keys.count < config.validators { keys.append(try SimulationRandom.key(&random)) }
         let set = try ValidatorSet(keys.map { Validator(key: $0.publicKey, power: 1) })
         validators = set
         keys = set.validators.map { v in keys.first { $0.publicKey == v.key } ?? keys[0] }
+        let organization = try SimulationRandom.key(&random)
+        genesis = LedgerGenesis(chainID: "twinledger-sim", organizations: [Organization(name: "HOSP_A", key: organization.publicKey)])
+        var transactions: [VerifiedTransaction] = []
+        for nonce in 1...UInt64(Self.transactionsPerBlock * config.heights * 2) {
+            let patient = try SimulationRandom.key(&random)
+            let body = TransactionBody(chainID: "twinledger-sim", signer: organization.publicKey, nonce: nonce,
+                                       payload: .enroll(Enroll(key: patient.publicKey, role: .patient, organization: "HOSP_A")))
+            let aux = random.bytes(32)
+            transactions.append(try VerifiedTransaction(
+                try SignedTransaction(signing: body, with: organization, auxiliaryRandom: aux), chainID: "twinledger-sim"
+            ))
+        }
+        self.transactions = transactions
         var consensus = ConsensusConfig(chainID: "twinledger-sim")
         consensus.propose = TimeoutSchedule(base: 1_000, delta: 500, max: 10_000)
         consensus.prevote = TimeoutSchedule(base: 500, delta: 250, max: 10_000)
@@ -165,8 +191,8 @@ public struct Simulation {
         deadline = max(gst, crashes.map(\.back).max() ?? 0) + 40_000 * UInt64(config.heights)
         self.random = random
         for (index, key) in keys.enumerated() {
-            let instance = Tendermint<SimValue>(config: consensus, me: key.publicKey.keyID, height: 1, validators: set, nowMillis: 0)
-            nodes.append(try Node(index: index, key: key, behavior: behaviors[index], instance: instance))
+            let instance = Tendermint<LedgerBlock>(config: consensus, me: key.publicKey.keyID, height: 1, validators: set, nowMillis: 0)
+            nodes.append(try Node(index: index, key: key, behavior: behaviors[index], instance: instance, genesis: genesis))
         }
         crashPlan = crashes
         for crash in crashes {
@@ -181,7 +207,7 @@ public struct Simulation {
     /// Runs until every honest validator committed `config.heights` heights; throws the first broken invariant.
     public mutating func run() throws(Failure) -> Report {
         for node in nodes where node.behavior != .silent {
-            node.wal = [Canonical.encode(WALEntry<SimValue>(timeMillis: 0, event: .tick))]
+            node.wal = [Canonical.encode(WALEntry<LedgerBlock>(timeMillis: 0, event: .tick))]
             try execute(node, node.instance.start(at: 0))
         }
         while let (time, item) = queue.pop() {
@@ -243,10 +269,10 @@ public struct Simulation {
     }
 
     /// Writes the event with the time to the node's WAL, feeds it to the instance, and carries out the directives.
-    mutating func feed(_ node: Node, _ event: Tendermint<SimValue>.Event, at time: UInt64? = nil) throws(Failure) {
+    mutating func feed(_ node: Node, _ event: Tendermint<LedgerBlock>.Event, at time: UInt64? = nil) throws(Failure) {
         let time = time ?? now
         if !node.replaying { node.wal.append(Canonical.encode(WALEntry(timeMillis: time, event: event))) }
-        let directives: [Tendermint<SimValue>.Directive]
+        let directives: [Tendermint<LedgerBlock>.Directive]
         do {
             directives = try node.instance.on(event, at: time)
         } catch where error.code == .tooFarAhead {
@@ -259,21 +285,19 @@ public struct Simulation {
         try execute(node, directives)
     }
 
-    mutating func execute(_ node: Node, _ directives: [Tendermint<SimValue>.Directive]) throws(Failure) {
+    mutating func execute(_ node: Node, _ directives: [Tendermint<LedgerBlock>.Directive]) throws(Failure) {
         for directive in directives {
             switch directive {
             case .getValue(let height, let round):
                 guard !node.replaying else { continue }  // the WAL holds the value it got, if it got one
-                let value = SimValue(height: height, round: round, proposer: node.key.publicKey.keyID,
-                                     valid: node.behavior != .invalid, tag: random.next())
+                guard let value = makeBlock(node, tamper: node.behavior == .invalid) else { continue }
                 local(node, .value(height: height, round: round, value))
             case .propose(let proposal, let value):
                 try propose(node, proposal, value)
             case .vote(let vote):
                 try castVote(node, vote)
             case .validate(let value):
-                let valid = node.behavior == .invalid || (value.valid && value.height == node.instance.height)
-                local(node, .validated(block: value.id, valid: valid))
+                local(node, .validated(block: value.id, valid: node.behavior == .invalid || validate(node, value)))
             case .scheduleTimeout(_, let at):
                 queue.push(max(at, now), .tick(node: node.index, generation: node.generation))
             case .decide(let height, let value, let certificate):
@@ -284,12 +308,50 @@ public struct Simulation {
         }
     }
 
-    mutating func local(_ node: Node, _ event: Tendermint<SimValue>.Event) {
+    /// A new block from `node`'s ledger head: the next transactions, the previous height's certificate, the
+    /// simulated time. An invalid one (a Byzantine proposer's) has a wrong state root.
+    mutating func makeBlock(_ node: Node, tamper: Bool, timeOffset: UInt64 = 0) -> LedgerBlock? {
+        let start = Int(node.chain.head.height) * Self.transactionsPerBlock
+        let batch = Array(transactions[min(start, transactions.count)..<min(start + Self.transactionsPerBlock, transactions.count)])
+        let lastCommit = (try? node.chain.certificate(at: node.chain.head.height)) ?? nil
+        guard var (block, execution) = try? node.chain.propose(
+            batch, timeMillis: Self.genesisMillis + now + timeOffset, proposer: node.key.publicKey, lastCommit: lastCommit
+        ) else { return nil }
+        if tamper {
+            execution.tree.discard()
+            block.header.stateRoot = Hashing.sha3(random.bytes(8))
+            return LedgerBlock(block)
+        }
+        let value = LedgerBlock(block)
+        node.executions[value.id] = execution
+        return value
+    }
+
+    /// valid(v) on `node`'s ledger: the block executes on its head to exactly its header, and carries a commit
+    /// certificate for the head's block that verifies against the validators (none at height 1).
+    func validate(_ node: Node, _ value: LedgerBlock) -> Bool {
+        if node.executions[value.id] != nil { return true }
+        let head = node.chain.head
+        if head.height == 0 {
+            guard value.block.lastCommit == nil else { return false }
+        } else {
+            guard let bytes = value.block.lastCommit,
+                let certificate = try? Canonical.decode(CommitCertificate.self, from: bytes),
+                certificate.height == head.height, certificate.block == head.blockHash,
+                config.mutation == .quorumOfTwoF || (try? certificate.verify(chainID: consensus.chainID, validators: validators)) != nil
+            else { return false }
+        }
+        guard let execution = try? node.chain.validate(value.block) else { return false }
+        node.executions[value.id] = execution
+        return true
+    }
+
+    mutating func local(_ node: Node, _ event: Tendermint<LedgerBlock>.Event) {
         queue.push(now, .local(node: node.index, generation: node.generation, event))
     }
 
     /// Sends `event` from `node` to `recipients`, with the network's latency, drops, duplicates and partition.
-    mutating func send(_ event: Tendermint<SimValue>.Event, from node: Node, to recipients: [Int]) {
+    mutating func send(_ event: Tendermint<LedgerBlock>.Event, from node: Node, to recipients: [Int]) {
         for to in recipients where to != node.index {
             report.messages += 1
             let copies = random.chance(duplicateChance) ? 2 : 1
@@ -318,7 +380,7 @@ public struct Simulation {
     /// Gossip: an honest node passes on what it received from a Byzantine validator, once, so that a message sent to
     /// only some validators still reaches every honest one (the paper's assumption; honest validators already send
     /// to everyone, and the network delivers everything by GST + delta).
-    mutating func relay(_ event: Tendermint<SimValue>.Event, by node: Node) {
+    mutating func relay(_ event: Tendermint<LedgerBlock>.Event, by node: Node) {
         guard node.behavior == .honest else { return }
         let signer: Hash32
         switch event {
@@ -331,14 +393,14 @@ public struct Simulation {
         send(event, from: node, to: everyone)
     }
 
-    mutating func propose(_ node: Node, _ proposal: Proposal, _ value: SimValue) throws(Failure) {
+    mutating func propose(_ node: Node, _ proposal: Proposal, _ value: LedgerBlock) throws(Failure) {
         switch node.behavior {
         case .honest:
             guard let signed = try sign(node, proposal: proposal, value: value) else { return }
             send(.proposal(signed), from: node, to: everyone)
             local(node, .proposal(signed))
         case .equivocate:
-            let twinValue = SimValue(height: value.height, round: value.round, proposer: value.proposer, valid: true, tag: value.tag &+ 1)
+            guard let twinValue = makeBlock(node, tamper: false, timeOffset: 1) else { return }
             var twin = proposal
             twin.block = twinValue.id
             guard let a = try? SignedProposal(signing: proposal, value: value, with: node.key),
@@ -390,7 +452,7 @@ public struct Simulation {
         }
     }
 
-    mutating func sign(_ node: Node, proposal: Proposal, value: SimValue) throws(Failure) -> SignedProposal<SimValue>? {
+    mutating func sign(_ node: Node, proposal: Proposal, value: LedgerBlock) throws(Failure) -> SignedProposal<LedgerBlock>? {
         try guarded(node, "\(proposal.height)/\(proposal.round)/proposal", proposal.signingBytes) { () throws(SafetyError) in
             try node.safety.sign(proposal, value: value)
         }
@@ -419,7 +481,7 @@ public struct Simulation {
         signedByHonest[key] = digest
     }
 
-    mutating func decide(_ node: Node, _ height: UInt64, _ value: SimValue, _ certificate: CommitCertificate) throws(Failure) {
+    mutating func decide(_ node: Node, _ height: UInt64, _ value: LedgerBlock, _ certificate: CommitCertificate) throws(Failure) {
         guard Int(height) == node.committed.count + 1 else {
             throw fail(.agreement, "node \(node.index) decided height \(height) after \(node.committed.count) commits")
         }
@@ -429,19 +491,28 @@ public struct Simulation {
                 throw fail(.validity, "node \(node.index)'s certificate for height \(height) does not verify: \(error)")
             }
         }
+        // Commit the block on the node's ledger: its own proposal or a block it validated, or validated now.
+        var execution = node.executions[value.id]
+        if execution == nil, let validated = try? node.chain.validate(value.block) { execution = validated }
         if node.behavior == .honest {
-            guard value.valid, value.height == height else {
-                throw fail(.validity, "honest node \(node.index) decided invalid \(value) at height \(height)")
+            guard let execution else {
+                throw fail(.validity, "honest node \(node.index) decided \(value), which does not validate on its ledger")
             }
             if let first = decided[height], first != value {
                 throw fail(.agreement, "height \(height): node \(node.index) decided \(value), another honest node \(first)")
             }
             decided[height] = value
+            do { try node.chain.commit(value.block, execution, certificate: Canonical.encode(certificate)) } catch {
+                throw fail(.validity, "honest node \(node.index) could not commit \(value): \(error)")
+            }
+        } else if let execution {
+            try? node.chain.commit(value.block, execution, certificate: Canonical.encode(certificate))
         }
+        node.executions = [:]
         node.committed.append(value)
         report.heightsCommitted = max(report.heightsCommitted, node.committed.count)
         // The WAL starts the next height with its start time, and keeps what was buffered for later heights.
-        node.wal = [Canonical.encode(WALEntry<SimValue>(timeMillis: now, event: .tick))]
+        node.wal = [Canonical.encode(WALEntry<LedgerBlock>(timeMillis: now, event: .tick))]
             + node.wal.filter { Self.height(of: $0).map { $0 > height } ?? false }
         let directives = node.instance.startHeight(height + 1, validators: validators, at: now)
         try execute(node, directives)
@@ -449,7 +520,7 @@ public struct Simulation {
 
     /// The height an encoded WAL event is about (nil for ticks and answers, which belong to the height they came in).
     static func height(of record: [UInt8]) -> UInt64? {
-        guard let entry = try? Canonical.decode(WALEntry<SimValue>.self, from: record) else { return nil }
+        guard let entry = try? Canonical.decode(WALEntry<LedgerBlock>.self, from: record) else { return nil }
         switch entry.event {
         case .proposal(let p): return p.proposal.height
         case .vote(let v): return v.vote.height
@@ -462,12 +533,16 @@ public struct Simulation {
     mutating func restart(_ node: Node) throws(Failure) {
         node.up = true
         node.generation += 1
-        do { node.safety = try SafetyRules(key: node.key, store: node.positions) } catch {
-            throw fail(.guardTripped, "node \(node.index) cannot reload its safety record: \(error)")
+        do {
+            node.safety = try SafetyRules(key: node.key, store: node.positions)
+            node.chain = try Chain(store: node.store, genesis: genesis)
+        } catch {
+            throw fail(.guardTripped, "node \(node.index) cannot reopen its safety record or ledger: \(error)")
         }
-        var entries: [WALEntry<SimValue>] = []
+        node.executions = [:]
+        var entries: [WALEntry<LedgerBlock>] = []
         for record in node.wal {
-            guard let entry = try? Canonical.decode(WALEntry<SimValue>.self, from: record) else {
+            guard let entry = try? Canonical.decode(WALEntry<LedgerBlock>.self, from: record) else {
                 throw fail(.guardTripped, "node \(node.index): a WAL record does not decode")
             }
             entries.append(entry)
@@ -475,7 +550,7 @@ public struct Simulation {
         // The height's first record is its start: the instance starts at that time, then every input is fed again
         // at its own time, so the timeouts come out as they did.
         let start = entries.first?.timeMillis ?? now
-        node.instance = Tendermint<SimValue>(
+        node.instance = Tendermint<LedgerBlock>(
             config: consensus, me: node.key.publicKey.keyID, height: UInt64(node.committed.count + 1),
             validators: validators, nowMillis: start
         )

@@ -1,5 +1,6 @@
 import Consensus
 import Encoding
+import Ledger
 import TwinCrypto
 
 /// SplitMix64: a small, fast generator whose whole state is one 64-bit word, so one seed replays a run exactly.
@@ -27,45 +28,33 @@ public struct SimulationRandom: Sendable {
     public mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
     }
+
+    /// A secret key drawn from the generator (retrying the rare invalid scalar).
+    static func key(_ random: inout SimulationRandom) throws -> SecretKey {
+        while true {
+            if let key = try? SecretKey(bytes: random.bytes(32)) { return key }
+        }
+    }
 }
 
-/// The value the simulated validators agree on: a stand-in block naming its height, proposer and round. Byzantine
-/// proposers can make invalid ones; `tag` tells an equivocating proposer's twin values apart.
-public struct SimValue: ConsensusValue, CanonicalCodable, CustomStringConvertible {
-    public var height: UInt64
-    public var round: Int
-    public var proposer: Hash32
-    public var valid: Bool
-    public var tag: UInt64
+/// A ledger block as the consensus value; its id is the header hash, computed once.
+public struct LedgerBlock: ConsensusValue, CanonicalCodable, CustomStringConvertible {
+    public let block: Block
     public let id: Hash32
 
-    public init(height: UInt64, round: Int, proposer: Hash32, valid: Bool, tag: UInt64) {
-        (self.height, self.round, self.proposer, self.valid, self.tag) = (height, round, proposer, valid, tag)
-        var writer = CanonicalWriter()
-        writer.write(uint: height)
-        writer.write(uint: UInt64(round))
-        writer.write(proposer)
-        writer.write(bool: valid)
-        writer.write(uint: tag)
-        id = Hashing.sha3(writer.bytes)
+    public init(_ block: Block) {
+        self.block = block
+        id = block.header.hash
     }
 
-    public func encode(to writer: inout CanonicalWriter) {
-        writer.write(uint: height)
-        writer.write(uint: UInt64(round))
-        writer.write(proposer)
-        writer.write(bool: valid)
-        writer.write(uint: tag)
-    }
+    public func encode(to writer: inout CanonicalWriter) { writer.write(block) }
 
-    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
-        self.init(
-            height: try reader.readUInt(), round: Int(try reader.readUInt(as: UInt32.self)), proposer: try reader.read(),
-            valid: try reader.readBool(), tag: try reader.readUInt()
-        )
-    }
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self.init(try reader.read()) }
 
-    public var description: String { "v(h\(height) r\(round) \(proposer.hex.prefix(6))\(valid ? "" : " INVALID") #\(tag))" }
+    public static func == (a: LedgerBlock, b: LedgerBlock) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+
+    public var description: String { "block h\(block.header.height) \(id.hex.prefix(8))" }
 }
 
 /// A min-heap of timed items, ties broken by insertion order, so the order of events is a function of the seed.

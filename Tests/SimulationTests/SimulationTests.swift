@@ -1,8 +1,8 @@
 // The consensus simulator (Docs/consensus.md, "Simulator").
 //
-// Covers: 2,000 seeded runs (1,500 with 4 validators, 500 with 7) with Byzantine validators, crashes with WAL replay,
-// partitions, drops and duplicates keep agreement, validity, no honest double-sign and liveness, and between them
-// exercise every Byzantine behavior, crashes and evidence; the same seed replays to the same run; and the simulator
+// Covers: 2,000 seeded runs (1,500 with 4 validators, 500 with 7) of real ledgers under consensus, with Byzantine
+// validators, crashes with WAL replay, partitions, drops and duplicates, keep agreement, validity, no honest
+// double-sign and liveness, and between them exercise every Byzantine behavior, crashes and evidence; the same seed replays to the same run; and the simulator
 // finds the agreement violation of a deliberately broken protocol (quorums of 2f) within 300 seeds.
 // TWINLEDGER_SEED moves the seed ranges (the default is fixed, so CI runs are reproducible).
 import Consensus
