@@ -47,7 +47,7 @@ let package = Package(
             ]
         ),
         // Pure: transactions, authorization rules, the state machine (over the KeyValue protocol).
-        .target(name: "Ledger", dependencies: ["Encoding", "KeyValue", "TwinCrypto"]),
+        .target(name: "Ledger", dependencies: ["Consensus", "Encoding", "KeyValue", "TwinCrypto"]),
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
         .target(name: "Consensus", dependencies: ["Encoding", "TwinCrypto"]),
         // The deterministic consensus simulator (tests and `make sim`).
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "EncodingTests", dependencies: ["Encoding", "TestSupport"]),
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Consensus", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "TestSupport"]),
         // `make sim`: runs simulator seeds and prints the failing ones with their replay command.
         .executableTarget(name: "twinsim", dependencies: ["Simulation", "Consensus"]),

@@ -46,37 +46,17 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
     public var round: Int
     public var block: Hash32
     /// (validator key id, signature over its precommit), sorted by key id, no repeats.
-    public var signatures: [Signer]
-
-    public struct Signer: Sendable, Hashable, CanonicalCodable {
-        public var validator: Hash32
-        public var signature: Signature
-
-        public init(validator: Hash32, signature: Signature) {
-            self.validator = validator
-            self.signature = signature
-        }
-
-        public func encode(to writer: inout CanonicalWriter) {
-            writer.write(validator)
-            writer.write(signature)
-        }
-
-        public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
-            validator = try reader.read()
-            signature = try reader.read()
-        }
-    }
+    public var signatures: [ValidatorSignature]
 
     /// The certificate made of `precommits` (all for `block` at `height`, `round`).
     public init(chainID: String, height: UInt64, round: Int, block: Hash32, precommits: [SignedVote]) {
         (self.chainID, self.height, self.round, self.block) = (chainID, height, round, block)
-        signatures = precommits.map { Signer(validator: $0.vote.validator, signature: $0.signature) }
+        signatures = precommits.map { ValidatorSignature(validator: $0.vote.validator, signature: $0.signature) }
             .sorted { $0.validator < $1.validator }
     }
 
     /// The precommit `signer` signed.
-    public func vote(of signer: Signer) -> Vote {
+    public func vote(of signer: ValidatorSignature) -> Vote {
         Vote(chainID: chainID, height: height, round: round, type: .precommit, block: block, validator: signer.validator)
     }
 
@@ -117,6 +97,28 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
         height = try reader.readUInt()
         round = try ConsensusLimits.round(try reader.readUInt(), reader)
         block = try reader.read()
-        signatures = try reader.readList(of: Signer.self, limit: ValidatorSet.validatorsMax)
+        signatures = try reader.readList(of: ValidatorSignature.self, limit: ValidatorSet.validatorsMax)
+    }
+}
+
+/// A validator's key id and its signature over some message (a precommit in a certificate, an approval of a
+/// validator set change).
+public struct ValidatorSignature: Sendable, Hashable, CanonicalCodable {
+    public var validator: Hash32
+    public var signature: Signature
+
+    public init(validator: Hash32, signature: Signature) {
+        self.validator = validator
+        self.signature = signature
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(validator)
+        writer.write(signature)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        validator = try reader.read()
+        signature = try reader.read()
     }
 }

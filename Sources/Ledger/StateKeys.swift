@@ -83,7 +83,6 @@ public enum StateKey {
     public static func anchor(_ node: Hash32, _ first: UInt64) -> [UInt8] { key(anchorPrefix, node) + bigEndian(first) }
     public static func anchorHead(_ node: Hash32) -> [UInt8] { key(anchorHeadPrefix, node) }
     public static func validatorsUpdate(_ tx: Hash32) -> [UInt8] { key(validatorsUpdatePrefix, tx) }
-    public static func evidence(_ id: Hash32) -> [UInt8] { key(evidencePrefix, id) }
     /// Patient id → the patient's current key id.
     public static func patient(_ patient: Hash32) -> [UInt8] { key(patientPrefix, patient) }
 

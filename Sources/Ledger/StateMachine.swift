@@ -2,16 +2,22 @@ import Encoding
 import KeyValue
 import TwinCrypto
 
-/// The chain's starting point as the state machine needs it (the genesis file adds validators and networking).
+/// The chain's starting point as the state machine needs it (the genesis file adds networking).
 public struct LedgerGenesis: Sendable, Hashable {
     public var chainID: String
     public var organizations: [Organization]
     public var parameters: LedgerParameters
+    /// The validators of height 1 (their consensus keys and voting power); empty for a chain without consensus.
+    public var validators: [ValidatorChange]
 
-    public init(chainID: String, organizations: [Organization], parameters: LedgerParameters = LedgerParameters()) {
+    public init(
+        chainID: String, organizations: [Organization], parameters: LedgerParameters = LedgerParameters(),
+        validators: [ValidatorChange] = []
+    ) {
         self.chainID = chainID
         self.organizations = organizations
         self.parameters = parameters
+        self.validators = validators
     }
 }
 
@@ -87,6 +93,13 @@ public struct StateMachine: Sendable {
             throw LedgerError(.invalidField, "emergency categories must be valid category names")
         }
         batch.put(StateKey.parametersKey, Canonical.encode(genesis.parameters))
+        if !genesis.validators.isEmpty {
+            let entry = ValidatorSchedule.Entry(
+                effectiveHeight: 1, version: 0, validators: genesis.validators.sorted { $0.key.keyID < $1.key.keyID }
+            )
+            _ = try entry.set()  // refuses an empty power, a repeat, too many validators or too much power
+            batch.put(StateKey.validatorScheduleKey, Canonical.encode(ValidatorSchedule(entries: [entry])))
+        }
         return batch
     }
 
@@ -136,6 +149,8 @@ struct Execution {
     enum Signer {
         case organization(Organization)
         case participant(Participant)
+        /// A validator's consensus key (accepted for `evidence.submit` only).
+        case validator
 
         var participant: Participant? { if case .participant(let p) = self { p } else { nil } }
         var organization: Organization? { if case .organization(let o) = self { o } else { nil } }
@@ -162,7 +177,7 @@ struct Execution {
         case .shadowErase(let p): receipt = try eraseShadow(p, signer)
         case .breakGlass(let p): receipt = try breakGlass(p, signer)
         case .validatorsUpdate(let p): receipt = try updateValidators(p, signer)
-        case .evidenceSubmit(let p): receipt = try submitEvidence(p)
+        case .evidenceSubmit(let p): receipt = try submitEvidence(p)  // any known signer, a validator included
         }
         state.put(body.nonce, at: StateKey.nonce(signerID))
         return receipt
@@ -174,6 +189,13 @@ struct Execution {
         }
         if let participant = try state.record(Participant.self, StateKey.participant(signerID)) {
             return .participant(participant)
+        }
+        // A validator's consensus key may sign evidence (the node that saw the double vote submits it).
+        if case .evidenceSubmit = body.payload,
+            let schedule = try state.record(ValidatorSchedule.self, StateKey.validatorScheduleKey),
+            schedule.entries.contains(where: { $0.validators.contains { $0.key.keyID == signerID } })
+        {
+            return .validator
         }
         throw LedgerError(.unknownSigner, "signer \(signerID.hex.prefix(16))… is not enrolled")
     }
@@ -506,27 +528,6 @@ struct Execution {
         return receipt(patient: p.patient, created: grant.id)
     }
 
-    mutating func updateValidators(_ p: ValidatorsUpdate, _ signer: Signer) throws(LedgerError) -> Receipt {
-        guard signer.organization != nil else {
-            throw LedgerError(.unauthorized, "only an organization proposes a validator update")
-        }
-        guard !p.changes.isEmpty, Set(p.changes.map(\.key)).count == p.changes.count else {
-            throw LedgerError(.invalidField, "empty or repeated validator changes")
-        }
-        state.put(p, at: StateKey.validatorsUpdate(transaction.id))
-        return receipt(created: transaction.id)
-    }
-
-    mutating func submitEvidence(_ p: EvidenceSubmit) throws(LedgerError) -> Receipt {
-        guard !p.first.isEmpty, !p.second.isEmpty, p.first != p.second else {
-            throw LedgerError(.invalidField, "evidence needs two different votes")
-        }
-        let ordered = p.first.lexicographicallyPrecedes(p.second) ? [p.first, p.second] : [p.second, p.first]
-        let id = Hashing.sha3(parts: ordered)
-        guard try state.get(StateKey.evidence(id)) == nil else { throw LedgerError(.alreadyExists, "evidence recorded") }
-        state.put(p, at: StateKey.evidence(id))
-        return receipt(created: id)
-    }
 }
 
 extension String {

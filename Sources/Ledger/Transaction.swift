@@ -491,18 +491,32 @@ public struct ValidatorChange: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// `validators.update`: recorded now; its consensus effect (from height H+2, signed by > 2/3 of the power) comes
-/// with the BFT release.
+/// `validators.update`: changes to the validator set of version `basis`, approved by validators of that set holding
+/// more than 2/3 of its power; effective from two heights after the block that accepts it (Validators.swift).
 public struct ValidatorsUpdate: Sendable, Hashable, CanonicalCodable {
+    public var basis: UInt64
     public var changes: [ValidatorChange]
-    public init(changes: [ValidatorChange]) { self.changes = changes }
-    public func encode(to writer: inout CanonicalWriter) { writer.write(list: changes) }
+    /// Sorted by validator key id, each once.
+    public var approvals: [ValidatorApproval]
+
+    public init(basis: UInt64, changes: [ValidatorChange], approvals: [ValidatorApproval]) {
+        (self.basis, self.changes, self.approvals) = (basis, changes, approvals)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(uint: basis)
+        writer.write(list: changes)
+        writer.write(list: approvals)
+    }
+
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        basis = try reader.readUInt()
         changes = try reader.readList(of: ValidatorChange.self, limit: Limits.validatorChangesMax)
+        approvals = try reader.readList(of: ValidatorApproval.self, limit: 256)
     }
 }
 
-/// `evidence.submit`: two conflicting signed votes, recorded now and checked by the BFT release.
+/// `evidence.submit`: two conflicting signed votes (canonical `SignedVote`s) from one validator.
 public struct EvidenceSubmit: Sendable, Hashable, CanonicalCodable {
     public var first: [UInt8]
     public var second: [UInt8]

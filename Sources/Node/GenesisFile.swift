@@ -87,18 +87,23 @@ public struct GenesisFile: Codable, Sendable, Hashable {
         }
     }
 
-    /// The state machine's view: chain id, organizations, parameters.
+    /// The state machine's view: chain id, organizations, parameters, and the validators of height 1.
     public func ledgerGenesis() throws(NodeError) -> LedgerGenesis {
         guard !chainID.isEmpty, chainID.utf8.count <= 64 else { throw NodeError("chain_id must be 1-64 bytes") }
         var organizations: [Organization] = []
         for entry in self.organizations {
             organizations.append(Organization(name: entry.name, key: try Self.key(entry.publicKey, "organization \(entry.name)")))
         }
+        var validators: [ValidatorChange] = []
+        for entry in self.validators {
+            validators.append(ValidatorChange(key: try Self.key(entry.publicKey, "validator \(entry.name)"), power: entry.power))
+        }
         return LedgerGenesis(
             chainID: chainID, organizations: organizations,
             parameters: LedgerParameters(
                 breakGlassSeconds: parameters.breakGlassSeconds, emergencyCategories: parameters.emergencyCategories
-            )
+            ),
+            validators: validators
         )
     }
 

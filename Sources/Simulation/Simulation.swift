@@ -65,6 +65,10 @@ public struct Simulation {
         public var crashes = 0
         public var behaviors: [Behavior] = []
         public var gstMillis: UInt64 = 0
+        /// Offenses recorded on the ledger (evidence.submit accepted), as an honest validator's ledger has them.
+        public var evidenceRecorded = 0
+        /// True if the validator set changed under consensus (a validators.update took effect).
+        public var validatorSetChanged = false
     }
 
     enum Item {
@@ -91,6 +95,8 @@ public struct Simulation {
         var chain: Chain
         /// Executions of blocks this node proposed or validated at the current height, by block id.
         var executions: [Hash32: BlockExecution] = [:]
+        /// `evidence.submit` transactions this node signed and will put in its proposals until they commit.
+        var pendingEvidence: [VerifiedTransaction] = []
         var up = true
         var generation = 0
         var replaying = false
@@ -112,6 +118,10 @@ public struct Simulation {
     /// them from (h - 1) × that.
     let transactions: [VerifiedTransaction]
     static let transactionsPerBlock = 4
+    /// A validators.update the first block carries, in some runs.
+    let validatorUpdate: VerifiedTransaction?
+    /// Evidence transactions a proposer adds to a block, at most.
+    static let evidencePerBlockMax = 4
     static let genesisMillis: UInt64 = 1_800_000_000_000
     let validators: ValidatorSet
     var nodes: [Node] = []
@@ -140,7 +150,12 @@ public struct Simulation {
         validators = set
         keys = set.validators.map { v in keys.first { $0.publicKey == v.key } ?? keys[0] }
         let organization = try SimulationRandom.key(&random)
-        genesis = LedgerGenesis(chainID: "twinledger-sim", organizations: [Organization(name: "HOSP_A", key: organization.publicKey)])
+        let governor = try SimulationRandom.key(&random)
+        genesis = LedgerGenesis(
+            chainID: "twinledger-sim",
+            organizations: [Organization(name: "HOSP_A", key: organization.publicKey), Organization(name: "HOSP_B", key: governor.publicKey)],
+            validators: keys.map { ValidatorChange(key: $0.publicKey, power: 1) }
+        )
         var transactions: [VerifiedTransaction] = []
         for nonce in 1...UInt64(Self.transactionsPerBlock * config.heights * 2) {
             let patient = try SimulationRandom.key(&random)
@@ -186,6 +201,26 @@ public struct Simulation {
                 crashes.append((honest, at, at + UInt64(random.int(100...3_000))))
             }
         }
+        // In half the runs the first block carries a validators.update, approved by every validator, giving one
+        // honest validator power 2 from height 3: the set changes under consensus (and the faulty keep less than a
+        // third of the power).
+        let honestIndices = behaviors.indices.filter { behaviors[$0] == .honest }
+        if random.chance(0.5), let chosen = honestIndices.randomElement(using: &random) {
+            let changes = [ValidatorChange(key: keys[chosen].publicKey, power: 2)]
+            let message = ValidatorsUpdate.approvalBytes(chainID: "twinledger-sim", basis: 0, changes: changes)
+            var approvals: [ValidatorApproval] = []
+            for key in keys {
+                approvals.append(ValidatorApproval(
+                    validator: key.publicKey.keyID, signature: try key.sign(message, auxiliaryRandom: random.bytes(32))))
+            }
+            approvals.sort { $0.validator < $1.validator }
+            let body = TransactionBody(chainID: "twinledger-sim", signer: governor.publicKey, nonce: 1,
+                                       payload: .validatorsUpdate(ValidatorsUpdate(basis: 0, changes: changes, approvals: approvals)))
+            validatorUpdate = try VerifiedTransaction(
+                try SignedTransaction(signing: body, with: governor, auxiliaryRandom: random.bytes(32)), chainID: "twinledger-sim")
+        } else {
+            validatorUpdate = nil
+        }
         report.behaviors = behaviors
         report.gstMillis = gst
         deadline = max(gst, crashes.map(\.back).max() ?? 0) + 40_000 * UInt64(config.heights)
@@ -218,6 +253,10 @@ public struct Simulation {
             if honest.allSatisfy({ $0.committed.count >= config.heights }) {
                 report.simulatedMillis = now
                 report.heightsCommitted = config.heights
+                if let witness = honest.first {
+                    report.evidenceRecorded = (try? witness.store.scan(prefix: [StateKey.evidencePrefix]).count) ?? 0
+                    report.validatorSetChanged = validators(witness, at: UInt64(config.heights)).totalPower != UInt64(nodes.count)
+                }
                 return report
             }
         }
@@ -302,8 +341,9 @@ public struct Simulation {
                 queue.push(max(at, now), .tick(node: node.index, generation: node.generation))
             case .decide(let height, let value, let certificate):
                 try decide(node, height, value, certificate)
-            case .evidence:
+            case .evidence(let first, let second):
                 report.evidence += 1
+                if node.behavior == .honest { submitEvidence(node, first, second) }
             }
         }
     }
@@ -312,7 +352,9 @@ public struct Simulation {
     /// simulated time. An invalid one (a Byzantine proposer's) has a wrong state root.
     mutating func makeBlock(_ node: Node, tamper: Bool, timeOffset: UInt64 = 0) -> LedgerBlock? {
         let start = Int(node.chain.head.height) * Self.transactionsPerBlock
-        let batch = Array(transactions[min(start, transactions.count)..<min(start + Self.transactionsPerBlock, transactions.count)])
+        var batch = Array(transactions[min(start, transactions.count)..<min(start + Self.transactionsPerBlock, transactions.count)])
+        if node.chain.head.height == 0, let validatorUpdate { batch.append(validatorUpdate) }
+        batch += node.pendingEvidence.prefix(Self.evidencePerBlockMax)
         let lastCommit = (try? node.chain.certificate(at: node.chain.head.height)) ?? nil
         guard var (block, execution) = try? node.chain.propose(
             batch, timeMillis: Self.genesisMillis + now + timeOffset, proposer: node.key.publicKey, lastCommit: lastCommit
@@ -338,12 +380,35 @@ public struct Simulation {
             guard let bytes = value.block.lastCommit,
                 let certificate = try? Canonical.decode(CommitCertificate.self, from: bytes),
                 certificate.height == head.height, certificate.block == head.blockHash,
-                config.mutation == .quorumOfTwoF || (try? certificate.verify(chainID: consensus.chainID, validators: validators)) != nil
+                config.mutation == .quorumOfTwoF || (try? certificate.verify(
+                    chainID: consensus.chainID, validators: validators(node, at: head.height))) != nil
             else { return false }
         }
         guard let execution = try? node.chain.validate(value.block) else { return false }
         node.executions[value.id] = execution
         return true
+    }
+
+    /// The validator set of `height` from the node's ledger (the genesis set if the ledger cannot say, which a
+    /// liveness or agreement failure would then show).
+    func validators(_ node: Node, at height: UInt64) -> ValidatorSet {
+        ((try? node.chain.validators(at: height)) ?? nil) ?? validators
+    }
+
+    /// An honest validator turns a double vote it saw into an `evidence.submit` signed with its own key, to carry in
+    /// its proposals until the ledger has it.
+    mutating func submitEvidence(_ node: Node, _ first: SignedVote, _ second: SignedVote) {
+        let nonceBytes = try? node.chain.store.get(StateKey.nonce(node.key.publicKey.keyID))
+        let committed = nonceBytes.flatMap { try? Canonical.decode(UInt64.self, from: $0) } ?? 0
+        let body = TransactionBody(
+            chainID: consensus.chainID, signer: node.key.publicKey,
+            nonce: committed + UInt64(node.pendingEvidence.count) + 1,
+            payload: .evidenceSubmit(EvidenceSubmit(first: Canonical.encode(first), second: Canonical.encode(second)))
+        )
+        guard node.pendingEvidence.count < 16, let signed = try? SignedTransaction(signing: body, with: node.key),
+            let transaction = try? VerifiedTransaction(signed, chainID: consensus.chainID)
+        else { return }
+        node.pendingEvidence.append(transaction)
     }
 
     mutating func local(_ node: Node, _ event: Tendermint<LedgerBlock>.Event) {
@@ -487,7 +552,7 @@ public struct Simulation {
         }
         // (Under the 2f-quorum mutation the broken protocol's certificates are 2f too: the self-test is about agreement.)
         if config.mutation != .quorumOfTwoF {
-            do { try certificate.verify(chainID: consensus.chainID, validators: validators) } catch {
+            do { try certificate.verify(chainID: consensus.chainID, validators: validators(node, at: height)) } catch {
                 throw fail(.validity, "node \(node.index)'s certificate for height \(height) does not verify: \(error)")
             }
         }
@@ -514,7 +579,8 @@ public struct Simulation {
         // The WAL starts the next height with its start time, and keeps what was buffered for later heights.
         node.wal = [Canonical.encode(WALEntry<LedgerBlock>(timeMillis: now, event: .tick))]
             + node.wal.filter { Self.height(of: $0).map { $0 > height } ?? false }
-        let directives = node.instance.startHeight(height + 1, validators: validators, at: now)
+        node.pendingEvidence.removeAll { (try? node.chain.location(of: $0.id)) != nil }
+        let directives = node.instance.startHeight(height + 1, validators: validators(node, at: height + 1), at: now)
         try execute(node, directives)
     }
 
@@ -552,7 +618,7 @@ public struct Simulation {
         let start = entries.first?.timeMillis ?? now
         node.instance = Tendermint<LedgerBlock>(
             config: consensus, me: node.key.publicKey.keyID, height: UInt64(node.committed.count + 1),
-            validators: validators, nowMillis: start
+            validators: validators(node, at: UInt64(node.committed.count + 1)), nowMillis: start
         )
         node.replaying = true
         try execute(node, node.instance.start(at: start))

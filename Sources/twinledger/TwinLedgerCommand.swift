@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The release this build reports.
-let twinLedgerVersion = "0.3.0"
+let twinLedgerVersion = "0.4.0"
 
 @main
 struct TwinLedgerCommand: AsyncParsableCommand {

@@ -12,6 +12,8 @@ final class LedgerWorld {
     let machine: StateMachine
     let hospitalA: SecretKey
     let hospitalB: SecretKey
+    /// Four validators of power 1 in the genesis.
+    let validatorKeys: [SecretKey]
     var height: UInt64 = 0
     /// The state root after the last committed block.
     var lastRoot: Hash32 = .zero
@@ -29,13 +31,19 @@ final class LedgerWorld {
         random = seed.map(SeededRandom.init(seed:))
         hospitalA = try Self.key(&random)
         hospitalB = try Self.key(&random)
+        var generator = random
+        var validators: [SecretKey] = []
+        for _ in 0..<4 { validators.append(try Self.key(&generator)) }
+        random = generator
+        validatorKeys = validators
         let genesis = LedgerGenesis(
             chainID: chainID,
             organizations: [
                 Organization(name: "HOSP_A", key: hospitalA.publicKey),
                 Organization(name: "HOSP_B", key: hospitalB.publicKey),
             ],
-            parameters: parameters
+            parameters: parameters,
+            validators: validatorKeys.map { ValidatorChange(key: $0.publicKey, power: 1) }
         )
         try store.write(try StateMachine.genesis(genesis).batch, sync: false)
         tree = try StateTree.load(store)

@@ -4,6 +4,7 @@
 // Index: admission (chain, signature, size, malformed) · nonces and replay · enroll · shadow.register ·
 // consent.grant · consent.revoke · delegation.grant/revoke · shadow.erase · authority.publish/rotate ·
 // audit.anchor · break_glass · validators.update and evidence.submit · history chain.
+import Consensus
 import Encoding
 import KeyValue
 import Ledger
@@ -337,18 +338,87 @@ struct OtherRuleTests {
         #expect(try world.history(patient.id).1.last == receipt.transaction)
     }
 
-    @Test("validators.update is recorded for organizations only; evidence once")
-    func governance() throws {
+    @Test("validators.update needs approvals of more than 2/3 of the power in force and takes effect at H+2")
+    func validatorUpdates() throws {
         let world = try LedgerWorld()
         let practitioner = try world.enroll(.practitioner)
-        let update = ValidatorsUpdate(changes: [ValidatorChange(key: try SecretKey().publicKey, power: 10)])
+        let newcomer = try SecretKey()
+        let leaving = world.validatorKeys[3]
+        let changes = [ValidatorChange(key: newcomer.publicKey, power: 2), ValidatorChange(key: leaving.publicKey, power: 0)]
+        func approvals(_ keys: [SecretKey], basis: UInt64 = 0, _ changes: [ValidatorChange] = changes) throws -> [ValidatorApproval] {
+            let message = ValidatorsUpdate.approvalBytes(chainID: world.chainID, basis: basis, changes: changes)
+            return try keys.map { ValidatorApproval(validator: $0.publicKey.keyID, signature: try $0.sign(message)) }
+                .sorted { $0.validator < $1.validator }
+        }
+        let three = Array(world.validatorKeys.prefix(3))
+        let update = ValidatorsUpdate(basis: 0, changes: changes, approvals: try approvals(three))
         try world.reject(practitioner, .validatorsUpdate(update), .unauthorized)
-        try world.reject(world.hospitalA, .validatorsUpdate(ValidatorsUpdate(changes: [])), .invalidField)
+        try world.reject(world.hospitalA, .validatorsUpdate(ValidatorsUpdate(basis: 0, changes: [], approvals: [])), .invalidField)
+        let two = ValidatorsUpdate(basis: 0, changes: changes, approvals: try approvals(Array(three.prefix(2))))
+        try world.reject(world.hospitalA, .validatorsUpdate(two), .unauthorized)  // 2 of 4 is not more than 2/3
+        let stale = ValidatorsUpdate(basis: 1, changes: changes, approvals: try approvals(three, basis: 1))
+        try world.reject(world.hospitalA, .validatorsUpdate(stale), .badSequence)
+        var forged = update
+        forged.approvals[0].signature = update.approvals[1].signature
+        try world.reject(world.hospitalA, .validatorsUpdate(forged), .badSignature)
+        var unsorted = update
+        unsorted.approvals.reverse()
+        try world.reject(world.hospitalA, .validatorsUpdate(unsorted), .invalidField)
+        let outsider = ValidatorsUpdate(basis: 0, changes: changes, approvals: try approvals(Array(three.prefix(2)) + [newcomer]))
+        try world.reject(world.hospitalA, .validatorsUpdate(outsider), .unauthorized)
+        let removeStranger = [ValidatorChange(key: newcomer.publicKey, power: 0)]
+        try world.reject(world.hospitalA, .validatorsUpdate(ValidatorsUpdate(
+            basis: 0, changes: removeStranger, approvals: try approvals(three, removeStranger))), .notFound)
+
         let receipt = try world.accept(world.hospitalA, .validatorsUpdate(update))
+        let height = world.height
         #expect(try world.record(ValidatorsUpdate.self, StateKey.validatorsUpdate(receipt.transaction)) == update)
-        try world.accept(practitioner, .evidenceSubmit(EvidenceSubmit(first: [1], second: [2])))
-        try world.reject(world.hospitalB, .evidenceSubmit(EvidenceSubmit(first: [2], second: [1])), .alreadyExists)
-        try world.reject(world.hospitalB, .evidenceSubmit(EvidenceSubmit(first: [1], second: [1])), .invalidField)
+        let schedule = try #require(try world.record(ValidatorSchedule.self, StateKey.validatorScheduleKey))
+        let before = try #require(schedule.entry(at: height + 1))
+        let after = try #require(schedule.entry(at: height + 2))
+        #expect(before.version == 0 && before.validators.count == 4)
+        #expect(after.version == 1 && after.effectiveHeight == height + 2)
+        #expect(Set(after.validators.map(\.key)) == Set(three.map(\.publicKey) + [newcomer.publicKey]))
+        #expect(try after.set().totalPower == 5)
+        // While that change is pending, no other may be made; once in force, the new set approves the next.
+        let next = [ValidatorChange(key: leaving.publicKey, power: 1)]
+        let newSet = three + [newcomer]
+        try world.reject(world.hospitalA, .validatorsUpdate(ValidatorsUpdate(
+            basis: 1, changes: next, approvals: try approvals(newSet, basis: 1, next))), .badSequence)
+        #expect(world.height == height + 1)
+        try world.accept(world.hospitalA, .validatorsUpdate(ValidatorsUpdate(
+            basis: 1, changes: next, approvals: try approvals(newSet, basis: 1, next))))
+    }
+
+    @Test("evidence: two signed conflicting votes of a validator of that height, recorded once per offense")
+    func evidence() throws {
+        let world = try LedgerWorld()
+        let practitioner = try world.enroll(.practitioner)
+        let validator = world.validatorKeys[0]
+        func vote(_ block: Hash32?, height: UInt64 = 1, round: Int = 0, by key: SecretKey? = nil) throws -> [UInt8] {
+            let key = key ?? validator
+            let vote = Vote(chainID: world.chainID, height: height, round: round, type: .prevote, block: block, validator: key.publicKey.keyID)
+            return Canonical.encode(try SignedVote(signing: vote, with: key))
+        }
+        let a = try vote(Hashing.sha3([1])), b = try vote(nil)
+        try world.reject(practitioner, .evidenceSubmit(EvidenceSubmit(first: a, second: a)), .invalidField)
+        try world.reject(practitioner, .evidenceSubmit(EvidenceSubmit(first: a, second: try vote(Hashing.sha3([1]), round: 1))), .invalidField)
+        try world.reject(practitioner, .evidenceSubmit(EvidenceSubmit(first: [1], second: [2])), .invalidField)
+        let stranger = try SecretKey()
+        try world.reject(practitioner, .evidenceSubmit(EvidenceSubmit(
+            first: try vote(Hashing.sha3([1]), by: stranger), second: try vote(nil, by: stranger))), .notFound)
+        try world.reject(practitioner, .evidenceSubmit(EvidenceSubmit(
+            first: try vote(Hashing.sha3([1]), height: 500), second: try vote(nil, height: 500))), .invalidField)
+        var tampered = try Canonical.decode(SignedVote.self, from: b)
+        tampered.signature = try Canonical.decode(SignedVote.self, from: a).signature
+        try world.reject(practitioner, .evidenceSubmit(EvidenceSubmit(first: a, second: Canonical.encode(tampered))), .badSignature)
+        // A validator's own key may submit it (the node that saw the double vote).
+        try world.accept(world.validatorKeys[1], .evidenceSubmit(EvidenceSubmit(first: a, second: b)))
+        let key = StateKey.evidence(validator: validator.publicKey.keyID, height: 1, round: 0, type: .prevote)
+        #expect(try world.record(EvidenceRecord.self, key) != nil)
+        try world.reject(practitioner, .evidenceSubmit(EvidenceSubmit(first: b, second: try vote(Hashing.sha3([2])))), .alreadyExists)
+        // A validator key signs nothing else.
+        try world.reject(world.validatorKeys[1], .auditAnchor(AuditAnchor(root: Hashing.sha3([1]), firstSequence: 0, count: 1)), .unknownSigner)
     }
 }
 

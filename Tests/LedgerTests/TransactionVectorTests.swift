@@ -62,7 +62,9 @@ func expectedPayloads() throws -> [String: Payload] {
         "audit.anchor": .auditAnchor(AuditAnchor(root: h("root"), firstSequence: 100, count: 50)),
         "shadow.erase": .shadowErase(ShadowErase(shadow: h("shadow"))),
         "break_glass": .breakGlass(BreakGlass(patient: h("patient"), reason: "unconscious on arrival")),
-        "validators.update": .validatorsUpdate(ValidatorsUpdate(changes: [ValidatorChange(key: try key("validator"), power: 10)])),
+        "validators.update": .validatorsUpdate(ValidatorsUpdate(
+            basis: 3, changes: [ValidatorChange(key: try key("validator"), power: 10)],
+            approvals: [ValidatorApproval(validator: h("approver"), signature: try Signature(bytes: h("sig-a").bytes + h("sig-b").bytes))])),
         "evidence.submit": .evidenceSubmit(EvidenceSubmit(first: [1] + Array("vote-a".utf8), second: [1] + Array("vote-b".utf8))),
     ]
 }

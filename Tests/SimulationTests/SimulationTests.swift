@@ -2,7 +2,8 @@
 //
 // Covers: 2,000 seeded runs (1,500 with 4 validators, 500 with 7) of real ledgers under consensus, with Byzantine
 // validators, crashes with WAL replay, partitions, drops and duplicates, keep agreement, validity, no honest
-// double-sign and liveness, and between them exercise every Byzantine behavior, crashes and evidence; the same seed replays to the same run; and the simulator
+// double-sign and liveness, and between them exercise every Byzantine behavior, crashes, evidence recorded on the
+// ledger and validator sets changed by validators.update; the same seed replays to the same run; and the simulator
 // finds the agreement violation of a deliberately broken protocol (quorums of 2f) within 300 seeds.
 // TWINLEDGER_SEED moves the seed ranges (the default is fixed, so CI runs are reproducible).
 import Consensus
@@ -37,6 +38,8 @@ struct SimulationTests {
         #expect(behaviors == [.honest, .silent, .equivocate, .invalid])
         #expect(reports.map(\.crashes).reduce(0, +) > 100, "crash-restarts from the WAL are exercised")
         #expect(reports.map(\.evidence).reduce(0, +) > 100, "equivocation is seen and reported")
+        #expect(reports.filter { $0.evidenceRecorded > 0 }.count > 50, "evidence reaches the ledger as evidence.submit")
+        #expect(reports.filter(\.validatorSetChanged).count > 500, "validators.update changes the set under consensus")
         #expect(reports.contains { $0.gstMillis > 3_000 })
     }
 

@@ -131,7 +131,8 @@ payloads = [
     ("audit.anchor", 8, ROOT + uvarint(100) + uvarint(50)),
     ("shadow.erase", 9, SHADOW),
     ("break_glass", 10, PATIENT + tstr("unconscious on arrival")),
-    ("validators.update", 11, lst([(VALIDATOR, 10)], lambda c: c[0] + uvarint(c[1]))),
+    ("validators.update", 11, uvarint(3) + lst([(VALIDATOR, 10)], lambda c: c[0] + uvarint(c[1]))
+     + lst([(h("approver"), h("sig-a") + h("sig-b"))], lambda a: a[0] + a[1])),
     ("evidence.submit", 12, bstr(b"\x01vote-a") + bstr(b"\x01vote-b")),
 ]
 
