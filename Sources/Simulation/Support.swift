@@ -37,26 +37,6 @@ public struct SimulationRandom: Sendable {
     }
 }
 
-/// A ledger block as the consensus value; its id is the header hash, computed once.
-public struct LedgerBlock: ConsensusValue, CanonicalCodable, CustomStringConvertible {
-    public let block: Block
-    public let id: Hash32
-
-    public init(_ block: Block) {
-        self.block = block
-        id = block.header.hash
-    }
-
-    public func encode(to writer: inout CanonicalWriter) { writer.write(block) }
-
-    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self.init(try reader.read()) }
-
-    public static func == (a: LedgerBlock, b: LedgerBlock) -> Bool { a.id == b.id }
-    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
-
-    public var description: String { "block h\(block.header.height) \(id.hex.prefix(8))" }
-}
-
 /// A min-heap of timed items, ties broken by insertion order, so the order of events is a function of the seed.
 struct EventQueue<Item> {
     private var heap: [(time: UInt64, sequence: UInt64, item: Item)] = []

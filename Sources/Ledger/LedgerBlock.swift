@@ -1,0 +1,23 @@
+import Consensus
+import Encoding
+
+/// A block as consensus decides on it: the value of the Tendermint instance, whose id is the header hash (computed
+/// once, since consensus asks for it often).
+public struct LedgerBlock: ConsensusValue, CanonicalCodable, CustomStringConvertible {
+    public let block: Block
+    public let id: Hash32
+
+    public init(_ block: Block) {
+        self.block = block
+        id = block.header.hash
+    }
+
+    public func encode(to writer: inout CanonicalWriter) { writer.write(block) }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) { self.init(try reader.read()) }
+
+    public static func == (a: LedgerBlock, b: LedgerBlock) -> Bool { a.id == b.id }
+    public func hash(into hasher: inout Hasher) { hasher.combine(id) }
+
+    public var description: String { "block h\(block.header.height) \(id.hex.prefix(8))" }
+}
