@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
@@ -52,6 +53,14 @@ let package = Package(
         .target(name: "Consensus", dependencies: ["Encoding", "TwinCrypto"]),
         // The deterministic consensus simulator (tests and `make sim`).
         .target(name: "Simulation", dependencies: ["Consensus", "Ledger", "KeyValue", "Encoding", "TwinCrypto"]),
+        // The peer-to-peer wire protocol (Docs/protocol.md): messages, frames, the NIO codec.
+        .target(
+            name: "P2P",
+            dependencies: [
+                "Consensus", "Ledger", "Encoding",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // LevelDB-backed storage implementing the KeyValue protocol.
         .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
         // The node shell: genesis and config files, the chain on LevelDB, mempool, block producer, metrics.
@@ -98,6 +107,15 @@ let package = Package(
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Consensus", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
+        .testTarget(
+            name: "P2PTests",
+            dependencies: [
+                "P2P", "Consensus", "Ledger", "Encoding", "TwinCrypto", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "TestSupport"]),
         // `make sim`: runs simulator seeds and prints the failing ones with their replay command.
         .executableTarget(name: "twinsim", dependencies: ["Simulation", "Consensus"]),
