@@ -32,32 +32,35 @@ let package = Package(
         // One-block SHA3-256 in C for the state tree's many short inputs (Sources/CKeccak/include/ckeccak.h).
         .target(name: "CKeccak"),
 
+        // Pure: the one shape of TwinLedger's errors (a stable code and a message), shared by every module.
+        .target(name: "CodedErrors"),
         // Pure: the canonical binary encoding of everything signed or hashed.
         .target(name: "Encoding"),
         // Pure: the key-value protocol the ledger runs over, and an in-memory implementation.
-        .target(name: "KeyValue"),
+        .target(name: "KeyValue", dependencies: ["CodedErrors"]),
         // Cryptographic primitives: BIP340 Schnorr, SHA3-256, AES-256-GCM, HKDF, ECIES envelopes, key files.
         .target(
             name: "TwinCrypto",
             dependencies: [
                 "CSecp256k1",
                 "CKeccak",
+                "CodedErrors",
                 "Encoding",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         // Pure: transactions, authorization rules, the state machine (over the KeyValue protocol).
-        .target(name: "Ledger", dependencies: ["Consensus", "Encoding", "KeyValue", "TwinCrypto"]),
+        .target(name: "Ledger", dependencies: ["CodedErrors", "Consensus", "Encoding", "KeyValue", "TwinCrypto"]),
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
-        .target(name: "Consensus", dependencies: ["Encoding", "TwinCrypto"]),
+        .target(name: "Consensus", dependencies: ["CodedErrors", "Encoding", "TwinCrypto"]),
         // The deterministic consensus simulator (tests and `make sim`).
         .target(name: "Simulation", dependencies: ["Consensus", "Ledger", "KeyValue", "Encoding", "TwinCrypto"]),
         // The peer-to-peer wire protocol (Docs/protocol.md): messages, frames, the NIO codec.
         .target(
             name: "P2P",
             dependencies: [
-                "Consensus", "Ledger", "Encoding",
+                "CodedErrors", "Consensus", "Ledger", "Encoding",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -1,38 +1,30 @@
+import CodedErrors
 import Encoding
 import TwinCrypto
 
 /// Why consensus refused a message or a certificate. The message changes nothing.
-public struct ConsensusError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+public typealias ConsensusError = CodedError<ConsensusErrors>
 
-        /// The message names another chain.
-        public static let wrongChain = Code(rawValue: "wrong_chain")
-        /// The signer is not a validator of the message's height.
-        public static let unknownValidator = Code(rawValue: "unknown_validator")
-        /// The signature does not verify, or the proposed value is not the one the proposal names.
-        public static let badSignature = Code(rawValue: "bad_signature")
-        /// A proposal from a validator that is not the proposer of its round.
-        public static let wrongProposer = Code(rawValue: "wrong_proposer")
-        /// A message for a height already decided here.
-        public static let staleHeight = Code(rawValue: "stale_height")
-        /// A message for a round or height too far ahead to keep (bounded buffers).
-        public static let tooFarAhead = Code(rawValue: "too_far_ahead")
-        /// A commit certificate that does not prove its block committed.
-        public static let invalidCertificate = Code(rawValue: "invalid_certificate")
-    }
+/// The family of `ConsensusError`.
+public enum ConsensusErrors: ErrorDomain {
+    public static let prefix = ""
+}
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code): \(message)" }
+extension CodedError<ConsensusErrors>.Code {
+    /// The message names another chain.
+    public static let wrongChain = Self(rawValue: "wrong_chain")
+    /// The signer is not a validator of the message's height.
+    public static let unknownValidator = Self(rawValue: "unknown_validator")
+    /// The signature does not verify, or the proposed value is not the one the proposal names.
+    public static let badSignature = Self(rawValue: "bad_signature")
+    /// A proposal from a validator that is not the proposer of its round.
+    public static let wrongProposer = Self(rawValue: "wrong_proposer")
+    /// A message for a height already decided here.
+    public static let staleHeight = Self(rawValue: "stale_height")
+    /// A message for a round or height too far ahead to keep (bounded buffers).
+    public static let tooFarAhead = Self(rawValue: "too_far_ahead")
+    /// A commit certificate that does not prove its block committed.
+    public static let invalidCertificate = Self(rawValue: "invalid_certificate")
 }
 
 /// Proof that a block was committed: precommits for it from validators holding more than two thirds of the height's

@@ -1,3 +1,4 @@
+import CodedErrors
 import Consensus
 import Encoding
 import Ledger
@@ -177,27 +178,18 @@ public enum WireLimits {
 }
 
 /// Why a peer's bytes were refused. The connection is closed; the node goes on.
-public struct WireError: Error, Sendable, Hashable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+public typealias WireError = CodedError<WireErrors>
 
-        /// A frame longer than `WireLimits.frameBytesMax`, or of length 0.
-        public static let badLength = Code(rawValue: "bad_length")
-        /// A type byte this protocol version does not define.
-        public static let unknownType = Code(rawValue: "unknown_type")
-        /// The payload is not exactly one canonical message of its type.
-        public static let malformed = Code(rawValue: "malformed")
-    }
+/// The family of `WireError`.
+public enum WireErrors: ErrorDomain {
+    public static let prefix = ""
+}
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code): \(message)" }
+extension CodedError<WireErrors>.Code {
+    /// A frame longer than `WireLimits.frameBytesMax`, or of length 0.
+    public static let badLength = Self(rawValue: "bad_length")
+    /// A type byte this protocol version does not define.
+    public static let unknownType = Self(rawValue: "unknown_type")
+    /// The payload is not exactly one canonical message of its type.
+    public static let malformed = Self(rawValue: "malformed")
 }

@@ -1,3 +1,4 @@
+import CodedErrors
 import Crypto
 import Encoding
 import _CryptoExtras
@@ -239,29 +240,20 @@ public enum KeyFile {
 }
 
 /// Why a key file could not be written or loaded.
-public struct KeyFileError: Error, Hashable, Sendable, CustomStringConvertible {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+public typealias KeyFileError = CodedError<KeyFileErrors>
 
-        public static let io = Code(rawValue: "io")
-        public static let exists = Code(rawValue: "exists")
-        public static let insecurePermissions = Code(rawValue: "insecure_permissions")
-        public static let malformed = Code(rawValue: "malformed")
-        public static let unsupportedVersion = Code(rawValue: "unsupported_version")
-        public static let passphraseRequired = Code(rawValue: "passphrase_required")
-        public static let wrongPassphrase = Code(rawValue: "wrong_passphrase")
-        public static let mismatch = Code(rawValue: "mismatch")
-    }
+/// The family of `KeyFileError`.
+public enum KeyFileErrors: ErrorDomain {
+    public static let prefix = "key file "
+}
 
-    public let code: Code
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "key file \(code): \(message)" }
+extension CodedError<KeyFileErrors>.Code {
+    public static let io = Self(rawValue: "io")
+    public static let exists = Self(rawValue: "exists")
+    public static let insecurePermissions = Self(rawValue: "insecure_permissions")
+    public static let malformed = Self(rawValue: "malformed")
+    public static let unsupportedVersion = Self(rawValue: "unsupported_version")
+    public static let passphraseRequired = Self(rawValue: "passphrase_required")
+    public static let wrongPassphrase = Self(rawValue: "wrong_passphrase")
+    public static let mismatch = Self(rawValue: "mismatch")
 }
