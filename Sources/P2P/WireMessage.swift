@@ -192,4 +192,6 @@ extension CodedError<WireErrors>.Code {
     public static let unknownType = Self(rawValue: "unknown_type")
     /// The payload is not exactly one canonical message of its type.
     public static let malformed = Self(rawValue: "malformed")
+    /// The peer's hello does not match this node's chain, genesis, protocol version or consortium.
+    public static let refusedPeer = Self(rawValue: "refused_peer")
 }
