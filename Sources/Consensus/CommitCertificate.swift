@@ -56,23 +56,10 @@ public struct CommitCertificate: Sendable, Hashable, CanonicalCodable {
     /// each once.
     public func verify(chainID: String, validators: ValidatorSet) throws(ConsensusError) {
         guard self.chainID == chainID else { throw ConsensusError(.wrongChain, "certificate for chain \(self.chainID)") }
-        var power: UInt64 = 0
-        var previous: Hash32?
-        for signer in signatures {
-            if let previous, !(previous < signer.validator) {
-                throw ConsensusError(.invalidCertificate, "signers repeated or out of order")
-            }
-            previous = signer.validator
-            guard let validator = validators.validator(signer.validator) else {
-                throw ConsensusError(.invalidCertificate, "signer \(signer.validator.hex.prefix(16)) is not a validator")
-            }
-            guard validator.key.verify(signer.signature, for: vote(of: signer).signingBytes) else {
-                throw ConsensusError(.invalidCertificate, "bad signature from \(signer.validator.hex.prefix(16))")
-            }
-            power += validator.power
-        }
-        guard validators.isQuorum(power) else {
-            throw ConsensusError(.invalidCertificate, "signers hold \(power) of \(validators.totalPower) power, not more than 2/3")
+        do {
+            try validators.verifyQuorum(signatures) { vote(of: $0).signingBytes }
+        } catch {
+            throw ConsensusError(.invalidCertificate, error.description)
         }
     }
 

@@ -191,9 +191,10 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     }
 
     /// Moves to `height` (after the shell committed the decision of the previous one) with its validators, resets
-    /// the round state and message log (L54), replays buffered messages for it, and starts round 0.
+    /// the round state and message log (L54), replays buffered messages for it, and starts round 0. A height not
+    /// above the current one changes nothing (heights only increase).
     public mutating func startHeight(_ height: UInt64, validators: ValidatorSet, at nowMillis: UInt64) -> [Directive] {
-        precondition(height > self.height, "heights only increase")
+        guard height > self.height else { return [] }
         self.nowMillis = max(self.nowMillis, nowMillis)
         self.height = height
         self.validators = validators

@@ -92,4 +92,39 @@ public struct ValidatorSet: Sendable, Hashable {
 
     /// More than one third of the total power (the paper's f+1): at least one honest validator among them.
     public func isOneThird(_ power: UInt64) -> Bool { 3 * power > totalPower }
+
+    /// Why signatures do not make a quorum of this set.
+    public enum QuorumFailure: Error, Sendable, Hashable, CustomStringConvertible {
+        case unsorted
+        case notValidator(Hash32)
+        case badSignature(Hash32)
+        case short(power: UInt64, total: UInt64)
+
+        public var description: String {
+            switch self {
+            case .unsorted: "signers must be sorted by key id, each once"
+            case .notValidator(let id): "\(id.hex.prefix(16))… is not a validator"
+            case .badSignature(let id): "the signature of \(id.hex.prefix(16))… does not verify"
+            case .short(let power, let total): "signers hold \(power) of \(total) power, not more than 2/3"
+            }
+        }
+    }
+
+    /// Checks that `signatures` (sorted by validator key id, each once) are by validators of this set, each over
+    /// `message(signature)`, and that the signers hold more than two thirds of the power: what a commit certificate and
+    /// a validator set change both need.
+    public func verifyQuorum(
+        _ signatures: [ValidatorSignature], message: (ValidatorSignature) -> [UInt8]
+    ) throws(QuorumFailure) {
+        var power: UInt64 = 0
+        var previous: Hash32?
+        for signer in signatures {
+            if let previous, !(previous < signer.validator) { throw .unsorted }
+            previous = signer.validator
+            guard let validator = validator(signer.validator) else { throw .notValidator(signer.validator) }
+            guard validator.key.verify(signer.signature, for: message(signer)) else { throw .badSignature(signer.validator) }
+            power += validator.power
+        }
+        guard isQuorum(power) else { throw .short(power: power, total: totalPower) }
+    }
 }

@@ -135,23 +135,14 @@ extension Execution {
         }
         let current = try latest.set()
         let message = ValidatorsUpdate.approvalBytes(chainID: chainID, basis: p.basis, changes: p.changes)
-        var power: UInt64 = 0
-        var previous: Hash32?
-        for approval in p.approvals {
-            if let previous, !(previous < approval.validator) {
-                throw LedgerError(.invalidField, "approvals must be sorted by validator, each once")
+        do {
+            try current.verifyQuorum(p.approvals) { _ in message }
+        } catch {
+            switch error {
+            case .unsorted: throw LedgerError(.invalidField, "approvals: \(error)")
+            case .badSignature: throw LedgerError(.badSignature, "approvals: \(error)")
+            case .notValidator, .short: throw LedgerError(.unauthorized, "approvals of version \(latest.version): \(error)")
             }
-            previous = approval.validator
-            guard let validator = current.validator(approval.validator) else {
-                throw LedgerError(.unauthorized, "\(approval.validator.hex.prefix(16))… is not a validator of version \(latest.version)")
-            }
-            guard validator.key.verify(approval.signature, for: message) else {
-                throw LedgerError(.badSignature, "approval by \(approval.validator.hex.prefix(16))… does not verify")
-            }
-            power += validator.power
-        }
-        guard current.isQuorum(power) else {
-            throw LedgerError(.unauthorized, "approvals hold \(power) of \(current.totalPower) power, not more than 2/3")
         }
         var members = Dictionary(uniqueKeysWithValues: latest.validators.map { ($0.key.keyID, $0) })
         for change in p.changes {

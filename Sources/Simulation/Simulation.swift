@@ -230,6 +230,7 @@ public struct Simulation {
             nodes.append(try Node(index: index, key: key, behavior: behaviors[index], instance: instance, genesis: genesis))
         }
         crashPlan = crashes
+        byzantine = Set(nodes.filter { $0.behavior != .honest }.map { $0.key.publicKey.keyID })
         for crash in crashes {
             queue.push(crash.at, .crash(crash.node))
             queue.push(crash.back, .restart(crash.node))
@@ -238,6 +239,8 @@ public struct Simulation {
     }
 
     var honest: [Node] { nodes.filter { $0.behavior == .honest } }
+    /// Key ids of the Byzantine validators (the messages honest ones relay).
+    var byzantine: Set<Hash32> = []
 
     /// Runs until every honest validator committed `config.heights` heights; throws the first broken invariant.
     public mutating func run() throws(Failure) -> Report {
@@ -453,7 +456,7 @@ public struct Simulation {
         case .vote(let v): signer = v.vote.validator
         default: return
         }
-        guard let origin = nodes.first(where: { $0.key.publicKey.keyID == signer }), origin.behavior != .honest else { return }
+        guard byzantine.contains(signer) else { return }
         guard node.relayed.insert(Hashing.sha3(Canonical.encode(event))).inserted else { return }
         send(event, from: node, to: everyone)
     }
