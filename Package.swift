@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
@@ -64,6 +65,7 @@ let package = Package(
             name: "P2P",
             dependencies: [
                 "CodedErrors", "Consensus", "Ledger", "Encoding",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -78,7 +80,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Ledger", "Storage", "KeyValue", "TwinCrypto", "Encoding",
+                "Ledger", "Consensus", "P2P", "Storage", "KeyValue", "TwinCrypto", "Encoding",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -96,8 +98,9 @@ let package = Package(
         .executableTarget(
             name: "twinledger",
             dependencies: [
-                "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger", "Node", "API",
+                "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger", "Node", "API", "P2P", "Consensus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -21,3 +21,15 @@ public struct LedgerBlock: ConsensusValue, CanonicalCodable, CustomStringConvert
 
     public var description: String { "block h\(block.header.height) \(id.hex.prefix(8))" }
 }
+
+extension LedgerBlock {
+    /// Whether the block carries the commit certificate of the chain's head: none on top of genesis; otherwise one
+    /// for the head's height and block that `verify` accepts (a quorum of that height's validators).
+    public func carriesCertificate(of head: Chain.ChainHead, verify: (CommitCertificate) -> Bool) -> Bool {
+        guard head.height > 0 else { return block.lastCommit == nil }
+        guard let bytes = block.lastCommit, let certificate = try? Canonical.decode(CommitCertificate.self, from: bytes),
+            certificate.height == head.height, certificate.block == head.blockHash
+        else { return false }
+        return verify(certificate)
+    }
+}

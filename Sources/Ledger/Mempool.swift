@@ -51,6 +51,8 @@ public struct Mempool: Sendable {
 
     public var count: Int { entries.count }
     public func contains(_ id: Hash32) -> Bool { entries[id] != nil }
+    /// Transactions waiting from `signer` (a key id).
+    public func pendingCount(signer: Hash32) -> Int { perSigner[signer, default: 0] }
 
     /// Admits `transaction` given the signer's committed nonce (0 if none).
     public mutating func admit(_ transaction: VerifiedTransaction, committedNonce: UInt64) throws(Refusal) {

@@ -44,24 +44,54 @@ public struct GenesisFile: Codable, Sendable, Hashable {
         }
     }
 
+    /// A consortium node: a validator or a follower (a node that follows the chain, serves the API and replicates
+    /// blobs without voting). Its node id is the key id of `public_key`, which its TLS certificate names.
+    public struct NodeEntry: Codable, Sendable, Hashable {
+        public var name: String
+        public var organization: String
+        public var publicKey: String
+        enum CodingKeys: String, CodingKey {
+            case name, organization
+            case publicKey = "public_key"
+        }
+        public init(name: String, organization: String, publicKey: String) {
+            (self.name, self.organization, self.publicKey) = (name, organization, publicKey)
+        }
+    }
+
+    /// Who may connect: the consortium CA (PEM) every node certificate chains to, and the nodes.
+    public struct Consortium: Codable, Sendable, Hashable {
+        public var certificateAuthority: String
+        public var nodes: [NodeEntry]
+        enum CodingKeys: String, CodingKey {
+            case nodes
+            case certificateAuthority = "certificate_authority"
+        }
+        public init(certificateAuthority: String, nodes: [NodeEntry]) {
+            (self.certificateAuthority, self.nodes) = (certificateAuthority, nodes)
+        }
+    }
+
     public var chainID: String
     public var genesisTimeMillis: UInt64
     public var organizations: [OrganizationEntry]
     public var validators: [ValidatorEntry]
     public var parameters: Parameters
+    /// The network's members. Absent in a single-node genesis (`node init`), which runs without peers.
+    public var consortium: Consortium?
 
     enum CodingKeys: String, CodingKey {
-        case organizations, validators, parameters
+        case organizations, validators, parameters, consortium
         case chainID = "chain_id"
         case genesisTimeMillis = "genesis_time_ms"
     }
 
     public init(
         chainID: String, genesisTimeMillis: UInt64, organizations: [OrganizationEntry], validators: [ValidatorEntry],
-        parameters: Parameters = Parameters()
+        parameters: Parameters = Parameters(), consortium: Consortium? = nil
     ) {
         (self.chainID, self.genesisTimeMillis, self.organizations) = (chainID, genesisTimeMillis, organizations)
-        (self.validators, self.parameters) = (validators, parameters)
+        (self.validators, self.parameters, self.consortium) = (validators, parameters, consortium)
     }
 
     /// Reads and validates a genesis file.
@@ -76,6 +106,7 @@ public struct GenesisFile: Codable, Sendable, Hashable {
         }
         _ = try file.ledgerGenesis()
         _ = try file.validatorKeys()
+        _ = try file.nodeIDs()
         return file
     }
 
@@ -115,6 +146,66 @@ public struct GenesisFile: Codable, Sendable, Hashable {
             keys.append(try Self.key(validator.publicKey, "validator \(validator.name)"))
         }
         return keys
+    }
+
+    /// Key ids of the consortium's nodes; every validator must be one of them. Empty without a consortium section.
+    public func nodeIDs() throws(NodeError) -> Set<Hash32> {
+        guard let consortium else { return [] }
+        var ids = Set<Hash32>()
+        var names = Set<String>()
+        for node in consortium.nodes {
+            guard names.insert(node.name).inserted else { throw NodeError("node name \(node.name) appears twice") }
+            guard ids.insert(try Self.key(node.publicKey, "node \(node.name)").keyID).inserted else {
+                throw NodeError("node \(node.name)'s key appears twice")
+            }
+        }
+        for key in try validatorKeys() where !ids.contains(key.keyID) {
+            throw NodeError("validator \(key.keyID.hex.prefix(16))… is not one of the consortium's nodes")
+        }
+        guard consortium.certificateAuthority.contains("-----BEGIN CERTIFICATE-----") else {
+            throw NodeError("consortium.certificate_authority must be a PEM certificate")
+        }
+        return ids
+    }
+
+    /// The consortium node with key id `id`.
+    public func node(_ id: Hash32) -> NodeEntry? {
+        consortium?.nodes.first { Hex.decode($0.publicKey).flatMap { try? PublicKey(bytes: $0) }?.keyID == id }
+    }
+
+    /// The genesis fingerprint nodes compare in their handshake: SHA3-256 over the canonical encoding of every
+    /// field (Docs/protocol.md, "Connections"), so two files that differ in anything but formatting differ here.
+    public var fingerprint: Hash32 {
+        var writer = CanonicalWriter()
+        writer.write(string: chainID)
+        writer.write(uint: genesisTimeMillis)
+        writer.write(uint: UInt64(organizations.count))
+        for entry in organizations {
+            writer.write(string: entry.name)
+            writer.write(string: entry.publicKey.lowercased())
+        }
+        writer.write(uint: UInt64(validators.count))
+        for entry in validators {
+            writer.write(string: entry.name)
+            writer.write(string: entry.publicKey.lowercased())
+            writer.write(uint: entry.power)
+        }
+        writer.write(uint: parameters.breakGlassSeconds)
+        writer.write(uint: UInt64(parameters.emergencyCategories.count))
+        for category in parameters.emergencyCategories { writer.write(string: category) }
+        if let consortium {
+            writer.write(uint: 1)
+            writer.write(string: consortium.certificateAuthority)
+            writer.write(uint: UInt64(consortium.nodes.count))
+            for node in consortium.nodes {
+                writer.write(string: node.name)
+                writer.write(string: node.organization)
+                writer.write(string: node.publicKey.lowercased())
+            }
+        } else {
+            writer.write(uint: 0)
+        }
+        return Hashing.sha3(writer.bytes)
     }
 
     static func key(_ hex: String, _ what: String) throws(NodeError) -> PublicKey {

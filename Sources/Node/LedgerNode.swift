@@ -1,7 +1,9 @@
+import Consensus
 import Encoding
 import KeyValue
 import Ledger
 import Logging
+import P2P
 import Storage
 import TwinCrypto
 
@@ -9,11 +11,11 @@ import TwinCrypto
 import Glibc
 #endif
 
-/// A single-validator ledger node: admission, mempool, block production, and the queries the API serves.
+/// A ledger node: admission, mempool, consensus (for a validator), block sync, and the queries the API serves.
 ///
-/// An actor, so admission, production and queries never interleave inside one operation. Block production is a
-/// loop (`runProducer`) that wakes every interval and commits a block when transactions are waiting; the BFT
-/// consensus release replaces this loop without changing admission or queries.
+/// An actor, so admission, consensus steps, sync and queries never interleave inside one operation. A validator
+/// runs Tendermint (`startConsensus`, ConsensusDriver.swift) and every node follows the chain by block sync over its
+/// peer network. `produceBlock` commits without consensus and exists for tests and benchmarks of the state path.
 public actor LedgerNode {
     public nonisolated let chainID: String
     public nonisolated let metrics: NodeMetrics
@@ -26,9 +28,14 @@ public actor LedgerNode {
     var waiters: [Hash32: [CheckedContinuation<Void, Never>]] = [:]
     /// A clock for block times; tests inject their own.
     let now: @Sendable () -> UInt64
+    /// The validator set of height 1 (the ledger's schedule has it too; this is the fallback).
+    let genesisValidators: ValidatorSet
+    var consensus: ConsensusState?
+    var network: PeerNetwork?
+    var sync = SyncState()
 
     public struct Settings: Sendable {
-        public var blockInterval: Duration = .milliseconds(200)
+        public var blockInterval: Duration = .milliseconds(1_000)
         public var blockTransactionsMax = 1_000
         public var mempool = Mempool.Limits()
         public init() {}
@@ -47,6 +54,13 @@ public actor LedgerNode {
         blockTransactionsMax = settings.blockTransactionsMax
         self.logger = logger
         self.now = now
+        do {
+            // A ledger without genesis validators (tests of the state path) has its proposer as the one validator.
+            let validators = genesis.validators.isEmpty ? [ValidatorChange(key: proposer, power: 1)] : genesis.validators
+            genesisValidators = try ValidatorSet(validators.map { Validator(key: $0.key, power: $0.power) })
+        } catch {
+            throw LedgerError(.invalidField, "the genesis validator set: \(error)")
+        }
         metrics = NodeMetrics()
         metrics.height.set(Double(chain.head.height))
     }
@@ -66,8 +80,16 @@ public actor LedgerNode {
         public var description: String { "\(code): \(message)" }
     }
 
-    /// Admits signed transaction bytes into the mempool; returns the transaction id.
+    /// Admits signed transaction bytes into the mempool and passes them to the validators; returns the id.
     public func submit(_ bytes: [UInt8]) throws(Refusal) -> Hash32 {
+        let id = try admit(bytes, gossip: true)
+        tryPropose()
+        return id
+    }
+
+    /// Admits a transaction; with `gossip`, sends it to the connected validators (who do not pass it on: the
+    /// consortium's validators are fully connected).
+    func admit(_ bytes: [UInt8], gossip: Bool) throws(Refusal) -> Hash32 {
         let transaction: VerifiedTransaction
         do {
             transaction = try VerifiedTransaction(bytes: bytes, chainID: chainID)
@@ -86,6 +108,7 @@ public actor LedgerNode {
             throw Refusal(code: error.code, message: "\(error)")
         }
         metrics.mempoolSize.set(Double(mempool.count))
+        if gossip, let network { network.broadcast(.transaction(bytes), to: validatorPeers()) }
         return transaction.id
     }
 
@@ -102,24 +125,32 @@ public actor LedgerNode {
     /// The cache counters already reported to the metrics.
     private var reportedCache = CachedStore.Statistics()
 
+    /// Commits a block without consensus (tests and benchmarks of the state path; never alongside consensus).
     @discardableResult
     public func produceBlock() throws(LedgerError) -> BlockHeader? {
         let transactions = mempool.reap(max: blockTransactionsMax)
         guard !transactions.isEmpty else { return nil }
+        let (block, execution) = try chain.propose(transactions, timeMillis: now(), proposer: proposer)
+        try finishCommit(block, execution, certificate: nil)
+        return block.header
+    }
+
+    /// Commits `block` and does the node's bookkeeping: metrics, mempool, waiters.
+    func finishCommit(_ block: Block, _ execution: BlockExecution, certificate: [UInt8]?) throws(LedgerError) {
         let clock = ContinuousClock()
         let start = clock.now
-        let (block, execution) = try chain.propose(transactions, timeMillis: now(), proposer: proposer)
-        try chain.commit(block, execution)
+        try chain.commit(block, execution, certificate: certificate)
         metrics.blockCommit.recordNanoseconds(Int64((clock.now - start).components.attoseconds / 1_000_000_000
             + (clock.now - start).components.seconds * 1_000_000_000))
-        metrics.blockTransactions.record(Double(transactions.count))
+        metrics.blockTransactions.record(Double(block.transactions.count))
         for result in execution.results {
             switch result {
             case .accepted: metrics.accepted.increment()
             case .rejected(_, let error): metrics.rejected(error.code.rawValue)
             }
         }
-        mempool.removeCommitted(transactions.map(\.id)) { committedNonce($0) }
+        let ids = execution.results.map { TransactionOutcome($0).transaction }
+        mempool.removeCommitted(ids) { committedNonce($0) }
         metrics.height.set(Double(block.header.height))
         metrics.mempoolSize.set(Double(mempool.count))
         if let cache = chain.store as? CachedStore {
@@ -129,14 +160,13 @@ public actor LedgerNode {
             metrics.cacheBytes.set(Double(statistics.bytes))
             reportedCache = statistics
         }
-        for transaction in transactions {
-            for waiter in waiters.removeValue(forKey: transaction.id) ?? [] { waiter.resume() }
+        for id in ids {
+            for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
         }
         logger.debug("committed block", metadata: [
-            "height": "\(block.header.height)", "transactions": "\(transactions.count)",
+            "height": "\(block.header.height)", "transactions": "\(ids.count)",
             "state_root": "\(block.header.stateRoot.hex.prefix(16))",
         ])
-        return block.header
     }
 
     /// Produces blocks until the task is cancelled. A failing commit stops production (the store is in trouble);

@@ -1,3 +1,4 @@
+import Encoding
 import Foundation
 import TOMLKit
 
@@ -41,24 +42,98 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         }
     }
 
+    public struct P2PSection: Codable, Sendable, Hashable {
+        /// Where this node accepts TLS connections from its peers.
+        public var listenHost: String
+        public var listenPort: Int
+        /// The other nodes, as `<node id hex>@<host>:<port>`. A node dials the peers whose id is above its own and
+        /// waits for the others to dial it, so each pair has one connection.
+        public var peers: [String]
+        /// Bytes a peer may have waiting to be sent before gossip to it is dropped; twice this disconnects it.
+        public var sendQueueBytesMax: Int
+        enum CodingKeys: String, CodingKey {
+            case peers
+            case listenHost = "listen_host"
+            case listenPort = "listen_port"
+            case sendQueueBytesMax = "send_queue_bytes_max"
+        }
+    }
+
+    public struct ConsensusSection: Codable, Sendable, Hashable {
+        /// Round 0's timeouts; each later round adds `timeout_delta_ms`.
+        public var timeoutProposeMs: Int
+        public var timeoutPrevoteMs: Int
+        public var timeoutPrecommitMs: Int
+        public var timeoutDeltaMs: Int
+        enum CodingKeys: String, CodingKey {
+            case timeoutProposeMs = "timeout_propose_ms"
+            case timeoutPrevoteMs = "timeout_prevote_ms"
+            case timeoutPrecommitMs = "timeout_precommit_ms"
+            case timeoutDeltaMs = "timeout_delta_ms"
+        }
+    }
+
     public var node: NodeSection
     public var api: APISection
     public var producer: ProducerSection
     public var mempool: MempoolSection
     /// Optional in the file (homes made before 0.3.0 lack it); `storageSettings` supplies the default.
     public var storage: StorageSection?
+    /// Absent in a single-node home: the node runs consensus alone, without peers.
+    public var p2p: P2PSection?
+    public var consensus: ConsensusSection?
 
     public static let defaultStateCacheMB = 256
+
+    public static let defaultConsensus = ConsensusSection(
+        timeoutProposeMs: 3_000, timeoutPrevoteMs: 1_000, timeoutPrecommitMs: 1_000, timeoutDeltaMs: 500
+    )
+
+    /// The consensus section, defaulted.
+    public var consensusSettings: ConsensusSection { consensus ?? Self.defaultConsensus }
+
+    /// A peer address of the p2p section: node id, host and port.
+    public struct PeerAddress: Sendable, Hashable, CustomStringConvertible {
+        public var node: Hash32
+        public var host: String
+        public var port: Int
+        public var description: String { "\(node.hex)@\(host):\(port)" }
+
+        public init(node: Hash32, host: String, port: Int) {
+            (self.node, self.host, self.port) = (node, host, port)
+        }
+
+        public init?(_ text: String) {
+            let parts = text.split(separator: "@", maxSplits: 1)
+            guard parts.count == 2, let node = Hash32(hex: String(parts[0])),
+                let colon = parts[1].lastIndex(of: ":"), let port = Int(parts[1][parts[1].index(after: colon)...]),
+                (1...65535).contains(port), colon > parts[1].startIndex
+            else { return nil }
+            self.init(node: node, host: String(parts[1][..<colon]), port: port)
+        }
+    }
+
+    /// The p2p section's peers, parsed.
+    public func peerAddresses() throws(NodeError) -> [PeerAddress] {
+        var addresses: [PeerAddress] = []
+        for text in p2p?.peers ?? [] {
+            guard let address = PeerAddress(text) else {
+                throw NodeError("p2p.peers: \"\(text)\" is not <64 hex digits>@<host>:<port>")
+            }
+            addresses.append(address)
+        }
+        return addresses
+    }
 
     /// The storage section, defaulted.
     public var storageSettings: StorageSection { storage ?? StorageSection(stateCacheMB: Self.defaultStateCacheMB) }
 
-    public static func defaults(moniker: String, port: Int = 26657) -> NodeConfig {
+    public static func defaults(moniker: String, port: Int = 26657, p2p: P2PSection? = nil) -> NodeConfig {
         NodeConfig(
             node: .init(moniker: moniker), api: .init(host: "127.0.0.1", port: port),
-            producer: .init(blockIntervalMs: 200, blockTransactionsMax: 1_000),
+            producer: .init(blockIntervalMs: 1_000, blockTransactionsMax: 2_000),
             mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000),
-            storage: .init(stateCacheMB: defaultStateCacheMB)
+            storage: .init(stateCacheMB: defaultStateCacheMB), p2p: p2p, consensus: defaultConsensus
         )
     }
 
@@ -71,15 +146,24 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         do { config = try TOMLDecoder().decode(NodeConfig.self, from: text) } catch {
             throw NodeError("\(path) is not a valid node configuration: \(error)")
         }
+        let timeouts = config.consensusSettings
         guard (1...65535).contains(config.api.port), config.producer.blockIntervalMs >= 1,
             (1...10_000).contains(config.producer.blockTransactionsMax), config.mempool.transactionsMax >= 1,
-            (0...1_048_576).contains(config.storageSettings.stateCacheMB)
+            (0...1_048_576).contains(config.storageSettings.stateCacheMB),
+            (1...65535).contains(config.p2p?.listenPort ?? 1), (1 << 20...1 << 34).contains(config.p2p?.sendQueueBytesMax ?? 1 << 20),
+            [timeouts.timeoutProposeMs, timeouts.timeoutPrevoteMs, timeouts.timeoutPrecommitMs].allSatisfy({ (10...600_000).contains($0) }),
+            (0...600_000).contains(timeouts.timeoutDeltaMs)
         else {
             throw NodeError(
-                "\(path): a value is out of range (port 1-65535, interval >= 1 ms, 1-10,000 per block, "
-                    + "state cache 0-1048576 MiB)"
+                "\(path): a value is out of range (ports 1-65535, interval >= 1 ms, 1-10,000 per block, "
+                    + "state cache 0-1048576 MiB, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms)"
             )
         }
+        guard config.producer.blockIntervalMs < timeouts.timeoutProposeMs else {
+            throw NodeError("\(path): producer.block_interval_ms must be below consensus.timeout_propose_ms "
+                + "(a proposer waiting for transactions longer than the others wait for its proposal loses its round)")
+        }
+        _ = try config.peerAddresses()
         return config
     }
 
@@ -97,7 +181,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         port = \(api.port)
 
         [producer]
-        # A block is produced at most this often when transactions are waiting.
+        # A proposer proposes as soon as transactions are waiting; with none, it waits this long, then proposes an
+        # empty block (the chain's heartbeat). Below consensus.timeout_propose_ms.
         block_interval_ms = \(producer.blockIntervalMs)
         block_transactions_max = \(producer.blockTransactionsMax)
 
@@ -111,7 +196,30 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         # always fully in memory, about 220 bytes per authenticated entry (Docs/operations.md).
         state_cache_mb = \(storageSettings.stateCacheMB)
 
+        [consensus]
+        # Tendermint's timeouts for round 0; each later round waits timeout_delta_ms longer (Docs/consensus.md).
+        timeout_propose_ms = \(consensusSettings.timeoutProposeMs)
+        timeout_prevote_ms = \(consensusSettings.timeoutPrevoteMs)
+        timeout_precommit_ms = \(consensusSettings.timeoutPrecommitMs)
+        timeout_delta_ms = \(consensusSettings.timeoutDeltaMs)
+        \(p2pTOML)
         """
+    }
+
+    var p2pTOML: String {
+        guard let p2p else { return "" }
+        return """
+
+            [p2p]
+            # Mutual TLS 1.3 with the consortium's nodes (Docs/protocol.md); certificates in tls/.
+            listen_host = "\(p2p.listenHost)"
+            listen_port = \(p2p.listenPort)
+            send_queue_bytes_max = \(p2p.sendQueueBytesMax)
+            peers = [
+            \(p2p.peers.map { "    \"\($0)\"," }.joined(separator: "\n"))
+            ]
+
+            """
     }
 }
 
@@ -123,7 +231,13 @@ public struct NodeHome: Sendable {
     public var config: String { path + "/config.toml" }
     public var genesis: String { path + "/genesis.json" }
     public var keys: String { path + "/keys" }
+    /// The node's key: a validator's signs votes and proposals; every node's names it in the consortium.
     public var validatorKey: String { keys + "/validator.key" }
+    public var tls: String { path + "/tls" }
+    public var tlsCertificate: String { tls + "/node.pem" }
+    public var tlsKey: String { tls + "/node.key" }
+    public var consensusWAL: String { data + "/consensus.wal" }
+    public var safetyRecord: String { data + "/signed-position" }
     public func organizationKey(_ name: String) -> String { keys + "/organization-\(name).key" }
     public var data: String { path + "/data" }
     public var state: String { data + "/state" }

@@ -1,3 +1,4 @@
+import Consensus
 import Prometheus
 
 /// The node's Prometheus metrics (names documented in Docs/operations.md).
@@ -11,8 +12,42 @@ public final class NodeMetrics: Sendable {
     let cacheHits: Counter
     let cacheMisses: Counter
     let cacheBytes: Gauge
+    // Consensus and network.
+    let round: Gauge
+    let roundsPerHeight: ValueHistogram
+    let heightSeconds: ValueHistogram
+    let evidence: Counter
+    let rebroadcasts: Counter
+    let peers: Gauge
+    let syncing: Gauge
+    let syncRefused: Counter
+    let blocksSynced: Counter
+    let lateVotes: Counter
 
     public init() {
+        round = registry.makeGauge(name: "twinledger_consensus_round", help: "Round of the height in progress.")
+        roundsPerHeight = registry.makeValueHistogram(
+            name: "twinledger_consensus_rounds_per_height", buckets: [1, 2, 3, 5, 10],
+            help: "Rounds it took to decide each height (1 when round 0 decided)."
+        )
+        heightSeconds = registry.makeValueHistogram(
+            name: "twinledger_consensus_height_seconds", buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+            help: "Time from starting a height to committing it."
+        )
+        evidence = registry.makeCounter(name: "twinledger_consensus_double_votes_total", help: "Double votes seen.")
+        rebroadcasts = registry.makeCounter(
+            name: "twinledger_consensus_rebroadcasts_total", help: "Times a stalled height's own messages were re-sent."
+        )
+        peers = registry.makeGauge(name: "twinledger_peers", help: "Connected peers (after the hello check).")
+        syncing = registry.makeGauge(name: "twinledger_sync_active", help: "1 while fetching blocks from peers.")
+        syncRefused = registry.makeCounter(
+            name: "twinledger_sync_refused_total", help: "Synced blocks refused (bad certificate or execution)."
+        )
+        blocksSynced = registry.makeCounter(name: "twinledger_sync_blocks_total", help: "Blocks applied by block sync.")
+        lateVotes = registry.makeCounter(
+            name: "twinledger_consensus_late_messages_total",
+            help: "Proposals and votes for a height already committed (arrived late)."
+        )
         height = registry.makeGauge(name: "twinledger_height", help: "Height of the latest committed block.")
         mempoolSize = registry.makeGauge(name: "twinledger_mempool_transactions", help: "Transactions waiting.")
         accepted = registry.makeCounter(name: "twinledger_transactions_accepted_total", help: "Committed and accepted.")
@@ -33,6 +68,22 @@ public final class NodeMetrics: Sendable {
             name: "twinledger_block_transactions", buckets: [1, 10, 100, 500, 1_000, 5_000, 10_000],
             help: "Transactions per block."
         )
+    }
+
+    /// Consensus messages the instance refused, by code.
+    func consensusRefused(_ code: String) {
+        registry.makeCounter(
+            name: "twinledger_consensus_refused_total", labels: [("code", code)],
+            help: "Proposals and votes the consensus instance refused, by code."
+        ).increment()
+    }
+
+    /// Time spent in a consensus step.
+    func stepSeconds(_ step: Consensus.Step, _ seconds: Double) {
+        registry.makeValueHistogram(
+            name: "twinledger_consensus_step_seconds", labels: [("step", "\(step)")],
+            buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3], help: "Time spent in each consensus step."
+        ).record(seconds)
     }
 
     /// Transactions the state machine rejected in a committed block, by code.

@@ -377,16 +377,10 @@ public struct Simulation {
     func validate(_ node: Node, _ value: LedgerBlock) -> Bool {
         if node.executions[value.id] != nil { return true }
         let head = node.chain.head
-        if head.height == 0 {
-            guard value.block.lastCommit == nil else { return false }
-        } else {
-            guard let bytes = value.block.lastCommit,
-                let certificate = try? Canonical.decode(CommitCertificate.self, from: bytes),
-                certificate.height == head.height, certificate.block == head.blockHash,
-                config.mutation == .quorumOfTwoF || (try? certificate.verify(
-                    chainID: consensus.chainID, validators: validators(node, at: head.height))) != nil
-            else { return false }
-        }
+        let set = validators(node, at: head.height)
+        guard value.carriesCertificate(of: head, verify: {
+            config.mutation == .quorumOfTwoF || (try? $0.verify(chainID: consensus.chainID, validators: set)) != nil
+        }) else { return false }
         guard let execution = try? node.chain.validate(value.block) else { return false }
         node.executions[value.id] = execution
         return true

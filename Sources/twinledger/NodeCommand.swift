@@ -3,9 +3,12 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KeyValue
+import Consensus
 import Ledger
 import Logging
 import Node
+import P2P
+import ServiceLifecycle
 import Storage
 import TwinCrypto
 
@@ -72,9 +75,11 @@ struct NodeCommand: AsyncParsableCommand {
             let paths = NodeHome(home)
             let config = try NodeConfig.load(paths.config)
             let genesis = try GenesisFile.load(paths.genesis)
-            let validator = try KeyFile.load(from: paths.validatorKey)
-            guard try genesis.validatorKeys().contains(validator.publicKey) else {
-                throw ValidationError("this node's validator key is not a validator in \(paths.genesis)")
+            let key = try KeyFile.load(from: paths.validatorKey)
+            let isValidator = try genesis.validatorKeys().contains(key.publicKey)
+            let nodeIDs = try genesis.nodeIDs()
+            guard isValidator || nodeIDs.contains(key.publicKey.keyID) else {
+                throw ValidationError("this node's key is neither a validator nor a consortium node in \(paths.genesis)")
             }
             var logger = Logger(label: "twinledger")
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -91,7 +96,7 @@ struct NodeCommand: AsyncParsableCommand {
             )
             let opening = ContinuousClock.now
             let node = try LedgerNode(
-                store: store, genesis: try genesis.ledgerGenesis(), proposer: validator.publicKey, settings: settings,
+                store: store, genesis: try genesis.ledgerGenesis(), proposer: key.publicKey, settings: settings,
                 logger: logger
             )
             let head = await node.head
@@ -99,8 +104,34 @@ struct NodeCommand: AsyncParsableCommand {
             logger.info("state opened; state tree rebuilt and checked against the head's state root", metadata: [
                 "seconds": "\(Double(opened.components.seconds) + Double(opened.components.attoseconds) / 1e18)",
             ])
+            if isValidator {
+                let timeouts = config.consensusSettings
+                var consensus = ConsensusConfig(chainID: genesis.chainID)
+                let delta = UInt64(timeouts.timeoutDeltaMs)
+                consensus.propose = TimeoutSchedule(base: UInt64(timeouts.timeoutProposeMs), delta: delta, max: 60_000)
+                consensus.prevote = TimeoutSchedule(base: UInt64(timeouts.timeoutPrevoteMs), delta: delta, max: 60_000)
+                consensus.precommit = TimeoutSchedule(base: UInt64(timeouts.timeoutPrecommitMs), delta: delta, max: 60_000)
+                try await node.startConsensus(key: key, config: consensus, walPath: paths.consensusWAL, safetyPath: paths.safetyRecord)
+            }
+            var network: PeerNetwork?
+            if let p2p = config.p2p, let consortium = genesis.consortium {
+                let identity = PEMIdentity(
+                    certificatePEM: try String(contentsOfFile: paths.tlsCertificate, encoding: .utf8),
+                    privateKeyPEM: try String(contentsOfFile: paths.tlsKey, encoding: .utf8)
+                )
+                let peers = try config.peerAddresses().map { (node: $0.node, host: $0.host, port: $0.port) }
+                network = try PeerNetwork(
+                    .init(me: key.publicKey.keyID,
+                          policy: HandshakePolicy(chainID: genesis.chainID, genesis: genesis.fingerprint, nodes: nodeIDs),
+                          identity: identity, authority: consortium.certificateAuthority,
+                          listenHost: p2p.listenHost, listenPort: p2p.listenPort, peers: peers),
+                    logger: logger
+                )
+            } else if genesis.validators.count > 1 {
+                throw ValidationError("the genesis has several validators but config.toml has no [p2p] section")
+            }
             logger.info("starting", metadata: [
-                "chain_id": "\(genesis.chainID)", "height": "\(head.height)",
+                "chain_id": "\(genesis.chainID)", "height": "\(head.height)", "role": "\(isValidator ? "validator" : "follower")",
                 "api": "http://\(config.api.host):\(config.api.port)",
             ])
             let app = Application(
@@ -112,14 +143,38 @@ struct NodeCommand: AsyncParsableCommand {
                 },
                 logger: logger
             )
-            let producer = Task { await node.runProducer() }
-            defer { producer.cancel() }
-            try await app.runService()
-            producer.cancel()
-            _ = await producer.value
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: [.init(service: NodeService(node: node, network: network, logger: logger)), .init(service: app)],
+                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
+                )
+            )
+            try await group.run()
             level.close()
             let finalHeight = await node.head.height
             logger.info("stopped cleanly", metadata: ["height": "\(finalHeight)"])
         }
+    }
+}
+
+/// Runs the node's network, consensus timers and sync until graceful shutdown, then closes the connections.
+struct NodeService: Service {
+    let node: LedgerNode
+    let network: PeerNetwork?
+    let logger: Logger
+
+    func run() async throws {
+        if let network {
+            await node.attach(network: network)
+            try await network.start(height: await node.head.height)
+        }
+        let timers = Task { await node.runTimers() }
+        let events = Task { if let network { await node.run(events: network) } }
+        try? await gracefulShutdown()
+        timers.cancel()
+        await network?.stop()
+        _ = await timers.value
+        _ = await events.value
+        logger.info("consensus and network stopped")
     }
 }

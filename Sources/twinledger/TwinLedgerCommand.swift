@@ -16,7 +16,7 @@ struct TwinLedgerCommand: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self, KeysCommand.self, NodeCommand.self, EnrollCommand.self, ConsentCommand.self,
             DelegateCommand.self, ShadowCommand.self, BreakGlassCommand.self, HistoryCommand.self, TxCommand.self,
-            SelfCheckCommand.self, DebugCommand.self,
+            SelfCheckCommand.self, DebugCommand.self, NetCommand.self,
         ]
     )
 }

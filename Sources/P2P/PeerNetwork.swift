@@ -1,0 +1,349 @@
+import Encoding
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// What the network reports to the node: a peer came or went, or sent a message.
+public enum PeerEvent: Sendable {
+    case connected(Hash32, Hello)
+    case message(Hash32, WireMessage)
+    case disconnected(Hash32)
+}
+
+/// The consortium's connections (Docs/protocol.md, "Peers"): a TLS 1.3 listener, a dialer per peer with reconnection
+/// (exponential backoff with jitter), the hello check, and per-peer send queues with a byte bound.
+///
+/// Each pair of nodes keeps one connection: a node dials the peers whose id is above its own and accepts the others.
+/// Received messages arrive, in order per peer, on `events`. Sending never blocks: a message goes onto the peer's
+/// queue (NIO's outbound buffer); when a peer has more than `sendQueueBytesMax` waiting, droppable messages
+/// (transactions, status) to it are dropped and counted, and at twice that the peer is disconnected as too slow.
+public final class PeerNetwork: Sendable {
+    public struct Configuration: Sendable {
+        public var me: Hash32
+        public var policy: HandshakePolicy
+        public var identity: PEMIdentity
+        /// The consortium CA certificate (PEM).
+        public var authority: String
+        public var listenHost: String
+        public var listenPort: Int
+        /// Every other node this node knows an address for; it dials those whose id is above its own.
+        public var peers: [(node: Hash32, host: String, port: Int)]
+        public var sendQueueBytesMax = 32 << 20
+        public var reconnectMinMillis: UInt64 = 100
+        public var reconnectMaxMillis: UInt64 = 5_000
+
+        public init(me: Hash32, policy: HandshakePolicy, identity: PEMIdentity, authority: String, listenHost: String,
+                    listenPort: Int, peers: [(node: Hash32, host: String, port: Int)]) {
+            (self.me, self.policy, self.identity, self.authority) = (me, policy, identity, authority)
+            (self.listenHost, self.listenPort, self.peers) = (listenHost, listenPort, peers)
+        }
+    }
+
+    /// Counters for /metrics.
+    public struct Statistics: Sendable, Hashable {
+        public var connected = 0
+        public var framesSent = 0
+        public var bytesSent = 0
+        public var framesReceived = 0
+        public var dropped = 0
+        public var refused = 0
+        public var slowDisconnects = 0
+    }
+
+    let configuration: Configuration
+    let logger: Logger
+    let group: any EventLoopGroup
+    let serverTLS: NIOSSLContext
+    let clientTLS: NIOSSLContext
+    let state = Mutex(State())
+    let height = Atomic<UInt64>(0)
+    public let events: AsyncStream<PeerEvent>
+    let continuation: AsyncStream<PeerEvent>.Continuation
+
+    struct State {
+        var connections: [Hash32: PeerConnection] = [:]
+        var listener: (any Channel)?
+        var dialers: [Task<Void, Never>] = []
+        var stopped = false
+        var statistics = Statistics()
+    }
+
+    public init(_ configuration: Configuration, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.group = group
+        serverTLS = try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(
+            identity: configuration.identity, authority: configuration.authority, server: true))
+        clientTLS = try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(
+            identity: configuration.identity, authority: configuration.authority, server: false))
+        (events, continuation) = AsyncStream.makeStream(of: PeerEvent.self)
+    }
+
+    /// Binds the listener and starts dialing. Returns the bound port (useful with port 0).
+    @discardableResult
+    public func start(height: UInt64) async throws -> Int {
+        self.height.store(height, ordering: .relaxed)
+        let listener = try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(ChannelOptions.backlog, value: 64)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.configure(channel, server: true, expected: nil)
+                }
+            }
+            .bind(host: configuration.listenHost, port: configuration.listenPort).get()
+        let port = listener.localAddress?.port ?? configuration.listenPort
+        let dialers = configuration.peers.filter { $0.node > configuration.me }.map { peer in
+            Task { await self.dial(peer.node, host: peer.host, port: peer.port) }
+        }
+        state.withLock {
+            $0.listener = listener
+            $0.dialers = dialers
+        }
+        logger.info("p2p listening", metadata: ["address": "\(configuration.listenHost):\(port)",
+                                                "dialing": "\(dialers.count)", "peers": "\(configuration.peers.count)"])
+        return port
+    }
+
+    /// Closes the listener and every connection, and ends `events`.
+    public func stop() async {
+        let (listener, dialers, connections) = state.withLock { state in
+            state.stopped = true
+            return (state.listener, state.dialers, Array(state.connections.values))
+        }
+        for dialer in dialers { dialer.cancel() }
+        try? await listener?.close()
+        for connection in connections { try? await connection.channel.close() }
+        for dialer in dialers { await dialer.value }
+        continuation.finish()
+    }
+
+    /// The node's committed height, for hellos.
+    public func setHeight(_ value: UInt64) { height.store(value, ordering: .relaxed) }
+
+    public var connectedPeers: [Hash32] { state.withLock { Array($0.connections.keys) } }
+    public var statistics: Statistics {
+        state.withLock {
+            var statistics = $0.statistics
+            statistics.connected = $0.connections.count
+            return statistics
+        }
+    }
+
+    /// Closes the connection to `peer` (it misbehaved); a dialer reconnects later.
+    public func disconnect(_ peer: Hash32) {
+        state.withLock { $0.connections[peer] }?.channel.close(promise: nil)
+    }
+
+    /// Whether a message may be dropped for a slow peer (gossip that is repeated or repaired anyway).
+    static func droppable(_ kind: WireMessage.Kind) -> Bool { kind == .transaction || kind == .status }
+
+    /// Queues `message` to `peer`; returns false if it was not sent (no connection, or dropped for backpressure).
+    @discardableResult
+    public func send(_ message: WireMessage, to peer: Hash32) -> Bool {
+        guard let connection = state.withLock({ $0.connections[peer] }) else { return false }
+        return enqueue(Self.frameBuffer(message), kind: message.kind, on: connection)
+    }
+
+    /// Queues `message` to every connected peer in `peers` (all if nil), encoding it once.
+    public func broadcast(_ message: WireMessage, to peers: Set<Hash32>? = nil) {
+        let connections = state.withLock { state in
+            state.connections.filter { peers?.contains($0.key) ?? true }.map(\.value)
+        }
+        guard !connections.isEmpty else { return }
+        let buffer = Self.frameBuffer(message)
+        for connection in connections { _ = enqueue(buffer, kind: message.kind, on: connection) }
+    }
+
+    static func frameBuffer(_ message: WireMessage) -> ByteBuffer {
+        ByteBuffer(bytes: message.frame)
+    }
+
+    func enqueue(_ buffer: ByteBuffer, kind: WireMessage.Kind, on connection: PeerConnection) -> Bool {
+        let size = buffer.readableBytes
+        let queued = connection.queuedBytes.load(ordering: .relaxed)
+        if queued + size > configuration.sendQueueBytesMax * 2 {
+            logger.warning("peer is too slow: disconnecting", metadata: ["peer": "\(connection.peer.hex.prefix(16))",
+                                                                        "queued_bytes": "\(queued)"])
+            state.withLock { $0.statistics.slowDisconnects += 1 }
+            connection.channel.close(promise: nil)
+            return false
+        }
+        if queued + size > configuration.sendQueueBytesMax, Self.droppable(kind) {
+            state.withLock { $0.statistics.dropped += 1 }
+            return false
+        }
+        connection.queuedBytes.add(size, ordering: .relaxed)
+        let promise = connection.channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { _ in connection.queuedBytes.subtract(size, ordering: .relaxed) }
+        connection.channel.writeAndFlush(buffer, promise: promise)
+        state.withLock {
+            $0.statistics.framesSent += 1
+            $0.statistics.bytesSent += size
+        }
+        return true
+    }
+
+    // MARK: Connections
+
+    /// TLS, the frame decoder and the peer handler. `expected` is the node a dialer meant to reach.
+    func configure(_ channel: any Channel, server: Bool, expected: Hash32?) throws {
+        let tls: any ChannelHandler = server
+            ? NIOSSLServerHandler(context: serverTLS)
+            : try NIOSSLClientHandler(context: clientTLS, serverHostname: nil)
+        let hello = Hello(chainID: configuration.policy.chainID, genesis: configuration.policy.genesis,
+                          node: configuration.me, height: height.load(ordering: .relaxed))
+        try channel.pipeline.syncOperations.addHandlers([
+            tls, ByteToMessageHandler(FrameDecoder()), PeerHandler(network: self, hello: hello, expected: expected),
+        ])
+    }
+
+    /// Dials `peer` until stopped: connects, waits for the connection to close, and reconnects after a backoff that
+    /// doubles from `reconnectMinMillis` to `reconnectMaxMillis`, with ±50% jitter (so restarted nodes do not
+    /// reconnect in lockstep); a connection that got through its hello resets the backoff.
+    func dial(_ peer: Hash32, host: String, port: Int) async {
+        var backoff = configuration.reconnectMinMillis
+        var generator = SystemRandomNumberGenerator()
+        while !Task.isCancelled, !state.withLock({ $0.stopped }) {
+            if state.withLock({ $0.connections[peer] }) == nil {
+                do {
+                    let channel = try await ClientBootstrap(group: group)
+                        .connectTimeout(.seconds(3))
+                        .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                        .channelInitializer { [self] channel in
+                            channel.eventLoop.makeCompletedFuture { try self.configure(channel, server: false, expected: peer) }
+                        }
+                        .connect(host: host, port: port).get()
+                    let opened = ContinuousClock.now
+                    try? await channel.closeFuture.get()
+                    // A connection that lasted was a good one: start the backoff over.
+                    if ContinuousClock.now - opened > .seconds(1) { backoff = configuration.reconnectMinMillis }
+                } catch {
+                    logger.debug("dial failed", metadata: ["peer": "\(peer.hex.prefix(16))", "error": "\(error)"])
+                }
+            }
+            let jitter = Double.random(in: 0.5...1.5, using: &generator)
+            try? await Task.sleep(for: .milliseconds(UInt64(Double(backoff) * jitter)))
+            backoff = min(backoff * 2, configuration.reconnectMaxMillis)
+        }
+    }
+
+    /// A peer's hello arrived on `channel`: checks it, and registers the connection unless one exists.
+    func accept(_ hello: Hello, certified: Hash32?, expected: Hash32?, channel: any Channel) throws(WireError) -> PeerConnection {
+        try configuration.policy.check(hello, certified: certified)
+        if let expected, expected != hello.node {
+            throw WireError(.refusedPeer, "dialed node \(expected.hex.prefix(16))…, reached \(hello.node.hex.prefix(16))…")
+        }
+        guard hello.node != configuration.me else { throw WireError(.refusedPeer, "a connection to itself") }
+        let connection = PeerConnection(peer: hello.node, channel: channel)
+        let added = state.withLock { state -> Bool in
+            guard !state.stopped, state.connections[hello.node] == nil else { return false }
+            state.connections[hello.node] = connection
+            return true
+        }
+        guard added else { throw WireError(.refusedPeer, "already connected to node \(hello.node.hex.prefix(16))…") }
+        logger.info("peer connected", metadata: ["peer": "\(hello.node.hex.prefix(16))", "height": "\(hello.height)"])
+        continuation.yield(.connected(hello.node, hello))
+        return connection
+    }
+
+    func closed(_ connection: PeerConnection) {
+        let removed = state.withLock { state -> Bool in
+            guard state.connections[connection.peer] === connection else { return false }
+            state.connections[connection.peer] = nil
+            return true
+        }
+        if removed {
+            logger.info("peer disconnected", metadata: ["peer": "\(connection.peer.hex.prefix(16))"])
+            continuation.yield(.disconnected(connection.peer))
+        }
+    }
+
+    func received(_ message: WireMessage, from peer: Hash32) {
+        state.withLock { $0.statistics.framesReceived += 1 }
+        continuation.yield(.message(peer, message))
+    }
+
+    func refused(_ error: any Error, peer: String) {
+        state.withLock { $0.statistics.refused += 1 }
+        logger.warning("peer refused", metadata: ["peer": "\(peer)", "error": "\(error)"])
+    }
+}
+
+/// One accepted connection.
+final class PeerConnection: Sendable {
+    let peer: Hash32
+    let channel: any Channel
+    /// Bytes written to the channel and not yet handed to the socket.
+    let queuedBytes = Atomic<Int>(0)
+
+    init(peer: Hash32, channel: any Channel) {
+        self.peer = peer
+        self.channel = channel
+    }
+}
+
+/// Sends the hello, checks the peer's, then passes messages to the network. Anything wrong closes the connection.
+final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = WireMessage
+
+    let network: PeerNetwork
+    let hello: Hello
+    let expected: Hash32?
+    /// Event-loop confined.
+    var connection: PeerConnection?
+
+    init(network: PeerNetwork, hello: Hello, expected: Hash32?) {
+        (self.network, self.hello, self.expected) = (network, hello, expected)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var hello = self.hello
+        hello.height = network.height.load(ordering: .relaxed)
+        context.writeAndFlush(NIOAny(PeerNetwork.frameBuffer(.hello(hello))), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        if let connection {
+            if case .hello = message {
+                network.refused(WireError(.malformed, "a second hello"), peer: connection.peer.hex.prefix(16).description)
+                context.close(promise: nil)
+                return
+            }
+            network.received(message, from: connection.peer)
+            return
+        }
+        guard case .hello(let hello) = message else {
+            network.refused(WireError(.refusedPeer, "first message is \(message.kind), not hello"), peer: remote(context))
+            context.close(promise: nil)
+            return
+        }
+        let certificate = try? context.pipeline.syncOperations.handler(type: NIOSSLHandler.self).peerCertificate
+        let certified = certificate.flatMap { try? $0.toDERBytes() }.flatMap { ConsortiumPKI.nodeID(certificateDER: $0) }
+        do {
+            connection = try network.accept(hello, certified: certified, expected: expected, channel: context.channel)
+        } catch {
+            network.refused(error, peer: remote(context))
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let connection { network.closed(connection) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        network.refused(error, peer: connection.map { String($0.peer.hex.prefix(16)) } ?? remote(context))
+        context.close(promise: nil)
+    }
+
+    func remote(_ context: ChannelHandlerContext) -> String {
+        context.remoteAddress.map { "\($0)" } ?? "unknown"
+    }
+}
