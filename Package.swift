@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "API", "Ledger", "Storage", "TwinCrypto", "Encoding", "TestSupport",
+                "Node", "API", "Ledger", "Storage", "TwinCrypto", "Encoding", "TestSupport", "P2P",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -1,33 +1,37 @@
 #!/usr/bin/env bash
-# make run: a local single-validator TwinLedger node with a scripted consent demo, kept running until Ctrl-C.
-# The node home is ./.twinledger/node0 (recreated on each run); the demo's keys are in ./.twinledger/wallet.
+# make run: the local consortium of Network/local.json (four validators: three hospitals and an attribute authority;
+# two followers: a second authority and a research institute) on 127.0.0.1, a scripted consent demo through the CLI
+# against one hospital's node, then the consortium keeps running until Ctrl-C, which stops every node cleanly.
+# Homes and logs are in ./.twinledger/consortium (recreated on each run); the demo's keys in ./.twinledger/wallet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T=.build/release/twinledger
 BASE=.twinledger
-PORT=${TWINLEDGER_PORT:-26657}
+export TWINLEDGER_HOME="$BASE/consortium"
+C="$TWINLEDGER_HOME"
+PORT=26657
 export TWINLEDGER_NODE="http://127.0.0.1:$PORT"
 
+Network/local.sh stop 2>/dev/null || true
 rm -rf "$BASE"
 mkdir -p "$BASE/wallet"
-$T node init --home "$BASE/node0" --port "$PORT" --chain-id twinledger-local --organization HOSP_A > "$BASE/init.log"
-$T node start --home "$BASE/node0" > "$BASE/node0.log" 2>&1 &
-NODE_PID=$!
+Network/local.sh init > "$BASE/init.log"
+sed -n '1,2p;4,10p' "$BASE/init.log"
 cleanup() {
-    if kill -0 "$NODE_PID" 2>/dev/null; then
-        kill -TERM "$NODE_PID"
-        wait "$NODE_PID" 2>/dev/null || true
-        echo "node stopped cleanly."
-    fi
+    echo
+    echo "stopping the consortium..."
+    Network/local.sh stop
+    echo "every node stopped cleanly (logs in $C/*.log)."
 }
-trap cleanup EXIT INT TERM
-for _ in $(seq 1 100); do
-    curl -sf "$TWINLEDGER_NODE/health" > /dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -sf "$TWINLEDGER_NODE/health" > /dev/null || { echo "node did not start; see $BASE/node0.log"; exit 1; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+Network/local.sh start
+echo
+echo "== The consortium is up"
+sleep 2
+Network/local.sh status
 
-ORG="$BASE/node0/keys/organization-HOSP_A.key"
+ORG="$C/hosp-a/keys/organization-HOSP_A.key"
 W="$BASE/wallet"
 step() { echo; echo "== $*"; }
 for who in patient neurologist radiologist caregiver; do
@@ -69,16 +73,22 @@ $T history --patient "$PATIENT_ID"
 step "Proof that the revocation is in the chain"
 $T tx status "$($T history --patient "$PATIENT_ID" --json | python3 -c 'import json,sys; print([e["transaction"] for e in json.load(sys.stdin)["entries"] if e["kind"]=="consent.revoke"][0])')"
 
+step "Every node, validators and followers, has the same chain"
+sleep 1.5
+Network/local.sh status
+
 cat <<INFO
 
-TwinLedger is running (one validator; the 4-node consortium comes with the consensus and network releases).
-  API       $TWINLEDGER_NODE/v1   (Docs/openapi.yaml)   e.g. curl $TWINLEDGER_NODE/v1/blocks/latest
-  health    $TWINLEDGER_NODE/health
-  metrics   $TWINLEDGER_NODE/metrics
+TwinLedger's local consortium is running: hosp-a, hosp-b, hosp-c and auth-cardio validate (BFT, Tendermint);
+auth-neuro and research follow the chain by block sync. Ports and layout: Network/README.md.
+  API       http://127.0.0.1:26657/v1 … :26662/v1   (Docs/openapi.yaml)   e.g. curl $TWINLEDGER_NODE/v1/blocks/latest
+  health    http://127.0.0.1:26657/health  (height, peers, caught_up)
+  metrics   http://127.0.0.1:26657/metrics (consensus rounds, step times, peers, sync)
   patient   $PATIENT_ID
-  node home $BASE/node0 (log: $BASE/node0.log), demo keys in $W
-  CLI       TWINLEDGER_NODE=$TWINLEDGER_NODE $T --help
-Press Ctrl-C to stop the node.
+  homes     $C/<node> (logs: $C/<node>.log), demo keys in $W
+  status    Network/local.sh status
+  CLI       TWINLEDGER_NODE=$TWINLEDGER_NODE $T --help   (any node's URL works)
+Press Ctrl-C to stop every node.
 INFO
 if [ "${TWINLEDGER_DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
-wait "$NODE_PID"
+while true; do sleep 3600; done

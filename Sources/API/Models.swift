@@ -297,10 +297,22 @@ public struct HealthResponse: ResponseEncodable, Decodable, Sendable {
     public let status: String
     public let chainID: String
     public let height: UInt64
+    /// The hash of the block at `height` (absent at height 0).
+    public let block: String?
     public let mempool: Int
+    /// "validator" or "follower".
+    public let role: String
+    /// Connected peers (after the hello check).
+    public let peers: Int
+    /// The highest committed height a peer reported.
+    public let bestPeerHeight: UInt64
+    /// No peer is more than one height ahead: the node is in consensus (or following), not syncing.
+    public let caughtUp: Bool
 
     enum CodingKeys: String, CodingKey {
-        case status, height, mempool
+        case status, height, block, mempool, role, peers
         case chainID = "chain_id"
+        case bestPeerHeight = "best_peer_height"
+        case caughtUp = "caught_up"
     }
 }

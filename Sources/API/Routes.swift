@@ -166,9 +166,13 @@ public func makeRouter(node: LedgerNode) -> Router<BasicRequestContext> {
 
     router.get("/health") { _, _ -> Response in
         let healthy = await node.healthy
+        let head = await node.head
+        let sync = await node.syncStatus
         let health = HealthResponse(
-            status: healthy ? "ok" : "failing", chainID: node.chainID, height: await node.head.height,
-            mempool: await node.mempoolCount
+            status: healthy ? "ok" : "failing", chainID: node.chainID, height: head.height,
+            block: head.height > 0 ? head.blockHash.hex : nil, mempool: await node.mempoolCount,
+            role: sync.validator ? "validator" : "follower", peers: sync.peers, bestPeerHeight: sync.bestPeerHeight,
+            caughtUp: await node.caughtUp
         )
         let body = try JSONEncoder().encode(health)
         return Response(

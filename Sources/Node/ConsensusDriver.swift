@@ -39,6 +39,8 @@ struct SyncState {
     var aheadSince: UInt64?
     var request: (peer: Hash32, from: UInt64, sentAt: UInt64)?
     var blocksSynced = 0
+    var reportedNetwork = PeerNetwork.Statistics()
+    var lastReport: UInt64 = 0
 }
 
 extension LedgerNode {
@@ -135,6 +137,12 @@ extension LedgerNode {
             rebroadcastIfStalled(time)
         }
         maybeSync(time)
+        if let network, time >= sync.lastReport + 500 {
+            let statistics = network.statistics
+            metrics.network(statistics, since: sync.reportedNetwork)
+            sync.reportedNetwork = statistics
+            sync.lastReport = time
+        }
         let next = consensus?.instance.nextDeadline.map { $0 > time ? $0 - time : 1 } ?? 50
         return max(1, min(next, 20))
     }

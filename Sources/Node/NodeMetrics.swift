@@ -1,4 +1,5 @@
 import Consensus
+import P2P
 import Prometheus
 
 /// The node's Prometheus metrics (names documented in Docs/operations.md).
@@ -68,6 +69,21 @@ public final class NodeMetrics: Sendable {
             name: "twinledger_block_transactions", buckets: [1, 10, 100, 500, 1_000, 5_000, 10_000],
             help: "Transactions per block."
         )
+    }
+
+    /// Counts of the peer network since the last report.
+    func network(_ now: PeerNetwork.Statistics, since last: PeerNetwork.Statistics) {
+        peers.set(Double(now.connected))
+        for (name, help, value, before) in [
+            ("twinledger_p2p_frames_sent_total", "Frames queued to peers.", now.framesSent, last.framesSent),
+            ("twinledger_p2p_bytes_sent_total", "Bytes queued to peers.", now.bytesSent, last.bytesSent),
+            ("twinledger_p2p_frames_received_total", "Frames received from accepted peers.", now.framesReceived, last.framesReceived),
+            ("twinledger_p2p_dropped_total", "Gossip dropped because a peer's send queue was full.", now.dropped, last.dropped),
+            ("twinledger_p2p_refused_total", "Connections refused or closed for a protocol error (TLS, hello, garbage).", now.refused, last.refused),
+            ("twinledger_p2p_slow_disconnects_total", "Peers disconnected for not reading.", now.slowDisconnects, last.slowDisconnects),
+        ] {
+            registry.makeCounter(name: name, help: help).increment(by: Int64(max(0, value - before)))
+        }
     }
 
     /// Consensus messages the instance refused, by code.

@@ -33,6 +33,8 @@ public final class PeerNetwork: Sendable {
         public var sendQueueBytesMax = 32 << 20
         public var reconnectMinMillis: UInt64 = 100
         public var reconnectMaxMillis: UInt64 = 5_000
+        /// Dial every listed peer, not only those above this node's id (for tools and tests that only connect out).
+        public var dialAll = false
 
         public init(me: Hash32, policy: HandshakePolicy, identity: PEMIdentity, authority: String, listenHost: String,
                     listenPort: Int, peers: [(node: Hash32, host: String, port: Int)]) {
@@ -50,6 +52,7 @@ public final class PeerNetwork: Sendable {
         public var dropped = 0
         public var refused = 0
         public var slowDisconnects = 0
+        public init() {}
     }
 
     let configuration: Configuration
@@ -96,7 +99,7 @@ public final class PeerNetwork: Sendable {
             }
             .bind(host: configuration.listenHost, port: configuration.listenPort).get()
         let port = listener.localAddress?.port ?? configuration.listenPort
-        let dialers = configuration.peers.filter { $0.node > configuration.me }.map { peer in
+        let dialers = configuration.peers.filter { configuration.dialAll || $0.node > configuration.me }.map { peer in
             Task { await self.dial(peer.node, host: peer.host, port: peer.port) }
         }
         state.withLock {
@@ -339,7 +342,14 @@ final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        network.refused(error, peer: connection.map { String($0.peer.hex.prefix(16)) } ?? remote(context))
+        // A peer that went away (reset, or TLS closed without notice) is not refused, only gone.
+        var gone = error is IOError
+        if case NIOSSLError.uncleanShutdown = error { gone = true }
+        if gone {
+            network.logger.debug("peer connection lost", metadata: ["error": "\(error)"])
+        } else {
+            network.refused(error, peer: connection.map { String($0.peer.hex.prefix(16)) } ?? remote(context))
+        }
         context.close(promise: nil)
     }
 

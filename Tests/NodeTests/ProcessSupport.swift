@@ -76,7 +76,7 @@ final class NodeProcess {
         guard result.status == 0 else { throw ProcessTestError("node init failed: \(result.output)") }
         // Fast blocks keep the tests short.
         let config = home + "/config.toml"
-        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "block_interval_ms = 200", with: "block_interval_ms = 20")
+        let text = try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "block_interval_ms = 1000", with: "block_interval_ms = 200")
         try text.write(toFile: config, atomically: true, encoding: .utf8)
     }
 
