@@ -3,6 +3,7 @@
 #   Network/local.sh init     create it under $TWINLEDGER_HOME (default ./.twinledger/consortium), replacing an old one
 #   Network/local.sh start    start every node in the background (logs in $TWINLEDGER_HOME/<name>.log)
 #   Network/local.sh status   each node's height, block hash, peers and health
+#   Network/local.sh block H  each node's hash and state root of block H (the same on every node)
 #   Network/local.sh stop     SIGTERM every node and wait for each to stop cleanly
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,15 @@ print("height %-6s block %s  peers %s  %s" % (h.get("height"), (h.get("block") o
       "caught up" if h.get("caught_up") else "syncing"))' || echo "down"
     done
     ;;
+block)
+    names | while read -r name port; do
+        printf '%-12s ' "$name"
+        curl -sf "http://127.0.0.1:$port/v1/blocks/${2:?height}" | python3 -c '
+import json, sys
+h = json.load(sys.stdin)["header"]
+print("block %s: hash %s  state root %s" % (h["height"], h["hash"][:16], h["state_root"][:16]))' || echo "no block ${2} (yet)"
+    done
+    ;;
 stop)
     for pidfile in "$HOME_DIR"/*.pid; do
         [ -f "$pidfile" ] || continue
@@ -56,7 +66,7 @@ stop)
     done
     ;;
 *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

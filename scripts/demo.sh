@@ -73,8 +73,11 @@ $T history --patient "$PATIENT_ID"
 step "Proof that the revocation is in the chain"
 $T tx status "$($T history --patient "$PATIENT_ID" --json | python3 -c 'import json,sys; print([e["transaction"] for e in json.load(sys.stdin)["entries"] if e["kind"]=="consent.revoke"][0])')"
 
-step "Every node, validators and followers, has the same chain"
-sleep 1.5
+REVOKED_AT=$($T tx status "$($T history --patient "$PATIENT_ID" --json | python3 -c 'import json,sys; print([e["transaction"] for e in json.load(sys.stdin)["entries"] if e["kind"]=="consent.revoke"][0])')" | awk '/committed in block/ {print $NF}')
+step "Every node, validators and followers, has the revocation's block $REVOKED_AT: one hash, one state root"
+sleep 1
+Network/local.sh block "$REVOKED_AT"
+echo
 Network/local.sh status
 
 cat <<INFO

@@ -132,7 +132,10 @@ public final class Chain: @unchecked Sendable {
     /// root, the state root after execution, and the hash of the carried commit certificate (whose content the
     /// consensus layer checks). Returns the execution, to commit if the block is decided. A block that fails any
     /// check throws and leaves nothing behind.
-    public func validate(_ block: Block) throws(LedgerError) -> BlockExecution {
+    ///
+    /// `known` returns transactions this node already verified (its mempool's), by id: those are not verified again,
+    /// so a validator checks each signature once, at admission (the bytes must be identical, which the id ensures).
+    public func validate(_ block: Block, known: (Hash32) -> VerifiedTransaction? = { _ in nil }) throws(LedgerError) -> BlockExecution {
         let header = block.header
         guard header.chainID == chainID else { throw LedgerError(.wrongChain, "block for chain \(header.chainID)") }
         guard header.height == head.height + 1, header.previousBlock == head.blockHash else {
@@ -148,7 +151,13 @@ public final class Chain: @unchecked Sendable {
         }
         var transactions: [VerifiedTransaction] = []
         transactions.reserveCapacity(block.transactions.count)
-        for bytes in block.transactions { transactions.append(try VerifiedTransaction(bytes: bytes, chainID: chainID)) }
+        for bytes in block.transactions {
+            if let verified = known(Hashing.sha3(bytes)), verified.bytes == bytes {
+                transactions.append(verified)
+            } else {
+                transactions.append(try VerifiedTransaction(bytes: bytes, chainID: chainID))
+            }
+        }
         guard MerkleTree.root(transactions.map { $0.id.bytes }) == header.transactionsRoot else {
             throw LedgerError(.invalidField, "transactions root does not match the transactions")
         }

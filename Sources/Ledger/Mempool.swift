@@ -51,6 +51,8 @@ public struct Mempool: Sendable {
 
     public var count: Int { entries.count }
     public func contains(_ id: Hash32) -> Bool { entries[id] != nil }
+    /// The waiting transaction with this id.
+    public func transaction(_ id: Hash32) -> VerifiedTransaction? { entries[id]?.transaction }
     /// Transactions waiting from `signer` (a key id).
     public func pendingCount(signer: Hash32) -> Int { perSigner[signer, default: 0] }
 

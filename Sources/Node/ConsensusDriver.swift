@@ -269,7 +269,8 @@ extension LedgerNode {
             (try? $0.verify(chainID: chainID, validators: validators)) != nil
         }) else { return false }
         do {
-            let execution = try chain.validate(value.block)
+            let pool = mempool
+            let execution = try chain.validate(value.block, known: { pool.transaction($0) })
             consensus?.executions[value.id] = execution
             return true
         } catch {
@@ -284,7 +285,8 @@ extension LedgerNode {
         if let known = consensus?.executions[value.id] {
             execution = known
         } else {
-            do { execution = try chain.validate(value.block) } catch {
+            let pool = mempool
+            do { execution = try chain.validate(value.block, known: { pool.transaction($0) }) } catch {
                 logger.critical("the decided block does not execute here", metadata: ["block": "\(value)", "error": "\(error)"])
                 producerFailure = "decided block \(value) does not execute: \(error)"
                 return
@@ -491,7 +493,8 @@ extension LedgerNode {
                 return
             }
             let execution: BlockExecution
-            do { execution = try chain.validate(block) } catch {
+            let pool = mempool
+            do { execution = try chain.validate(block, known: { pool.transaction($0) }) } catch {
                 logger.warning("a synced block does not execute: disconnecting the peer",
                                metadata: ["peer": "\(peer.hex.prefix(16))", "height": "\(height)", "error": "\(error)"])
                 metrics.syncRefused.increment()
