@@ -115,7 +115,19 @@ let package = Package(
             path: "Benchmarks/TwinBench"
         ),
 
-        // Shared test helpers: seeded PRNG, hex, vector loading.
+        // The consortium benchmark (`make bench-cluster`, release): real node processes under open-loop load.
+        .executableTarget(
+            name: "ClusterBench",
+            dependencies: [
+                "API", "Ledger", "Encoding", "TwinCrypto", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ClusterBench"
+        ),
+
+        // Shared test helpers: seeded PRNG, hex, vector loading, loopback HTTP.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding", "TestSupport"]),
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),

@@ -37,14 +37,20 @@ public struct Mempool: Sendable {
 
     public let limits: Limits
     private var entries: [Hash32: Entry] = [:]
+    /// Each signer's waiting transactions in nonce order, and when the signer's queue began (for fair reaping).
+    private var bySigner: [Hash32: SignerQueue] = [:]
     private var arrival: UInt64 = 0
-    private var perSigner: [Hash32: Int] = [:]
     public private(set) var bytes = 0
 
     struct Entry: Sendable {
         let transaction: VerifiedTransaction
         let signer: Hash32
-        let order: UInt64
+    }
+
+    struct SignerQueue: Sendable {
+        let since: UInt64
+        /// (nonce, id), ascending by nonce.
+        var items: [(nonce: UInt64, id: Hash32)] = []
     }
 
     public init(limits: Limits = Limits()) { self.limits = limits }
@@ -54,41 +60,49 @@ public struct Mempool: Sendable {
     /// The waiting transaction with this id.
     public func transaction(_ id: Hash32) -> VerifiedTransaction? { entries[id]?.transaction }
     /// Transactions waiting from `signer` (a key id).
-    public func pendingCount(signer: Hash32) -> Int { perSigner[signer, default: 0] }
+    public func pendingCount(signer: Hash32) -> Int { bySigner[signer]?.items.count ?? 0 }
 
-    /// Admits `transaction` given the signer's committed nonce (0 if none).
+    /// Admits a verified transaction whose signer's committed nonce is `committedNonce`.
     public mutating func admit(_ transaction: VerifiedTransaction, committedNonce: UInt64) throws(Refusal) {
         guard entries[transaction.id] == nil else { throw .duplicate }
         guard transaction.body.nonce > committedNonce else { throw .staleNonce(committed: committedNonce) }
         guard entries.count < limits.transactionsMax else { throw .full("\(limits.transactionsMax) transactions") }
         guard bytes + transaction.bytes.count <= limits.bytesMax else { throw .full("\(limits.bytesMax) bytes") }
-        let signer = transaction.body.signer.keyID
-        guard perSigner[signer, default: 0] < limits.perSignerMax else {
+        let signer = transaction.signerID
+        guard (bySigner[signer]?.items.count ?? 0) < limits.perSignerMax else {
             throw .full("\(limits.perSignerMax) transactions from this signer")
         }
         arrival += 1
-        entries[transaction.id] = Entry(transaction: transaction, signer: signer, order: arrival)
-        perSigner[signer, default: 0] += 1
+        entries[transaction.id] = Entry(transaction: transaction, signer: signer)
+        let nonce = transaction.body.nonce
+        var queue = bySigner.removeValue(forKey: signer) ?? SignerQueue(since: arrival)
+        // Nonces usually arrive in order: append; otherwise insert in place.
+        if let last = queue.items.last, last.nonce > nonce {
+            let index = queue.items.firstIndex { $0.nonce > nonce } ?? queue.items.count
+            queue.items.insert((nonce, transaction.id), at: index)
+        } else {
+            queue.items.append((nonce, transaction.id))
+        }
+        bySigner[signer] = queue
         bytes += transaction.bytes.count
     }
 
     /// Up to `max` transactions for the next block (they stay until `removeCommitted`).
     public func reap(max: Int, bytesMax: Int = .max) -> [VerifiedTransaction] {
-        var bySigner: [Hash32: [Entry]] = [:]
-        for entry in entries.values { bySigner[entry.signer, default: []].append(entry) }
-        let signers = bySigner.map { (signer: $0.key, first: $0.value.map(\.order).min() ?? 0) }.sorted { $0.first < $1.first }
+        // Round-robin over signers in the order their queues began, each in nonce order, so one busy signer cannot
+        // starve others.
+        let queues = bySigner.values.sorted { $0.since < $1.since }.map(\.items)
+        var positions = [Int](repeating: 0, count: queues.count)
         var result: [VerifiedTransaction] = []
         var size = 0
-        // Round-robin over signers in arrival order, each in nonce order, so one busy signer cannot starve others.
-        var queues = signers.map { s in bySigner[s.signer, default: []].sorted { $0.transaction.body.nonce < $1.transaction.body.nonce }[...] }
         while result.count < max {
             var progressed = false
-            for index in queues.indices where result.count < max {
-                guard let next = queues[index].first else { continue }
-                guard size + next.transaction.bytes.count <= bytesMax else { return result }
-                queues[index] = queues[index].dropFirst()
-                result.append(next.transaction)
-                size += next.transaction.bytes.count
+            for index in queues.indices where result.count < max && positions[index] < queues[index].count {
+                guard let entry = entries[queues[index][positions[index]].id] else { continue }
+                guard size + entry.transaction.bytes.count <= bytesMax else { return result }
+                positions[index] += 1
+                result.append(entry.transaction)
+                size += entry.transaction.bytes.count
                 progressed = true
             }
             if !progressed { break }
@@ -96,17 +110,26 @@ public struct Mempool: Sendable {
         return result
     }
 
-    /// Removes transactions that a block committed, and any whose nonce the signer's committed nonce has passed.
-    public mutating func removeCommitted(_ ids: [Hash32], committedNonce: (Hash32) -> UInt64) {
-        for id in ids { remove(id) }
-        let stale = entries.values.filter { $0.transaction.body.nonce <= committedNonce($0.signer) }.map(\.transaction.id)
-        for id in stale { remove(id) }
+    /// Removes transactions that a block committed, and the waiting transactions of the block's `signers` whose
+    /// nonce the signer's committed nonce has now passed (only a committed transaction moves a signer's nonce; a
+    /// block may carry another transaction with the same nonce than the one waiting here).
+    public mutating func removeCommitted(_ ids: [Hash32], signers: some Sequence<Hash32>, committedNonce: (Hash32) -> UInt64) {
+        for id in ids { _ = remove(id) }
+        for signer in Set(signers) {
+            guard let queue = bySigner[signer] else { continue }
+            let committed = committedNonce(signer)
+            for item in queue.items where item.nonce <= committed { _ = remove(item.id) }
+        }
     }
 
-    private mutating func remove(_ id: Hash32) {
-        guard let entry = entries.removeValue(forKey: id) else { return }
+    /// Removes one transaction; returns its signer.
+    private mutating func remove(_ id: Hash32) -> Hash32? {
+        guard let entry = entries.removeValue(forKey: id) else { return nil }
         bytes -= entry.transaction.bytes.count
-        perSigner[entry.signer, default: 1] -= 1
-        if perSigner[entry.signer] == 0 { perSigner[entry.signer] = nil }
+        if var queue = bySigner.removeValue(forKey: entry.signer) {
+            if let index = queue.items.firstIndex(where: { $0.id == id }) { queue.items.remove(at: index) }
+            if !queue.items.isEmpty { bySigner[entry.signer] = queue }
+        }
+        return entry.signer
     }
 }

@@ -50,6 +50,8 @@ public enum TransactionResult: Sendable, Hashable {
 /// A block's execution: each transaction's result, the state tree after it, and the writes.
 public struct BlockExecution: Sendable {
     public let results: [TransactionResult]
+    /// The key ids of the transactions' signers, in block order (whose nonces the block may have moved).
+    public let signers: [Hash32]
     /// The authenticated state tree after the block (the tree before it is untouched).
     public let tree: StateTree
     /// The state writes, in key order; commit them in one atomic batch with the block.
@@ -131,7 +133,7 @@ public struct StateMachine: Sendable {
             overlay = execution.state
         }
         let after = try tree.updating(overlay.authenticatedChanges())
-        return BlockExecution(results: results, tree: after, batch: overlay.writeBatch())
+        return BlockExecution(results: results, signers: transactions.map(\.signerID), tree: after, batch: overlay.writeBatch())
     }
 }
 

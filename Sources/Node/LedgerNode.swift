@@ -150,7 +150,7 @@ public actor LedgerNode {
             }
         }
         let ids = execution.results.map { TransactionOutcome($0).transaction }
-        mempool.removeCommitted(ids) { committedNonce($0) }
+        mempool.removeCommitted(ids, signers: execution.signers) { committedNonce($0) }
         metrics.height.set(Double(block.header.height))
         metrics.mempoolSize.set(Double(mempool.count))
         if let cache = chain.store as? CachedStore {

@@ -126,9 +126,10 @@ public final class WriteAheadLog {
         size += frame.count
     }
 
-    /// Empties the log, durably (when what it recorded is no longer needed, such as a committed height's inputs).
-    public func reset() throws {
-        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) >= 0, fsync(fd) == 0 else {
+    /// Empties the log (when what it recorded is no longer needed, such as a committed height's inputs); with
+    /// `sync`, durably.
+    public func reset(sync: Bool = true) throws {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) >= 0, !sync || fsync(fd) == 0 else {
             throw StorageError(.ioError, "resetting \(path): \(String(cString: strerror(errno)))")
         }
         size = 0

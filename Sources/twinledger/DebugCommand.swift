@@ -10,7 +10,7 @@ import TwinCrypto
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Tools for tests and diagnosis.", shouldDisplay: false,
-        subcommands: [StorageWriter.self, ChainWriter.self]
+        subcommands: [StorageWriter.self, ChainWriter.self, VerifyLoop.self]
     )
 
     /// Writes numbered batches forever (or `--batches` of them) so a test can kill the process mid-write and check
@@ -110,5 +110,28 @@ struct ChainWriter: ParsableCommand {
             print("committed \(chain.head.height) \(chain.head.stateRoot.hex)")
             fflush(nil)
         }
+    }
+}
+
+/// Verifies BIP340 signatures for `--millis` and prints how many: the cluster benchmark runs one per validator at
+/// once to measure the machine's verification ceiling (Docs/performance.md, "Consortium").
+struct VerifyLoop: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verify-loop")
+
+    @Option var millis = 3_000
+
+    func run() throws {
+        let key = try SecretKey()
+        let messages = (0..<64).map { i in Hashing.sha3(Array("message \(i)".utf8)).bytes }
+        let signatures = try messages.map { try key.sign($0) }
+        var count = 0
+        let clock = ContinuousClock()
+        let end = clock.now + .milliseconds(millis)
+        while clock.now < end {
+            for (message, signature) in zip(messages, signatures) where key.publicKey.verify(signature, for: message) {
+                count += 1
+            }
+        }
+        print("verified \(count)")
     }
 }

@@ -45,8 +45,10 @@ struct MempoolTests {
         #expect(aNonces == [1, 2, 3] && bNonces == [1, 2])
         #expect(reaped.prefix(2).map(\.body.signer) == [a.publicKey, b.publicKey])
         #expect(pool.reap(max: 2).count == 2)
-        // After a block commits a's 1 and 2, a's 3 stays; b's 1 is stale because b's committed nonce moved to 1.
-        pool.removeCommitted(reaped.prefix(3).filter { $0.body.signer == a.publicKey }.map(\.id)) { signer in
+        // After a block commits a's 1 and 2 and another transaction of b's with nonce 1 (not this pool's), a's 3
+        // stays, and b's 1 here is stale: b's committed nonce moved to 1.
+        pool.removeCommitted(reaped.prefix(3).filter { $0.body.signer == a.publicKey }.map(\.id),
+                             signers: [a.publicKey.keyID, b.publicKey.keyID]) { signer in
             signer == b.publicKey.keyID ? 1 : 2
         }
         #expect(pool.count == 2)

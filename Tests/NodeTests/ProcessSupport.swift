@@ -14,31 +14,6 @@ func twinledger() throws -> String {
     return url.path
 }
 
-struct ProcessTestError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// The IPv4 loopback address with `port`.
-func loopback(port: Int) -> sockaddr_in {
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    return address
-}
-
-/// A free TCP port on loopback (bound and released; good enough for tests run one node at a time).
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = loopback(port: 0)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// Runs the CLI to completion; returns its exit status and standard output.
 @discardableResult
 func cli(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
@@ -121,73 +96,3 @@ func httpPost(_ url: String, json: String) async throws -> (Data, Int) {
     return try await httpRequest(port: port, method: "POST", path: path, body: Data(json.utf8))
 }
 
-/// One HTTP/1.1 exchange with a loopback server over a plain blocking socket, on its own thread, with 20-second send
-/// and receive timeouts. The process tests kill servers mid-request; URLSession on Linux was seen to hang for good
-/// on connections whose server had been killed, this fails instead.
-func httpRequest(port: Int, method: String, path: String, body: Data?) async throws -> (Data, Int) {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try blockingHTTP(port: port, method: method, path: path, body: body) })
-        }
-    }
-}
-
-func blockingHTTP(port: Int, method: String, path: String, body: Data?) throws -> (Data, Int) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw ProcessTestError("socket: errno \(errno)") }
-    defer { close(fd) }
-    var timeout = timeval(tv_sec: 20, tv_usec: 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-    var address = loopback(port: port)
-    let connected = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard connected == 0 else { throw ProcessTestError("connect to port \(port): errno \(errno)") }
-    var request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n".utf8)
-    if let body {
-        request.append(Data("Content-Type: application/json\r\nContent-Length: \(body.count)\r\n".utf8))
-    }
-    request.append(Data("\r\n".utf8))
-    if let body { request.append(body) }
-    var sent = 0
-    while sent < request.count {
-        let n = request.withUnsafeBytes { send(fd, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL)) }
-        guard n > 0 else { throw ProcessTestError("send: errno \(errno)") }
-        sent += n
-    }
-    var response = Data()
-    var buffer = [UInt8](repeating: 0, count: 65_536)
-    while true {
-        let n = recv(fd, &buffer, buffer.count, 0)
-        if n == 0 { break }
-        guard n > 0 else { throw ProcessTestError("recv: errno \(errno)") }
-        response.append(contentsOf: buffer[..<n])
-    }
-    guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw ProcessTestError("no HTTP header end") }
-    let head = String(decoding: response[..<split.lowerBound], as: UTF8.self)
-    let statusLine = head.split(separator: "\r\n").first ?? ""
-    let parts = statusLine.split(separator: " ")
-    guard parts.count >= 2, let status = Int(parts[1]) else { throw ProcessTestError("bad status line \(statusLine)") }
-    var payload = Data(response[split.upperBound...])
-    if head.lowercased().contains("transfer-encoding: chunked") { payload = try dechunk(payload) }
-    return (payload, status)
-}
-
-/// The body of a chunked HTTP/1.1 message.
-func dechunk(_ data: Data) throws -> Data {
-    var out = Data()
-    var rest = data[...]
-    while true {
-        guard let lineEnd = rest.range(of: Data("\r\n".utf8)) else { throw ProcessTestError("bad chunk") }
-        let sizeText = String(decoding: rest[..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";").first ?? ""
-        guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else {
-            throw ProcessTestError("bad chunk size \(sizeText)")
-        }
-        rest = rest[lineEnd.upperBound...]
-        if size == 0 { return out }
-        guard rest.count >= size + 2 else { throw ProcessTestError("short chunk") }
-        out.append(rest.prefix(size))
-        rest = rest.dropFirst(size + 2)
-    }
-}

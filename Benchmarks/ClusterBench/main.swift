@@ -1,0 +1,439 @@
+// ClusterBench (`make bench-cluster`, release): a consortium of real node processes on loopback under an open-loop
+// load of signed consent grants at rising rates, with the machine's verification ceiling measured in the same run.
+//
+// For each validator count: the ceiling first (one `twinledger debug verify-loop` process per validator, all at once;
+// total BIP340 verifications per second divided by the validators, since every validator verifies every transaction
+// once), then a consortium from `twinledger net init`, 400 enrolled patients, and for each offered rate a fixed number
+// of seconds of pre-signed grants sent on schedule (open loop: a slow node does not slow the sender) over pipelined
+// HTTP/1.1 connections, one per validator, each patient always to the same validator. Commits are observed by
+// polling one validator's blocks every 5 ms; latency is submit to observed commit. Reported per rate: committed tx/s,
+// p50/p99/p999 latency, refusals, CPU seconds per committed transaction (all node processes), P2P bytes sent per
+// transaction per node. Docs/performance.md ("Consortium") has the results and how to read them.
+import API
+import Encoding
+import Foundation
+import Ledger
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import TestSupport
+import TwinCrypto
+
+struct Options {
+    var validators = [4, 7]
+    var rates = [250, 500, 1_000, 1_500, 2_000, 2_500, 3_000, 4_000]
+    var seconds = 6
+    var patients = 400
+    var binary = ".build/release/twinledger"
+    var json: String?
+    var blockMax = 2_000
+
+    init(_ arguments: [String]) {
+        var iterator = arguments.dropFirst().makeIterator()
+        func ints(_ text: String?) -> [Int]? { text.map { $0.split(separator: ",").compactMap { Int($0) } } }
+        while let argument = iterator.next() {
+            switch argument {
+            case "--validators": validators = ints(iterator.next()) ?? validators
+            case "--rates": rates = ints(iterator.next()) ?? rates
+            case "--seconds": seconds = iterator.next().flatMap { Int($0) } ?? seconds
+            case "--patients": patients = iterator.next().flatMap { Int($0) } ?? patients
+            case "--binary": binary = iterator.next() ?? binary
+            case "--json": json = iterator.next()
+            case "--block-max": blockMax = iterator.next().flatMap { Int($0) } ?? blockMax
+            default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
+            }
+        }
+    }
+}
+
+func now() -> Double { Date().timeIntervalSince1970 }
+
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+}
+
+/// Runs `binary` with `arguments`; returns the process (output to `log`).
+func spawn(_ binary: String, _ arguments: [String], log: String) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: binary)
+    process.arguments = arguments
+    FileManager.default.createFile(atPath: log, contents: nil)
+    let handle = FileHandle(forWritingAtPath: log)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    return process
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+func cpuSeconds(_ pid: Int32) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return 0 }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    // After the command: state is field 3, utime 14 and stime 15 (1-based over the whole line).
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+// MARK: Ceiling
+
+/// Verifications per second per validator with `validators` verifying processes at once.
+func ceiling(_ options: Options, validators: Int, directory: String) throws -> Double {
+    let millis = 3_000
+    let processes = try (0..<validators).map { i in
+        try spawn(options.binary, ["debug", "verify-loop", "--millis", "\(millis)"], log: "\(directory)/verify-\(i).log")
+    }
+    var total = 0
+    for (i, process) in processes.enumerated() {
+        process.waitUntilExit()
+        let text = (try? String(contentsOfFile: "\(directory)/verify-\(i).log", encoding: .utf8)) ?? ""
+        total += Int(text.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "") ?? 0
+    }
+    return Double(total) / (Double(millis) / 1_000) / Double(validators)
+}
+
+// MARK: Pipelined HTTP submission
+
+/// Counts responses on one keep-alive connection (HTTP/1.1 pipelining: responses come in request order).
+final class ResponseCounter: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    let counts = Mutex((ok: 0, refused: 0))
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) {
+            counts.withLock { head.status == .ok ? ($0.ok += 1) : ($0.refused += 1) }
+        }
+    }
+}
+
+struct Submitter {
+    let channel: any Channel
+    let counter: ResponseCounter
+
+    static func connect(port: Int) async throws -> Submitter {
+        let counter = ResponseCounter()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(counter)
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return Submitter(channel: channel, counter: counter)
+    }
+
+    func send(_ transactions: [[UInt8]]) {
+        for bytes in transactions {
+            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/transactions")
+            head.headers = ["Host": "127.0.0.1", "Content-Type": "application/octet-stream", "Content-Length": "\(bytes.count)"]
+            channel.write(HTTPClientRequestPart.head(head), promise: nil)
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: bytes))), promise: nil)
+            channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+        }
+        channel.flush()
+    }
+}
+
+// MARK: The consortium
+
+final class Cluster {
+    struct Member {
+        let name: String
+        let apiPort: Int
+        let home: String
+        var process: Process?
+    }
+
+    let directory: String
+    var members: [Member] = []
+    let chainID = "twinledger-bench"
+
+    init(_ options: Options, validators: Int, directory: String) throws {
+        self.directory = directory
+        var nodes: [String] = []
+        var members: [Member] = []
+        for i in 0..<validators {
+            let api = freePort(), p2p = freePort()
+            nodes.append(#"{"name":"v\#(i)","organization":"ORG_\#(i)","role":"validator","host":"127.0.0.1","api_port":\#(api),"p2p_port":\#(p2p)}"#)
+            members.append(Member(name: "v\(i)", apiPort: api, home: "\(directory)/net/v\(i)"))
+        }
+        try #"{"chain_id":"\#(chainID)","nodes":[\#(nodes.joined(separator: ","))]}"#
+            .write(toFile: directory + "/definition.json", atomically: true, encoding: .utf8)
+        let initProcess = try spawn(options.binary, ["net", "init", "--definition", directory + "/definition.json", "--home", directory + "/net"],
+                                    log: directory + "/init.log")
+        initProcess.waitUntilExit()
+        guard initProcess.terminationStatus == 0 else { throw ProcessTestError("net init failed; see \(directory)/init.log") }
+        for member in members {
+            let path = member.home + "/config.toml"
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            text = text.replacingOccurrences(of: "transactions_max = 50000", with: "transactions_max = 200000")
+                .replacingOccurrences(of: "bytes_max = 67108864", with: "bytes_max = 268435456")
+                .replacingOccurrences(of: "per_signer_max = 1000", with: "per_signer_max = 5000")
+                .replacingOccurrences(of: "block_transactions_max = 2000", with: "block_transactions_max = \(options.blockMax)")
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        self.members = members
+        for index in self.members.indices {
+            self.members[index].process = try spawn(
+                options.binary, ["node", "start", "--home", self.members[index].home, "--log-level", "warning"],
+                log: "\(directory)/\(self.members[index].name).log")
+        }
+    }
+
+    func stop() {
+        for member in members {
+            guard let process = member.process else { continue }
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+    }
+
+    var cpu: Double { members.compactMap { $0.process.map { cpuSeconds($0.processIdentifier) } }.reduce(0, +) }
+
+    func get(_ index: Int, _ path: String) throws -> Data {
+        let (data, status) = try blockingHTTP(port: members[index].apiPort, method: "GET", path: path, body: nil)
+        guard status == 200 else { throw ProcessTestError("GET \(path): \(status)") }
+        return data
+    }
+
+    func height(_ index: Int = 0) -> UInt64 {
+        guard let data = try? get(index, "/health"), let health = try? JSONDecoder().decode(HealthResponse.self, from: data)
+        else { return 0 }
+        return health.height
+    }
+
+    /// The sum over nodes of a counter in /metrics.
+    func metric(_ name: String) -> Double {
+        var total = 0.0
+        for index in members.indices {
+            guard let data = try? get(index, "/metrics") else { continue }
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
+                total += line.split(separator: " ").last.flatMap { Double($0) } ?? 0
+            }
+        }
+        return total
+    }
+
+    func waitReady() throws {
+        for _ in 0..<300 {
+            if members.indices.allSatisfy({ height($0) >= 1 }) { return }
+            usleep(100_000)
+        }
+        throw ProcessTestError("the consortium did not start; logs in \(directory)")
+    }
+}
+
+/// Polls validator 0's blocks and records when each transaction id is first seen committed.
+final class CommitWatcher: @unchecked Sendable {
+    let cluster: Cluster
+    let lock = NSLock()
+    var committed: [String: Double] = [:]
+    var nextHeight: UInt64
+    var running = true
+
+    init(cluster: Cluster) {
+        self.cluster = cluster
+        nextHeight = cluster.height() + 1
+    }
+
+    func run() {
+        while lock.withLock({ running }) {
+            let head = cluster.height()
+            while nextHeight <= head {
+                guard let data = try? cluster.get(0, "/v1/blocks/\(nextHeight)"),
+                    let block = try? JSONDecoder().decode(BlockResponse.self, from: data)
+                else { break }
+                let seen = now()
+                lock.withLock { for tx in block.transactions { committed[tx.id] = seen } }
+                nextHeight += 1
+            }
+            usleep(5_000)
+        }
+    }
+
+    func stop() { lock.withLock { running = false } }
+    func time(_ id: String) -> Double? { lock.withLock { committed[id] } }
+}
+
+// MARK: Load
+
+struct Patient {
+    let key: SecretKey
+    var nonce: UInt64 = 0
+}
+
+func grant(_ patient: inout Patient, to practitioner: Hash32, chainID: String) throws -> [UInt8] {
+    patient.nonce += 1
+    let body = TransactionBody(
+        chainID: chainID, signer: patient.key.publicKey, nonce: patient.nonce,
+        payload: .consentGrant(ConsentGrant(
+            patient: patientID(for: patient.key.publicKey), grantee: .participant(practitioner), actions: .read,
+            scope: Scope(categories: ["cardio"]), purpose: .treatment, validFrom: 1_700_000_000, validUntil: nil))
+    )
+    return try SignedTransaction(signing: body, with: patient.key).bytes
+}
+
+struct RateResult: Encodable {
+    let validators: Int
+    let offered: Int
+    let sent: Int
+    let accepted: Int
+    let refused: Int
+    let committed: Int
+    let committedPerSecond: Double
+    let p50Millis: Double
+    let p99Millis: Double
+    let p999Millis: Double
+    let cpuMillisPerTransaction: Double
+    let p2pBytesPerTransactionPerNode: Double
+}
+
+struct ClusterResult: Encodable {
+    let validators: Int
+    let ceilingPerValidator: Double
+    let rates: [RateResult]
+    var sustained: Double { rates.map(\.committedPerSecond).max() ?? 0 }
+}
+
+func runCluster(_ options: Options, validators: Int) async throws -> ClusterResult {
+    let directory = NSTemporaryDirectory() + "twinbench-cluster-\(getpid())-\(validators)"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let limit = try ceiling(options, validators: validators, directory: directory)
+    print(String(format: "%d validators: ceiling %.0f verifications/s per validator (%d verifying processes at once)",
+                 validators, limit, validators))
+    let cluster = try Cluster(options, validators: validators, directory: directory)
+    defer { cluster.stop() }
+    try cluster.waitReady()
+    let submitters = try await withThrowingTaskGroup(of: (Int, Submitter).self) { group in
+        for (index, member) in cluster.members.enumerated() {
+            group.addTask { (index, try await Submitter.connect(port: member.apiPort)) }
+        }
+        var result: [Submitter?] = Array(repeating: nil, count: cluster.members.count)
+        for try await (index, submitter) in group { result[index] = submitter }
+        return result.compactMap { $0 }
+    }
+
+    // Enroll the patients and a practitioner (organization ORG_0, through v0, in nonce order on one connection).
+    let organization = try KeyFile.load(from: cluster.members[0].home + "/keys/organization-ORG_0.key")
+    var patients = try (0..<options.patients).map { _ in Patient(key: try SecretKey()) }
+    let practitioner = try SecretKey()
+    var enrollments: [[UInt8]] = []
+    for (nonce, (key, role)) in (patients.map { ($0.key, Role.patient) } + [(practitioner, .practitioner)]).enumerated() {
+        let body = TransactionBody(chainID: cluster.chainID, signer: organization.publicKey, nonce: UInt64(nonce + 1),
+                                   payload: .enroll(Enroll(key: key.publicKey, role: role, organization: "ORG_0")))
+        enrollments.append(try SignedTransaction(signing: body, with: organization).bytes)
+    }
+    submitters[0].send(enrollments)
+    let lastEnrollment = Hashing.sha3(enrollments[enrollments.count - 1]).hex
+    for _ in 0..<600 {
+        if let data = try? cluster.get(0, "/v1/transactions/\(lastEnrollment)"),
+            let status = try? JSONDecoder().decode(TransactionStatusResponse.self, from: data), status.status == "committed"
+        { break }
+        usleep(50_000)
+    }
+
+    var results: [RateResult] = []
+    for rate in options.rates {
+        // Pre-sign this step's grants; patient i always goes to validator i mod n.
+        let total = rate * options.seconds
+        var schedule: [(bytes: [UInt8], id: String, validator: Int)] = []
+        schedule.reserveCapacity(total)
+        for i in 0..<total {
+            let p = i % patients.count
+            let bytes = try grant(&patients[p], to: practitioner.publicKey.keyID, chainID: cluster.chainID)
+            schedule.append((bytes, Hashing.sha3(bytes).hex, p % validators))
+        }
+        let before = submitters.map { $0.counter.counts.withLock { $0 } }
+        let cpuBefore = cluster.cpu
+        let bytesBefore = cluster.metric("twinledger_p2p_bytes_sent_total")
+        let watcher = CommitWatcher(cluster: cluster)
+        let watching = Thread { watcher.run() }
+        watching.start()
+        var sentAt = [Double](repeating: 0, count: total)
+        let start = now()
+        var next = 0
+        while next < total {
+            let due = min(total, Int((now() - start) * Double(rate)) + 1)
+            if due > next {
+                var batches = [[[UInt8]]](repeating: [], count: validators)
+                let sendTime = now()
+                for i in next..<due {
+                    batches[schedule[i].validator].append(schedule[i].bytes)
+                    sentAt[i] = sendTime
+                }
+                for (index, batch) in batches.enumerated() where !batch.isEmpty { submitters[index].send(batch) }
+                next = due
+            }
+            usleep(1_000)
+        }
+        // Drain: wait until everything sent is committed or nothing new commits for 3 s (up to 20 s).
+        let sendEnd = now()
+        var lastCount = -1, lastChange = now()
+        while now() - sendEnd < 20 {
+            let count = schedule.indices.reduce(0) { $0 + (watcher.time(schedule[$1].id) != nil ? 1 : 0) }
+            if count == total { break }
+            if count != lastCount { (lastCount, lastChange) = (count, now()) }
+            if now() - lastChange > 3 { break }
+            usleep(200_000)
+        }
+        watcher.stop()
+        while !watching.isFinished { usleep(1_000) }
+        let cpu = cluster.cpu - cpuBefore
+        let bytes = cluster.metric("twinledger_p2p_bytes_sent_total") - bytesBefore
+        let after = submitters.map { $0.counter.counts.withLock { $0 } }
+        let accepted = zip(after, before).reduce(0) { $0 + $1.0.ok - $1.1.ok }
+        let refused = zip(after, before).reduce(0) { $0 + $1.0.refused - $1.1.refused }
+        var latencies: [Double] = []
+        var lastCommit = start
+        for (i, item) in schedule.enumerated() {
+            guard let committed = watcher.time(item.id) else { continue }
+            latencies.append((committed - sentAt[i]) * 1_000)
+            lastCommit = max(lastCommit, committed)
+        }
+        latencies.sort()
+        let committedRate = Double(latencies.count) / max(lastCommit - start, Double(options.seconds))
+        let result = RateResult(
+            validators: validators, offered: rate, sent: total, accepted: accepted, refused: refused, committed: latencies.count,
+            committedPerSecond: committedRate, p50Millis: percentile(latencies, 0.5), p99Millis: percentile(latencies, 0.99),
+            p999Millis: percentile(latencies, 0.999), cpuMillisPerTransaction: cpu * 1_000 / Double(max(1, latencies.count)),
+            p2pBytesPerTransactionPerNode: bytes / Double(max(1, latencies.count)) / Double(validators)
+        )
+        results.append(result)
+        print(String(format: "  offered %5d tx/s: committed %7.0f tx/s (%d/%d, refused %d)  p50 %6.0f ms  p99 %6.0f ms  p999 %6.0f ms  "
+                     + "CPU %.2f ms/tx  p2p %.0f B/tx/node", rate, committedRate, latencies.count, total, refused,
+                     result.p50Millis, result.p99Millis, result.p999Millis, result.cpuMillisPerTransaction,
+                     result.p2pBytesPerTransactionPerNode))
+        fflush(nil)
+        // Saturated: most of the offered load did not commit, or latency ran away. Higher rates only queue more.
+        if Double(latencies.count) < 0.9 * Double(total) || result.p99Millis > 5_000 { break }
+        // Let the mempools empty before the next step.
+        sleep(2)
+    }
+    for submitter in submitters { try? await submitter.channel.close() }
+    try? FileManager.default.removeItem(atPath: directory)
+    return ClusterResult(validators: validators, ceilingPerValidator: limit, rates: results)
+}
+
+let options = Options(CommandLine.arguments)
+var clusters: [ClusterResult] = []
+for validators in options.validators {
+    let result = try await runCluster(options, validators: validators)
+    clusters.append(result)
+    let sustained = result.sustained
+    print(String(format: "%d validators: sustained %.0f tx/s = %.0f%% of the ceiling (%.0f verifications/s per validator)",
+                 validators, sustained, 100 * sustained / result.ceilingPerValidator, result.ceilingPerValidator))
+    if let half = result.rates.last(where: { Double($0.offered) <= sustained / 2 }) {
+        print(String(format: "  at about half that load (%d tx/s offered): p50 %.0f ms, p99 %.0f ms", half.offered, half.p50Millis, half.p99Millis))
+    }
+}
+if let path = options.json {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(clusters).write(to: URL(fileURLWithPath: path))
+}
