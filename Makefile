@@ -9,16 +9,25 @@ START ?= 1
 HEIGHTS ?= 3
 FAULTS ?= 1
 
-.PHONY: all deps build release test test-sanitize run bench sim clean help
+# make chaos: CHAOS_SEED (default: from the clock, printed) and CHAOS_SECONDS of randomized faults.
+CHAOS_SECONDS ?= 300
+# make bench-cluster: VALIDATORS counts, offered RATES (tx/s), BENCH_SECONDS per rate.
+VALIDATORS ?= 4,7
+RATES ?= 250,500,1000,1500,2000,2500,3000,4000
+BENCH_SECONDS ?= 6
+
+.PHONY: all deps build release test test-sanitize run bench bench-cluster sim chaos clean help
 
 all: build
 
 help:
-	@echo "make run    - install what is missing, build (release), self-check, start a local node with a consent demo"
+	@echo "make run    - install what is missing, build (release), self-check, start the local 6-node consortium with a consent demo"
 	@echo "make test   - install what is missing, build, run the test suite"
 	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
 	@echo "make bench  - release benchmarks (medians; Swift wrapper vs C reference side by side)"
 	@echo "make sim    - consensus simulator: SEEDS=N runs for 4, 7 and 10 validators (SEED=S N=n replays one)"
+	@echo "make chaos  - kills, pauses and restarts in a real 4-validator consortium under load (CHAOS_SEED, CHAOS_SECONDS)"
+	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 and 7 validators, vs the machine's ceiling"
 	@echo "make clean  - remove build products"
 
 deps:
@@ -57,6 +66,17 @@ bench: deps
 	.build/release/TwinBench --runs $(BENCH_RUNS) --c-verify .build/bench/schnorr_verify_c --json $(BENCH_OUT)/foundation.json
 	$(SWIFT) build -c release --product twinsim
 	.build/release/twinsim --bench
+
+bench-cluster: deps
+	$(SWIFT) build -c release --product twinledger
+	$(SWIFT) build -c release --product ClusterBench
+	@mkdir -p $(BENCH_OUT)
+	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --json $(BENCH_OUT)/cluster.json
+
+chaos: deps
+	$(SWIFT) build --build-tests
+	TWINLEDGER_CHAOS_SEED=$(or $(CHAOS_SEED),$(shell date +%s)) TWINLEDGER_CHAOS_SECONDS=$(CHAOS_SECONDS) \
+		$(SWIFT) test --skip-build --filter ChaosTests
 
 sim: deps
 	$(SWIFT) build -c release --product twinsim
