@@ -153,6 +153,9 @@ let package = Package(
             dependencies: [
                 "Node", "API", "Ledger", "Storage", "TwinCrypto", "Encoding", "TestSupport", "P2P",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
     ]

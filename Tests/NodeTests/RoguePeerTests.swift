@@ -7,6 +7,9 @@
 import Encoding
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
 import Node
 import P2P
 import TestSupport
@@ -90,5 +93,76 @@ struct RoguePeerTests {
         let rogueHealth = try await net.health("f0")
         #expect(rogueHealth.peers == 0 && rogueHealth.height == 0, "a node with a rogue certificate joins nothing")
         #expect(try await net.health("v0").peers == 1)
+    }
+}
+
+@Suite("Garbage from peers (real processes)", .serialized, .timeLimit(.minutes(3)))
+struct GarbagePeerTests {
+    /// Opens a TLS connection to `port` with `identity` (trusting `authority`), writes `chunks` one after another,
+    /// and returns whether the node closed the connection within 3 s.
+    func deliver(_ chunks: [[UInt8]], port: Int, identity: PEMIdentity, authority: String) async throws -> Bool {
+        let tls = try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(identity: identity, authority: authority, server: false))
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: nil))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        for chunk in chunks { try? await channel.writeAndFlush(ByteBuffer(bytes: chunk)) }
+        for _ in 0..<60 where channel.isActive { try await Task.sleep(for: .milliseconds(50)) }
+        let closed = !channel.isActive
+        try? await channel.close()
+        return closed
+    }
+
+    @Test("a consortium member that sends garbage, a bad length or a malformed message after its hello is disconnected; the node goes on")
+    func garbageDisconnects() async throws {
+        let dir = try makeTemporaryDirectory("garbage")
+        defer { removeTemporaryDirectory(dir) }
+        let net = try ConsortiumProcesses(dir, validators: 1, followers: 1)
+        defer { net.stopAll() }
+        try net.start("v0")
+        try await net.waitHealthy("v0")
+        let v0 = net.member("v0"), f0 = net.member("f0")
+        let genesis = try GenesisFile.load(v0.home + "/genesis.json")
+        let identity = PEMIdentity(
+            certificatePEM: try String(contentsOfFile: f0.home + "/tls/node.pem", encoding: .utf8),
+            privateKeyPEM: try String(contentsOfFile: f0.home + "/tls/node.key", encoding: .utf8))
+        let authority = genesis.consortium?.certificateAuthority ?? ""
+        let f0ID = try KeyFile.load(from: f0.home + "/keys/validator.key").publicKey.keyID
+        let hello = WireMessage.hello(Hello(chainID: genesis.chainID, genesis: genesis.fingerprint, node: f0ID, height: 0)).frame
+        var random = SeededRandom(seed: testSeed())
+        let cases: [(String, [[UInt8]])] = [
+            ("random bytes after the hello", [hello, random.bytes(4_096)]),
+            ("a frame longer than 16 MiB", [hello, [0x01, 0x00, 0x00, 0x01, 0x03]]),
+            ("an unknown message type", [hello, [0x00, 0x00, 0x00, 0x02, 0x63, 0x01]]),
+            ("a malformed vote", [hello, [0x00, 0x00, 0x00, 0x04, 0x04, 0x01, 0xFF, 0xFF]]),
+            ("a second hello", [hello, hello]),
+            ("no hello first", [WireMessage.status(height: 1).frame]),
+        ]
+        // The control: the same member with a hello and a valid message keeps its connection (so the closes below
+        // are the garbage's doing, not the handshake's).
+        #expect(try await deliver([hello, WireMessage.status(height: 0).frame], port: v0.p2pPort, identity: identity, authority: authority) == false,
+                "a well-behaved member was disconnected")
+        for (name, chunks) in cases {
+            let closed = try await deliver(chunks, port: v0.p2pPort, identity: identity, authority: authority)
+            #expect(closed, "v0 kept a connection that sent \(name)")
+            #expect(try await net.health("v0").status == "ok", "v0 is unwell after \(name)")
+        }
+        // Plain TCP garbage at the TLS port: the handshake fails, the node goes on.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = loopback(port: v0.p2pPort)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let junk = random.bytes(2_048)
+        _ = junk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        close(fd)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await net.health("v0").status == "ok")
+        // The real follower still joins and follows.
+        try net.start("f0")
+        try await net.waitHealthy("f0")
+        try await net.waitHeight(["f0"], atLeast: try await net.height("v0"))
+        #expect(try await net.metric("v0", "twinledger_p2p_refused_total") >= Double(cases.count))
     }
 }
