@@ -61,7 +61,7 @@ extension LedgerNode {
         let wal: WriteAheadLog
         do { wal = try WriteAheadLog(path: walPath) } catch { throw NodeError("\(walPath): \(error)") }
         if wal.truncatedTail > 0 {
-            logger.warning("the consensus WAL had a torn tail, cut", metadata: ["bytes": "\(wal.truncatedTail)"])
+            log.warning("the consensus WAL had a torn tail, cut", metadata: ["bytes": "\(wal.truncatedTail)"])
         }
         var entries: [WALEntry<LedgerBlock>] = []
         for record in wal.records {
@@ -85,7 +85,7 @@ extension LedgerNode {
             state.walRecords = [(nil, first)]
         }
         consensus = state
-        logger.info("consensus starting", metadata: [
+        log.info("consensus starting", metadata: [
             "height": "\(height)", "wal_records": "\(entries.count)",
             "last_signed": "\(safety.lastSigned.map { "\($0)" } ?? "none")",
         ])
@@ -159,7 +159,7 @@ extension LedgerNode {
             if !state.replaying {
                 let bytes = Canonical.encode(WALEntry(timeMillis: time, event: next))
                 do { try state.wal.append(bytes, sync: false) } catch {
-                    logger.error("consensus WAL write failed", metadata: ["error": "\(error)"])
+                    log.error("consensus WAL write failed", metadata: ["error": "\(error)"])
                 }
                 state.walRecords.append((Self.height(of: next), bytes))
             }
@@ -194,7 +194,7 @@ extension LedgerNode {
             case .propose(let proposal, let value):
                 let signed: SignedProposal<LedgerBlock>
                 do { signed = try state.safety.sign(proposal, value: value) } catch {
-                    if !state.replaying { logger.error("the safety rules refused a proposal", metadata: ["error": "\(error)"]) }
+                    if !state.replaying { log.error("the safety rules refused a proposal", metadata: ["error": "\(error)"]) }
                     continue
                 }
                 remember(.proposal(signed))
@@ -204,7 +204,7 @@ extension LedgerNode {
             case .vote(let vote):
                 let signed: SignedVote
                 do { signed = try state.safety.sign(vote) } catch {
-                    if !state.replaying { logger.error("the safety rules refused a vote", metadata: ["error": "\(error)"]) }
+                    if !state.replaying { log.error("the safety rules refused a vote", metadata: ["error": "\(error)"]) }
                     continue
                 }
                 remember(.vote(signed))
@@ -255,7 +255,7 @@ extension LedgerNode {
             consensus?.executions[value.id] = execution
             feed(.value(height: pending.height, round: pending.round, value), at: time)
         } catch {
-            logger.error("could not build a block to propose", metadata: ["error": "\(error)"])
+            log.error("could not build a block to propose", metadata: ["error": "\(error)"])
         }
     }
 
@@ -274,7 +274,7 @@ extension LedgerNode {
             consensus?.executions[value.id] = execution
             return true
         } catch {
-            logger.notice("an invalid block was proposed", metadata: ["block": "\(value)", "error": "\(error)"])
+            log.notice("an invalid block was proposed", metadata: ["block": "\(value)", "error": "\(error)"])
             return false
         }
     }
@@ -287,12 +287,18 @@ extension LedgerNode {
         } else {
             let pool = mempool
             do { execution = try chain.validate(value.block, known: { pool.transaction($0) }) } catch {
-                logger.critical("the decided block does not execute here", metadata: ["block": "\(value)", "error": "\(error)"])
+                log.critical("the decided block does not execute here", metadata: ["block": "\(value)", "error": "\(error)"])
                 producerFailure = "decided block \(value) does not execute: \(error)"
                 return
             }
         }
-        metrics.roundsPerHeight.record(Double((consensus?.instance.round ?? 0) + 1))
+        let round = consensus?.instance.round ?? 0
+        metrics.roundsPerHeight.record(Double(round + 1))
+        if round > 0 {
+            log.notice("decided after more than one round", metadata: ["rounds": "\(round + 1)", "block": "\(value)"])
+        } else {
+            log.debug("decided", metadata: ["block": "\(value)", "transactions": "\(value.block.transactions.count)"])
+        }
         commitDecided(value.block, execution, certificate: certificate)
     }
 
@@ -302,7 +308,7 @@ extension LedgerNode {
         do {
             try finishCommit(block, execution, certificate: Canonical.encode(certificate))
         } catch {
-            logger.critical("commit failed", metadata: ["height": "\(height)", "error": "\(error)"])
+            log.critical("commit failed", metadata: ["height": "\(height)", "error": "\(error)"])
             producerFailure = "\(error)"
             return
         }
@@ -326,7 +332,7 @@ extension LedgerNode {
                 try state.wal.reset(sync: false)
                 for record in state.walRecords { try state.wal.append(record.bytes, sync: false) }
             } catch {
-                logger.error("consensus WAL reset failed", metadata: ["error": "\(error)"])
+                log.error("consensus WAL reset failed", metadata: ["error": "\(error)"])
             }
         }
         consensus = state
@@ -346,8 +352,8 @@ extension LedgerNode {
             payload: .evidenceSubmit(EvidenceSubmit(first: Canonical.encode(first), second: Canonical.encode(second)))
         )
         guard let signed = try? SignedTransaction(signing: body, with: key) else { return }
-        logger.warning("double vote seen: submitting evidence", metadata: ["validator": "\(first.vote.validator.hex.prefix(16))"])
-        if let id = try? submit(signed.bytes) { logger.info("evidence admitted", metadata: ["transaction": "\(id.hex)"]) }
+        log.warning("double vote seen: submitting evidence", metadata: ["validator": "\(first.vote.validator.hex.prefix(16))"])
+        if let id = try? submit(signed.bytes) { log.info("evidence admitted", metadata: ["transaction": "\(id.hex)"]) }
     }
 
     /// The validator set of `height` from the ledger (the genesis set is in it from height 1).
@@ -468,6 +474,10 @@ extension LedgerNode {
         let count = min(behind, UInt64(WireLimits.blocksPerResponseMax))
         if network.send(.blockRequest(from: head + 1, count: count), to: peer) {
             sync.request = (peer, head + 1, time)
+            // A follower fetches every block: only a real gap is worth an info line.
+            log.log(level: behind >= 2 ? .info : .debug, "behind: fetching blocks", metadata: [
+                "from": "\(head + 1)", "count": "\(count)", "peer": "\(peer.hex.prefix(16))", "peer_height": "\(best)",
+            ])
             metrics.syncing.set(Double(1))
         }
     }
@@ -488,7 +498,7 @@ extension LedgerNode {
                 }
                 try certificate.verify(chainID: chainID, validators: validatorSet(at: height))
             } catch {
-                logger.warning("a synced block's certificate does not verify: disconnecting the peer",
+                log.warning("a synced block's certificate does not verify: disconnecting the peer",
                                metadata: ["peer": "\(peer.hex.prefix(16))", "height": "\(height)", "error": "\(error)"])
                 metrics.syncRefused.increment()
                 network?.disconnect(peer)
@@ -497,7 +507,7 @@ extension LedgerNode {
             let execution: BlockExecution
             let pool = mempool
             do { execution = try chain.validate(block, known: { pool.transaction($0) }) } catch {
-                logger.warning("a synced block does not execute: disconnecting the peer",
+                log.warning("a synced block does not execute: disconnecting the peer",
                                metadata: ["peer": "\(peer.hex.prefix(16))", "height": "\(height)", "error": "\(error)"])
                 metrics.syncRefused.increment()
                 network?.disconnect(peer)
@@ -508,6 +518,14 @@ extension LedgerNode {
             metrics.blocksSynced.increment()
         }
         maybeSync(now())
+    }
+
+    /// The node's logger with the consensus context: the height in progress and its round.
+    var log: Logger {
+        var logger = self.logger
+        logger[metadataKey: "height"] = "\(consensus?.instance.height ?? chain.head.height + 1)"
+        if let round = consensus?.instance.round { logger[metadataKey: "round"] = "\(round)" }
+        return logger
     }
 
     /// The height an event is about (nil for ticks and answers).
