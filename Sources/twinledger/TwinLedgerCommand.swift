@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The release this build reports.
-let twinLedgerVersion = "0.4.0"
+let twinLedgerVersion = "0.5.0"
 
 @main
 struct TwinLedgerCommand: AsyncParsableCommand {
@@ -9,8 +9,8 @@ struct TwinLedgerCommand: AsyncParsableCommand {
         commandName: "twinledger",
         abstract: "TwinLedger: a permissioned BFT consent ledger for secure medical digital twins.",
         discussion: """
-            A single-validator ledger node with its HTTP API, and a wallet for patients, practitioners and \
-            organizations. BFT consensus and the consortium network arrive in later releases (see README.md).
+            Consortium nodes (Tendermint BFT over mutual TLS, block sync) with an HTTP API, the tools that create a \
+            consortium, and a wallet for patients, practitioners and organizations (see README.md).
             """,
         version: twinLedgerVersion,
         subcommands: [
