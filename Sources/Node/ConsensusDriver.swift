@@ -40,6 +40,7 @@ struct SyncState {
     var request: (peer: Hash32, from: UInt64, sentAt: UInt64)?
     var blocksSynced = 0
     var reportedNetwork = PeerNetwork.Statistics()
+    var validatorIDs: (height: UInt64, ids: Set<Hash32>)?
     var lastReport: UInt64 = 0
 }
 
@@ -362,10 +363,14 @@ extension LedgerNode {
         return genesisValidators
     }
 
-    /// Connected peers that are validators of the current height.
+    /// The validators of the height in progress (the peers that get transactions and consensus messages), read from
+    /// the ledger once per height.
     func validatorPeers() -> Set<Hash32> {
-        let set = validatorSet(at: chain.head.height + 1)
-        return Set(set.validators.map(\.id))
+        let height = chain.head.height + 1
+        if let cached = sync.validatorIDs, cached.height == height { return cached.ids }
+        let ids = Set(validatorSet(at: height).validators.map(\.id))
+        sync.validatorIDs = (height, ids)
+        return ids
     }
 
     /// Records step durations and late steps for /metrics.
@@ -399,7 +404,9 @@ extension LedgerNode {
             sync.peerHeights[peer] = hello.height
             metrics.peers.set(Double(network?.connectedPeers.count ?? 0))
             network?.send(.status(height: chain.head.height), to: peer)
-            for message in consensus?.own ?? [] { network?.send(message, to: peer) }
+            if validatorPeers().contains(peer) {
+                for message in consensus?.own ?? [] { network?.send(message, to: peer) }
+            }
             maybeSync(now())
         case .disconnected(let peer):
             sync.peerHeights[peer] = nil
