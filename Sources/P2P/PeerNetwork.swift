@@ -182,7 +182,15 @@ public final class PeerNetwork: Sendable {
         connection.queuedBytes.add(size, ordering: .relaxed)
         let promise = connection.channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { _ in connection.queuedBytes.subtract(size, ordering: .relaxed) }
-        connection.channel.writeAndFlush(buffer, promise: promise)
+        connection.channel.write(buffer, promise: promise)
+        // One flush per turn of the connection's event loop, whatever was written since: frames queued together
+        // (a burst of gossiped transactions) leave in one write instead of one system call each.
+        if connection.flushPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            connection.channel.eventLoop.execute {
+                connection.flushPending.store(false, ordering: .releasing)
+                connection.channel.flush()
+            }
+        }
         state.withLock {
             $0.statistics.framesSent += 1
             $0.statistics.bytesSent += size
@@ -282,6 +290,8 @@ final class PeerConnection: Sendable {
     let channel: any Channel
     /// Bytes written to the channel and not yet handed to the socket.
     let queuedBytes = Atomic<Int>(0)
+    /// A flush is scheduled on the connection's event loop.
+    let flushPending = Atomic<Bool>(false)
 
     init(peer: Hash32, channel: any Channel) {
         self.peer = peer
