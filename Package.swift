@@ -136,7 +136,8 @@ let package = Package(
         .testTarget(
             name: "P2PTests",
             dependencies: [
-                "P2P", "Consensus", "Ledger", "Encoding", "TwinCrypto", "TestSupport",
+                "P2P", "Consensus", "Ledger", "Encoding", "TwinCrypto", "TestSupport", "KeyValue",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

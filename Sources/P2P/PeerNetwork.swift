@@ -182,13 +182,18 @@ public final class PeerNetwork: Sendable {
         connection.queuedBytes.add(size, ordering: .relaxed)
         let promise = connection.channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { _ in connection.queuedBytes.subtract(size, ordering: .relaxed) }
-        connection.channel.write(buffer, promise: promise)
-        // One flush per turn of the connection's event loop, whatever was written since: frames queued together
-        // (a burst of gossiped transactions) leave in one write instead of one system call each.
-        if connection.flushPending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
-            connection.channel.eventLoop.execute {
-                connection.flushPending.store(false, ordering: .releasing)
-                connection.channel.flush()
+        // Written on the connection's event loop, with one flush queued behind whatever writes are already queued:
+        // frames sent together (a burst of gossiped transactions) leave in one write instead of one system call
+        // each, and every frame is flushed (the flush task runs after every write queued before it).
+        let channel = connection.channel
+        channel.eventLoop.execute {
+            channel.write(buffer, promise: promise)
+            if !connection.flushPending.load(ordering: .relaxed) {
+                connection.flushPending.store(true, ordering: .relaxed)
+                channel.eventLoop.execute {
+                    connection.flushPending.store(false, ordering: .relaxed)
+                    channel.flush()
+                }
             }
         }
         state.withLock {
@@ -290,7 +295,7 @@ final class PeerConnection: Sendable {
     let channel: any Channel
     /// Bytes written to the channel and not yet handed to the socket.
     let queuedBytes = Atomic<Int>(0)
-    /// A flush is scheduled on the connection's event loop.
+    /// A flush is queued on the connection's event loop (touched only on that loop).
     let flushPending = Atomic<Bool>(false)
 
     init(peer: Hash32, channel: any Channel) {

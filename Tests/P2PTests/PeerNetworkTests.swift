@@ -1,0 +1,146 @@
+// PeerNetwork over real loopback TLS (Docs/protocol.md, "Peers").
+//
+// Covers: the node with the lower id dials, both sides see each other after the hello, messages arrive in order;
+// when the peer goes away the dialer notices and reconnects to its replacement on the same address (backoff with
+// jitter); a peer that stops reading gets its gossip dropped above the send-queue bound and is disconnected at twice
+// the bound, while the sender's queue never grows past that.
+import Encoding
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import P2P
+import Synchronization
+import Testing
+import TwinCrypto
+
+@Suite("Peer network")
+struct PeerNetworkTests {
+    struct Member {
+        let id: Hash32
+        let identity: PEMIdentity
+    }
+
+    let authority: PEMIdentity
+    let a: Member
+    let b: Member
+    let policy: HandshakePolicy
+
+    init() throws {
+        authority = try ConsortiumPKI.makeAuthority(name: "peer network test CA")
+        // A's id is below B's: A dials, B accepts.
+        let idA = Hash32(bytes: [0x01] + [UInt8](repeating: 0, count: 31))!
+        let idB = Hash32(bytes: [0x02] + [UInt8](repeating: 0, count: 31))!
+        a = Member(id: idA, identity: try ConsortiumPKI.issueNodeCertificate(node: idA, organization: "A", authority: authority))
+        b = Member(id: idB, identity: try ConsortiumPKI.issueNodeCertificate(node: idB, organization: "B", authority: authority))
+        policy = HandshakePolicy(chainID: "peer-test", genesis: Hashing.sha3([7]), nodes: [idA, idB])
+    }
+
+    func network(_ member: Member, port: Int, peers: [(node: Hash32, host: String, port: Int)], queue: Int = 32 << 20) throws -> PeerNetwork {
+        var configuration = PeerNetwork.Configuration(
+            me: member.id, policy: policy, identity: member.identity, authority: authority.certificatePEM,
+            listenHost: "127.0.0.1", listenPort: port, peers: peers)
+        configuration.sendQueueBytesMax = queue
+        configuration.reconnectMinMillis = 50
+        configuration.reconnectMaxMillis = 400
+        return try PeerNetwork(configuration, logger: Logger(label: "test"))
+    }
+
+    /// Collects a network's events.
+    final class Collector: Sendable {
+        let events = Mutex<[PeerEvent]>([])
+        init(_ network: PeerNetwork) {
+            Task { for await event in network.events { self.events.withLock { $0.append(event) } } }
+        }
+        var connections: Int { events.withLock { $0.filter { if case .connected = $0 { true } else { false } }.count } }
+        var disconnections: Int { events.withLock { $0.filter { if case .disconnected = $0 { true } else { false } }.count } }
+        var heights: [UInt64] {
+            events.withLock { $0.compactMap { if case .message(_, .status(let h)) = $0 { h } else { nil } } }
+        }
+    }
+
+    func wait(_ seconds: Double = 5, until condition: () -> Bool) async throws {
+        for _ in 0..<Int(seconds * 50) where !condition() { try await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    @Test("the lower id dials; messages arrive in order; the dialer reconnects to a restarted peer")
+    func connectAndReconnect() async throws {
+        let serverB = try network(b, port: 0, peers: [])
+        let received = Collector(serverB)
+        let port = try await serverB.start(height: 5)
+        let dialer = try network(a, port: 0, peers: [(b.id, "127.0.0.1", port)])
+        let seen = Collector(dialer)
+        try await dialer.start(height: 3)
+        try await wait { dialer.connectedPeers == [b.id] && serverB.connectedPeers == [a.id] }
+        #expect(dialer.connectedPeers == [b.id] && serverB.connectedPeers == [a.id])
+        for height in 1...200 { dialer.send(.status(height: UInt64(height)), to: b.id) }
+        try await wait { received.heights.count == 200 }
+        #expect(received.heights == Array(1...200), "in order, none lost")
+
+        // B goes away; A notices; a new B on the same port is reconnected to by A.
+        await serverB.stop()
+        try await wait { seen.disconnections == 1 }
+        #expect(seen.disconnections == 1 && dialer.connectedPeers.isEmpty)
+        let restartedB = try network(b, port: port, peers: [])
+        try await restartedB.start(height: 6)
+        try await wait { dialer.connectedPeers == [b.id] }
+        #expect(dialer.connectedPeers == [b.id] && seen.connections == 2, "reconnected after the peer came back")
+        await dialer.stop()
+        await restartedB.stop()
+    }
+
+    /// A consortium member that completes the handshake, then stops reading.
+    final class Sleeper: ChannelInboundHandler, Sendable {
+        typealias InboundIn = WireMessage
+        let hello: Hello
+        init(hello: Hello) { self.hello = hello }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.writeAndFlush(NIOAny(ByteBuffer(bytes: WireMessage.hello(hello).frame)), promise: nil)
+            _ = context.channel.setOption(ChannelOptions.autoRead, value: false)
+        }
+    }
+
+    @Test("a peer that stops reading: gossip to it is dropped above the bound, and it is cut at twice the bound")
+    func backpressure() async throws {
+        let tls = try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(
+            identity: b.identity, authority: authority.certificatePEM, server: true))
+        let hello = Hello(chainID: policy.chainID, genesis: policy.genesis, node: b.id, height: 0)
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 16_384)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([
+                        NIOSSLServerHandler(context: tls), ByteToMessageHandler(FrameDecoder()), Sleeper(hello: hello),
+                    ])
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(listener.localAddress?.port)
+        let bound = 256 << 10
+        let sender = try network(a, port: 0, peers: [(b.id, "127.0.0.1", port)], queue: bound)
+        try await sender.start(height: 0)
+        try await wait { sender.connectedPeers == [b.id] }
+        #expect(sender.connectedPeers == [b.id])
+
+        // 32 KiB transactions: the socket buffers fill, then the queue, then gossip is dropped.
+        let transaction = WireMessage.transaction([UInt8](repeating: 0xAB, count: 32 << 10))
+        for _ in 0..<2_000 { sender.send(transaction, to: b.id) }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(sender.statistics.dropped > 0, "gossip above the bound is dropped")
+        #expect(sender.connectedPeers == [b.id], "dropping gossip does not disconnect")
+
+        // Consensus-sized messages are not droppable: past twice the bound the peer is disconnected.
+        let samples = try sampleMessages()
+        guard case .blockResponse(let blocks)? = samples.first(where: { $0.kind == .blockResponse }) else {
+            Issue.record("no block response sample")
+            return
+        }
+        let response = WireMessage.blockResponse(Array(repeating: blocks[0], count: 64))
+        for _ in 0..<2_000 where !sender.connectedPeers.isEmpty { sender.send(response, to: b.id) }
+        try await wait { sender.connectedPeers.isEmpty }
+        #expect(sender.connectedPeers.isEmpty && sender.statistics.slowDisconnects >= 1, "a peer that does not read is cut")
+        await sender.stop()
+        try? await listener.close()
+    }
+}
