@@ -51,6 +51,8 @@ extension LedgerNode {
     static let rebroadcastMillis: UInt64 = 2_000
     /// A block response is cut at this many bytes of blocks (a frame holds 16 MiB).
     static let syncResponseBytesMax = 8 << 20
+    /// Waiting transactions sent to a validator that (re)connects, at most.
+    static let regossipMax = 10_000
 
     /// Makes this node a validator: opens its safety record and WAL, replays the WAL into a new instance at the next
     /// height, and starts consensus (Docs/consensus.md, "WAL"). Call before `attach(network:)`.
@@ -406,6 +408,9 @@ extension LedgerNode {
             network?.send(.status(height: chain.head.height), to: peer)
             if validatorPeers().contains(peer) {
                 for message in consensus?.own ?? [] { network?.send(message, to: peer) }
+                // What waits here may have been gossiped while that validator was away (it would otherwise only
+                // learn of it from a block, and could propose a signer's later transactions without it).
+                for transaction in mempool.reap(max: Self.regossipMax) { network?.send(.transaction(transaction.bytes), to: peer) }
             }
             maybeSync(now())
         case .disconnected(let peer):
