@@ -171,7 +171,10 @@ extension LedgerNode {
                 directives = try state.instance.on(next, at: time)
             } catch {
                 consensus = state
-                if error.code == .tooFarAhead { metrics.consensusRefused("too_far_ahead") }
+                if case .tick = next {} else {
+                    metrics.consensusRefused(error.code.rawValue)
+                    if error.code == .staleHeight { metrics.lateVotes.increment() }
+                }
                 continue  // refused (stale, repeated, invalid, or too far ahead): changes nothing
             }
             if case .value(let height, let round, _) = next, let pending = state.pendingValue,
