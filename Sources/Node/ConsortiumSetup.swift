@@ -147,6 +147,8 @@ public enum ConsortiumSetup {
             )
             var withHost = config
             withHost.api.host = node.host
+            // Nodes sharing a host (the local consortium) share its cores: one thread each.
+            withHost.node.threads = definition.nodes.filter { $0.host == node.host }.count > 1 ? 1 : 0
             try withHost.toml().write(toFile: paths.config, atomically: true, encoding: .utf8)
             homes.append((node.name, paths.path))
         }

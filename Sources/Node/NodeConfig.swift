@@ -6,6 +6,14 @@ import TOMLKit
 public struct NodeConfig: Codable, Sendable, Hashable {
     public struct NodeSection: Codable, Sendable, Hashable {
         public var moniker: String
+        /// Event-loop threads, with every task of the node on them (0 or absent: NIO's and Swift's defaults, a
+        /// thread per core each). 1 runs the whole node on one thread, best when several nodes share a machine.
+        public var threads: Int?
+
+        public init(moniker: String, threads: Int? = nil) {
+            self.moniker = moniker
+            self.threads = threads
+        }
     }
 
     public struct APISection: Codable, Sendable, Hashable {
@@ -130,7 +138,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
 
     public static func defaults(moniker: String, port: Int = 26657, p2p: P2PSection? = nil) -> NodeConfig {
         NodeConfig(
-            node: .init(moniker: moniker), api: .init(host: "127.0.0.1", port: port),
+            node: .init(moniker: moniker, threads: 0), api: .init(host: "127.0.0.1", port: port),
             producer: .init(blockIntervalMs: 1_000, blockTransactionsMax: 2_000),
             mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000),
             storage: .init(stateCacheMB: defaultStateCacheMB), p2p: p2p, consensus: defaultConsensus
@@ -149,14 +157,14 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         let timeouts = config.consensusSettings
         guard (1...65535).contains(config.api.port), config.producer.blockIntervalMs >= 1,
             (1...10_000).contains(config.producer.blockTransactionsMax), config.mempool.transactionsMax >= 1,
-            (0...1_048_576).contains(config.storageSettings.stateCacheMB),
+            (0...1_048_576).contains(config.storageSettings.stateCacheMB), (0...256).contains(config.node.threads ?? 0),
             (1...65535).contains(config.p2p?.listenPort ?? 1), (1 << 20...1 << 34).contains(config.p2p?.sendQueueBytesMax ?? 1 << 20),
             [timeouts.timeoutProposeMs, timeouts.timeoutPrevoteMs, timeouts.timeoutPrecommitMs].allSatisfy({ (10...600_000).contains($0) }),
             (0...600_000).contains(timeouts.timeoutDeltaMs)
         else {
             throw NodeError(
                 "\(path): a value is out of range (ports 1-65535, interval >= 1 ms, 1-10,000 per block, "
-                    + "state cache 0-1048576 MiB, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms)"
+                    + "state cache 0-1048576 MiB, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms)"
             )
         }
         guard config.producer.blockIntervalMs < timeouts.timeoutProposeMs else {
@@ -174,6 +182,9 @@ public struct NodeConfig: Codable, Sendable, Hashable {
 
         [node]
         moniker = "\(node.moniker)"
+        # Threads for the node's network, API and ledger work: 0 lets NIO and Swift use one per CPU core each;
+        # 1 puts the whole node on one thread (fewer thread switches; best when several nodes share a machine).
+        threads = \(node.threads ?? 0)
 
         [api]
         # The HTTP JSON API, /health and /metrics. Keep it on loopback or behind a TLS proxy.

@@ -3,7 +3,6 @@ import ArgumentParser
 /// The release this build reports.
 let twinLedgerVersion = "0.5.0"
 
-@main
 struct TwinLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "twinledger",

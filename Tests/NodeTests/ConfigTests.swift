@@ -51,6 +51,13 @@ struct ConfigTests {
         try config.toml().replacingOccurrences(of: "state_cache_mb = 256", with: "state_cache_mb = -1")
             .write(toFile: dir + "/bad-cache.toml", atomically: true, encoding: .utf8)
         #expect { try NodeConfig.load(dir + "/bad-cache.toml") } throws: { "\($0)".contains("out of range") }
+        try config.toml().replacingOccurrences(of: "threads = 0", with: "threads = 257")
+            .write(toFile: dir + "/bad-threads.toml", atomically: true, encoding: .utf8)
+        #expect { try NodeConfig.load(dir + "/bad-threads.toml") } throws: { "\($0)".contains("threads 0-256") }
+        // A config from before [node] threads existed loads without it (NIO's and Swift's default threads).
+        try config.toml().replacingOccurrences(of: "threads = 0", with: "")
+            .write(toFile: dir + "/no-threads.toml", atomically: true, encoding: .utf8)
+        #expect(try NodeConfig.load(dir + "/no-threads.toml").node.threads == nil)
         // A config from before the [storage] section existed still loads, with the default cache.
         let text = config.toml()
         let old = String(text[..<text.range(of: "[storage]")!.lowerBound])

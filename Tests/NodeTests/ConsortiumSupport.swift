@@ -43,6 +43,9 @@ final class ConsortiumProcesses {
         guard result.status == 0 else { throw ProcessTestError("net init failed: \(result.output)") }
         for index in members.indices {
             members[index].home = dir + "/net/" + members[index].name
+            // Nodes that share a host get one thread each from net init: these tests run that mode.
+            let config = try NodeConfig.load(members[index].home + "/config.toml")
+            guard config.node.threads == 1 else { throw ProcessTestError("net init gave \(members[index].name) threads = \(String(describing: config.node.threads))") }
             try Self.quicken(members[index].home + "/config.toml")
         }
         self.members = members
