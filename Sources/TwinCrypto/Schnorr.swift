@@ -121,7 +121,8 @@ public final class SecretKey: @unchecked Sendable {
     }
 }
 
-/// A BIP340 x-only public key, parsed once (parsing costs about as much as a fifth of a verification).
+/// A BIP340 x-only public key, parsed once (parsing costs about as much as a fifth of a verification; the
+/// process keeps recently parsed keys, `ParsedKeyCache`, so a key seen again is not parsed again).
 public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalCodable {
     /// The 32-byte x coordinate.
     public let bytes: [UInt8]
@@ -133,8 +134,7 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalC
         guard bytes.count == 32 else {
             throw TwinCryptoError(.invalidPublicKey, "x-only public key must be 32 bytes, got \(bytes.count)")
         }
-        var key = secp256k1_xonly_pubkey()
-        guard secp256k1_xonly_pubkey_parse(Secp256k1Context.shared.pointer, &key, bytes) == 1 else {
+        guard let key = ParsedKeyCache.parse(bytes) else {
             throw TwinCryptoError(.invalidPublicKey, "not an x coordinate on secp256k1")
         }
         self.bytes = bytes
@@ -161,12 +161,7 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible, CanonicalC
 
     /// True if `signature` is a valid BIP340 signature of `message` under this key.
     public func verify<M: ContiguousBytes>(_ signature: Signature, for message: M) -> Bool {
-        var key = secp256k1_xonly_pubkey()
-        if let parsed {
-            key = parsed
-        } else if secp256k1_xonly_pubkey_parse(Secp256k1Context.shared.pointer, &key, bytes) != 1 {
-            return false
-        }
+        guard var key = parsed ?? ParsedKeyCache.parse(bytes) else { return false }
         return message.withUnsafeBytes { messageBuffer in
             secp256k1_schnorrsig_verify(
                 Secp256k1Context.shared.pointer, signature.bytes,

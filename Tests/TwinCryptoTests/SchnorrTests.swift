@@ -4,11 +4,12 @@
 // including the variable-length messages): public key derivation, exact signatures with the given auxiliary
 // randomness, and the expected verification result (invalid keys and forged signatures included); fresh keys sign
 // and verify; a flipped bit in message, signature or key fails; tagged hashes follow BIP340's definition.
+import CSecp256k1
 import Crypto
 import Encoding
 import TestSupport
 import Testing
-import TwinCrypto
+@testable import TwinCrypto
 
 struct BIP340Vector: Sendable, CustomTestStringConvertible {
     let index: Int
@@ -91,6 +92,27 @@ struct SchnorrTests {
         let b = try key.sign([1, 2, 3])
         #expect(a != b)
         #expect(key.publicKey.verify(a, for: [1, 2, 3]) && key.publicKey.verify(b, for: [1, 2, 3]))
+    }
+
+    @Test("a key parsed again comes from the process's cache: the same point as libsecp256k1 parses, the same verdicts")
+    func parsedKeyCache() throws {
+        for v in loadBIP340() {
+            let bytes = try hex(v.publicKey)
+            var direct = secp256k1_xonly_pubkey()
+            let parses = secp256k1_xonly_pubkey_parse(Secp256k1Context.shared.pointer, &direct, bytes) == 1
+            for _ in 0..<2 {
+                let cached = ParsedKeyCache.parse(bytes)
+                #expect((cached != nil) == parses, "row \(v.index)")
+                if var cached {
+                    #expect(withUnsafeBytes(of: &cached) { Array($0) } == withUnsafeBytes(of: &direct) { Array($0) })
+                }
+                let signature = try Signature(bytes: try hex(v.signature))
+                let verdict = (try? PublicKey(bytes: bytes))?.verify(signature, for: try hex(v.message)) ?? false
+                #expect(verdict == v.valid, "row \(v.index)")
+                #expect(PublicKey(uncheckedBytes: bytes)?.verify(signature, for: try hex(v.message)) == v.valid)
+            }
+        }
+        #expect(ParsedKeyCache.count <= ParsedKeyCache.capacity)
     }
 
     @Test("invalid secret keys, public keys and signature lengths are typed errors")
