@@ -90,8 +90,8 @@ public struct VerifiedTransaction: Sendable, Hashable {
     /// The signer's key id (SHA3-256 of the key), computed once at admission.
     public let signerID: Hash32
 
-    /// Decodes and verifies `bytes` for `chainID`.
-    public init(bytes: [UInt8], chainID: String) throws(LedgerError) {
+    /// Decodes and verifies `bytes` for `chainID`. `id`, if the caller already hashed the bytes, is their SHA3-256.
+    public init(bytes: [UInt8], chainID: String, id known: Hash32? = nil) throws(LedgerError) {
         guard bytes.count <= Limits.transactionBytesMax else {
             throw LedgerError(.malformed, "transaction is \(bytes.count) bytes, limit \(Limits.transactionBytesMax)")
         }
@@ -104,12 +104,17 @@ public struct VerifiedTransaction: Sendable, Hashable {
         guard transaction.body.chainID == chainID else {
             throw LedgerError(.wrongChain, "transaction is for chain \(transaction.body.chainID), this is \(chainID)")
         }
-        guard transaction.body.signer.verify(transaction.signature, for: transaction.body.signingDigest.bytes) else {
+        // The decoding is canonical, so the versioned body the signature covers is exactly the bytes before the
+        // signature (version byte, body): hashed in place instead of encoded again.
+        let digest = bytes.withUnsafeBytes { raw in
+            Hashing.taggedHash(tag: "TwinLedger/tx", UnsafeRawBufferPointer(rebasing: raw[..<(raw.count - 64)]))
+        }
+        guard transaction.body.signer.verify(transaction.signature, for: digest.bytes) else {
             throw LedgerError(.badSignature, "signature does not verify under the signer's key")
         }
         self.transaction = transaction
         self.bytes = bytes
-        id = Hashing.sha3(bytes)
+        id = known ?? Hashing.sha3(bytes)
         signerID = transaction.body.signer.keyID
     }
 

@@ -433,9 +433,7 @@ extension LedgerNode {
         case .transaction(let bytes):
             // De-duplicated gossip: a transaction already waiting or committed is dropped by id, before the
             // signature check (a validator may have executed it in a block before its gossip arrived).
-            let id = Hashing.sha3(bytes)
-            guard !mempool.contains(id), ((try? chain.location(of: id)) ?? nil) == nil else { return }
-            _ = try? admit(bytes, gossip: false)
+            _ = try? admit(bytes, gossip: false, fromPeer: true)
         case .proposal(let proposal):
             guard consensus != nil else { return }
             feed(.proposal(proposal), at: time)

@@ -88,18 +88,22 @@ public actor LedgerNode {
     }
 
     /// Admits a transaction; with `gossip`, sends it to the connected validators (who do not pass it on: the
-    /// consortium's validators are fully connected).
-    func admit(_ bytes: [UInt8], gossip: Bool) throws(Refusal) -> Hash32 {
+    /// consortium's validators are fully connected). One already waiting or committed is refused by its id before its
+    /// signature is checked; `fromPeer` drops it silently instead (gossip a validator may have executed in a block
+    /// before the gossip arrived), without counting it as refused.
+    func admit(_ bytes: [UInt8], gossip: Bool, fromPeer: Bool = false) throws(Refusal) -> Hash32 {
+        let id = Hashing.sha3(bytes)
+        if mempool.contains(id) || (try? chain.location(of: id)) != nil {
+            if fromPeer { return id }
+            metrics.refused("duplicate")
+            throw Refusal(code: "duplicate", message: "transaction \(id.hex) is already waiting or committed")
+        }
         let transaction: VerifiedTransaction
         do {
-            transaction = try VerifiedTransaction(bytes: bytes, chainID: chainID)
+            transaction = try VerifiedTransaction(bytes: bytes, chainID: chainID, id: id)
         } catch {
             metrics.refused(error.code.rawValue)
             throw Refusal(code: error.code.rawValue, message: error.message)
-        }
-        if (try? chain.location(of: transaction.id)) != nil {
-            metrics.refused("duplicate")
-            throw Refusal(code: "duplicate", message: "transaction \(transaction.id.hex) is already committed")
         }
         do {
             try mempool.admit(transaction, committedNonce: committedNonce(transaction.body.signer.keyID))
