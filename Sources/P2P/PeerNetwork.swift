@@ -35,6 +35,10 @@ public final class PeerNetwork: Sendable {
         public var reconnectMaxMillis: UInt64 = 5_000
         /// Dial every listed peer, not only those above this node's id (for tools and tests that only connect out).
         public var dialAll = false
+        /// Gossip (transactions, status) waits up to this long on the connection before it is flushed, so a stream of
+        /// transactions leaves in one write per interval instead of one per transaction; consensus messages and
+        /// block sync are flushed at once, with whatever gossip is waiting ahead of them. 0 flushes gossip at once too.
+        public var gossipFlushMillis: Int64 = 5
 
         public init(me: Hash32, policy: HandshakePolicy, identity: PEMIdentity, authority: String, listenHost: String,
                     listenPort: Int, peers: [(node: Hash32, host: String, port: Int)]) {
@@ -183,15 +187,27 @@ public final class PeerNetwork: Sendable {
         let promise = connection.channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { _ in connection.queuedBytes.subtract(size, ordering: .relaxed) }
         // Written on the connection's event loop, with one flush queued behind whatever writes are already queued:
-        // frames sent together (a burst of gossiped transactions) leave in one write instead of one system call
-        // each, and every frame is flushed (the flush task runs after every write queued before it).
+        // frames sent together leave in one write instead of one system call each, and every frame is flushed (the
+        // flush runs after every write queued before it). Gossip waits `gossipFlushMillis` for more to join it; a
+        // consensus message (or block sync) asks for an immediate flush, which takes waiting gossip along.
         let channel = connection.channel
+        let delay = Self.droppable(kind) ? configuration.gossipFlushMillis : 0
         channel.eventLoop.execute {
             channel.write(buffer, promise: promise)
-            if !connection.flushPending.load(ordering: .relaxed) {
-                connection.flushPending.store(true, ordering: .relaxed)
+            let pending = connection.flushPending.load(ordering: .relaxed)
+            if delay == 0 {
+                guard pending != PeerConnection.flushNow else { return }
+                connection.flushPending.store(PeerConnection.flushNow, ordering: .relaxed)
                 channel.eventLoop.execute {
-                    connection.flushPending.store(false, ordering: .relaxed)
+                    connection.flushPending.store(PeerConnection.flushNone, ordering: .relaxed)
+                    channel.flush()
+                }
+            } else if pending == PeerConnection.flushNone {
+                connection.flushPending.store(PeerConnection.flushLater, ordering: .relaxed)
+                channel.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+                    // An immediate flush since may have sent it all already; flushing nothing is harmless.
+                    guard connection.flushPending.load(ordering: .relaxed) == PeerConnection.flushLater else { return }
+                    connection.flushPending.store(PeerConnection.flushNone, ordering: .relaxed)
                     channel.flush()
                 }
             }
@@ -295,8 +311,12 @@ final class PeerConnection: Sendable {
     let channel: any Channel
     /// Bytes written to the channel and not yet handed to the socket.
     let queuedBytes = Atomic<Int>(0)
-    /// A flush is queued on the connection's event loop (touched only on that loop).
-    let flushPending = Atomic<Bool>(false)
+    /// Which flush is queued on the connection's event loop (touched only on that loop): none, a delayed one for
+    /// gossip, or an immediate one.
+    let flushPending = Atomic<UInt8>(PeerConnection.flushNone)
+    static let flushNone: UInt8 = 0
+    static let flushLater: UInt8 = 1
+    static let flushNow: UInt8 = 2
 
     init(peer: Hash32, channel: any Channel) {
         self.peer = peer
