@@ -3,7 +3,8 @@
 //
 // For each validator count: the ceiling first (one `twinledger debug verify-loop` process per validator, all at once;
 // total BIP340 verifications per second divided by the validators, since every validator verifies every transaction
-// once), then a consortium from `twinledger net init`, 400 enrolled patients, and for each offered rate a fixed number
+// once), then the ledger floor (one `twinledger debug ledger-loop` per validator at once: verify, execute and commit
+// the same grants with no API, gossip or consensus), then a consortium from `twinledger net init`, 400 enrolled patients, and for each offered rate a fixed number
 // of seconds of pre-signed grants sent on schedule (open loop: a slow node does not slow the sender) over pipelined
 // HTTP/1.1 connections, one per validator, each patient always to the same validator. Commits are observed by
 // polling one validator's blocks every 5 ms; latency is submit to observed commit. Reported per rate: committed tx/s,
@@ -93,6 +94,29 @@ func ceiling(_ options: Options, validators: Int, directory: String) throws -> D
         total += Int(text.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? "") ?? 0
     }
     return Double(total) / (Double(millis) / 1_000) / Double(validators)
+}
+
+/// Transactions per second per validator that verify + execute + commit alone reach, with `validators` processes at
+/// once (`twinledger debug ledger-loop`: the same grants, blocks of `blockMax`, a durable commit per block, no API,
+/// gossip or consensus): the most the consortium could commit if everything else were free.
+func ledgerFloor(_ options: Options, validators: Int, directory: String) throws -> Double {
+    let transactions = 30_000
+    let processes = try (0..<validators).map { i in
+        try spawn(options.binary, ["debug", "ledger-loop", "--path", "\(directory)/ledger-loop-\(i)", "--transactions", "\(transactions)",
+                                   "--patients", "\(options.patients)", "--block-size", "\(options.blockMax)"],
+                  log: "\(directory)/ledger-loop-\(i).log")
+    }
+    var rates: [Double] = []
+    for (i, process) in processes.enumerated() {
+        process.waitUntilExit()
+        let text = (try? String(contentsOfFile: "\(directory)/ledger-loop-\(i).log", encoding: .utf8)) ?? ""
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count >= 4, let count = Double(fields[1]), let seconds = Double(fields[3]), seconds > 0 else {
+            throw ProcessTestError("ledger-loop \(i) failed: \(text)")
+        }
+        rates.append(count / seconds)
+    }
+    return rates.reduce(0, +) / Double(rates.count)
 }
 
 // MARK: Pipelined HTTP submission
@@ -320,6 +344,8 @@ struct RateResult: Encodable {
 struct ClusterResult: Encodable {
     let validators: Int
     let ceilingPerValidator: Double
+    /// Verify + execute + commit alone, per validator, measured beside the ceiling.
+    let ledgerFloorPerValidator: Double
     let rates: [RateResult]
     var sustained: Double { rates.map(\.committedPerSecond).max() ?? 0 }
 }
@@ -331,6 +357,9 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
     let limit = try ceiling(options, validators: validators, directory: directory)
     print(String(format: "%d validators: ceiling %.0f verifications/s per validator (%d verifying processes at once)",
                  validators, limit, validators))
+    let floor = try ledgerFloor(options, validators: validators, directory: directory)
+    print(String(format: "%d validators: verify + execute + commit alone %.0f tx/s per validator = %.0f%% of the ceiling "
+                 + "(%d ledger processes at once, no API, gossip or consensus)", validators, floor, 100 * floor / limit, validators))
     let cluster = try Cluster(options, validators: validators, directory: directory)
     defer { cluster.stop() }
     try cluster.waitReady()
@@ -441,7 +470,7 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
     }
     for submitter in submitters { try? await submitter.channel.close() }
     try? FileManager.default.removeItem(atPath: directory)
-    return ClusterResult(validators: validators, ceilingPerValidator: limit, rates: results)
+    return ClusterResult(validators: validators, ceilingPerValidator: limit, ledgerFloorPerValidator: floor, rates: results)
 }
 
 let options = Options(CommandLine.arguments)
@@ -450,8 +479,9 @@ for validators in options.validators {
     let result = try await runCluster(options, validators: validators)
     clusters.append(result)
     let sustained = result.sustained
-    print(String(format: "%d validators: sustained %.0f tx/s = %.0f%% of the ceiling (%.0f verifications/s per validator)",
-                 validators, sustained, 100 * sustained / result.ceilingPerValidator, result.ceilingPerValidator))
+    print(String(format: "%d validators: sustained %.0f tx/s = %.0f%% of the ceiling (%.0f verifications/s per validator); "
+                 + "verify + execute + commit alone reach %.0f%%", validators, sustained, 100 * sustained / result.ceilingPerValidator,
+                 result.ceilingPerValidator, 100 * result.ledgerFloorPerValidator / result.ceilingPerValidator))
     if let half = result.rates.last(where: { Double($0.offered) <= sustained / 2 }) {
         print(String(format: "  at about half that load (%d tx/s offered): p50 %.0f ms, p99 %.0f ms", half.offered, half.p50Millis, half.p99Millis))
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Encoding
+import Node
 import KeyValue
 import Ledger
 import Storage
@@ -10,7 +11,7 @@ import TwinCrypto
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Tools for tests and diagnosis.", shouldDisplay: false,
-        subcommands: [StorageWriter.self, ChainWriter.self, VerifyLoop.self]
+        subcommands: [StorageWriter.self, ChainWriter.self, VerifyLoop.self, LedgerLoop.self]
     )
 
     /// Writes numbered batches forever (or `--batches` of them) so a test can kill the process mid-write and check
@@ -133,5 +134,66 @@ struct VerifyLoop: ParsableCommand {
             }
         }
         print("verified \(count)")
+    }
+}
+
+/// A validator's per-transaction work without the network: decodes and verifies pre-signed consent grants, executes
+/// them in blocks on a LevelDB ledger (with the node's state cache) and commits each block durably, then prints
+/// "transactions N seconds S". The cluster benchmark runs one per validator at once, next to the verification
+/// ceiling: what a validator could commit if the API, gossip and consensus cost nothing (Docs/performance.md).
+struct LedgerLoop: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ledger-loop")
+
+    @Option(help: "A directory for the ledger (created, and removed afterwards).") var path: String
+    @Option var transactions = 30_000
+    @Option var patients = 400
+    @Option var blockSize = 2_000
+
+    func run() throws {
+        let chainID = "twinledger-ledger-loop"
+        let organization = try SecretKey()
+        let level = try LevelDBStore(path: path)
+        defer {
+            level.close()
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let store = CachedStore(base: level, capacityBytes: NodeConfig.defaultStateCacheMB << 20)
+        let chain = try Chain(store: store, genesis: LedgerGenesis(
+            chainID: chainID, organizations: [Organization(name: "HOSP_A", key: organization.publicKey)]
+        ))
+        let keys = try (0..<patients).map { _ in try SecretKey() }
+        let practitioner = try SecretKey()
+        var enrollments: [VerifiedTransaction] = []
+        for (index, key) in (keys + [practitioner]).enumerated() {
+            let body = TransactionBody(chainID: chainID, signer: organization.publicKey, nonce: UInt64(index + 1), payload: .enroll(
+                Enroll(key: key.publicKey, role: key === practitioner ? .practitioner : .patient, organization: "HOSP_A")))
+            enrollments.append(try VerifiedTransaction(try SignedTransaction(signing: body, with: organization), chainID: chainID))
+        }
+        let (first, firstExecution) = try chain.propose(enrollments, timeMillis: 1_800_000_000_000, proposer: organization.publicKey)
+        try chain.commit(first, firstExecution)
+        // The same grants the cluster benchmark sends, signed before the clock starts.
+        var nonces = [UInt64](repeating: 0, count: keys.count)
+        let signed = try (0..<transactions).map { i -> [UInt8] in
+            let p = i % keys.count
+            nonces[p] += 1
+            let body = TransactionBody(chainID: chainID, signer: keys[p].publicKey, nonce: nonces[p], payload: .consentGrant(ConsentGrant(
+                patient: patientID(for: keys[p].publicKey), grantee: .participant(practitioner.publicKey.keyID), actions: .read,
+                scope: Scope(categories: ["cardio"]), purpose: .treatment, validFrom: 1_700_000_000, validUntil: nil)))
+            return try SignedTransaction(signing: body, with: keys[p]).bytes
+        }
+        let clock = ContinuousClock()
+        let start = clock.now
+        var index = 0
+        while index < signed.count {
+            let block = try signed[index..<min(signed.count, index + blockSize)].map {
+                try VerifiedTransaction(bytes: $0, chainID: chainID)
+            }
+            index += block.count
+            let (next, execution) = try chain.propose(block, timeMillis: chain.head.timeMillis + 1_000, proposer: organization.publicKey)
+            try chain.commit(next, execution)
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("transactions \(signed.count) seconds \(seconds)")
     }
 }
