@@ -148,6 +148,7 @@ struct LedgerLoop: ParsableCommand {
     @Option var transactions = 30_000
     @Option var patients = 400
     @Option var blockSize = 2_000
+    @Flag(help: "Keep the ledger afterwards (tests read it).") var keep = false
 
     func run() throws {
         let chainID = "twinledger-ledger-loop"
@@ -155,7 +156,7 @@ struct LedgerLoop: ParsableCommand {
         let level = try LevelDBStore(path: path)
         defer {
             level.close()
-            try? FileManager.default.removeItem(atPath: path)
+            if !keep { try? FileManager.default.removeItem(atPath: path) }
         }
         let store = CachedStore(base: level, capacityBytes: NodeConfig.defaultStateCacheMB << 20)
         let chain = try Chain(store: store, genesis: LedgerGenesis(

@@ -143,4 +143,32 @@ struct ChainTests {
         let head = try Canonical.decode(Chain.ChainHead.self, from: try #require(try store.get([0x80])))
         #expect(Int(head.height) == lastAcknowledged + 2)
     }
+
+    @Test("debug ledger-loop (the cluster benchmark's floor) commits every grant it times, all accepted, one durable block each batch")
+    func ledgerLoop() throws {
+        let tool = try #require(binary(), "build the twinledger executable first (make test does)")
+        let dir = try makeTemporaryDirectory("ledger-loop")
+        defer { removeTemporaryDirectory(dir) }
+        let path = dir + "/db"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["debug", "ledger-loop", "--path", path, "--transactions", "300", "--patients", "10", "--block-size", "100", "--keep"]
+        // Output to a file, not a pipe: a chain writer spawned meanwhile by a parallel test could hold a pipe open.
+        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let text = try String(contentsOfFile: dir + "/out", encoding: .utf8)
+        #expect(text.hasPrefix("transactions 300 seconds "), "\(text)")
+        let store = try LevelDBStore(path: path)
+        defer { store.close() }
+        let head = try Canonical.decode(Chain.ChainHead.self, from: try #require(try store.get([0x80])))
+        #expect(head.height == 4)  // the enrollments, then three blocks of 100 grants
+        for height in UInt64(2)...4 {
+            var reader = try CanonicalReader(try #require(try store.get([0x83] + withUnsafeBytes(of: height.bigEndian) { Array($0) })))
+            let outcomes = try reader.readList(of: TransactionOutcome.self, limit: 1_000)
+            #expect(outcomes.count == 100 && outcomes.allSatisfy(\.accepted), "height \(height)")
+        }
+    }
 }
