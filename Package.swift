@@ -74,8 +74,10 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // LevelDB-backed storage implementing the KeyValue protocol.
-        .target(name: "Storage", dependencies: ["CLevelDB", "KeyValue"]),
+        // LevelDB-backed storage implementing the KeyValue protocol, and the content-addressed blob store.
+        .target(name: "Storage", dependencies: ["CLevelDB", "CodedErrors", "Encoding", "KeyValue", "TwinCrypto"]),
+        // Off-chain shadows: manifests, chunking of streamed payloads into the blob store, reassembly.
+        .target(name: "Shadows", dependencies: ["CodedErrors", "Encoding", "Storage", "TwinCrypto"]),
         // The node shell: genesis and config files, the chain on LevelDB, mempool, block producer, metrics.
         .target(
             name: "Node",
@@ -134,6 +136,7 @@ let package = Package(
         .testTarget(name: "EncodingTests", dependencies: ["Encoding", "TestSupport"]),
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
+        .testTarget(name: "ShadowsTests", dependencies: ["Shadows", "Storage", "KeyValue", "Encoding", "TwinCrypto", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Consensus", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
         .testTarget(
             name: "P2PTests",

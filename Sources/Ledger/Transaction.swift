@@ -292,7 +292,7 @@ public struct ShadowRegister: Sendable, Hashable, CanonicalCodable {
     public var patient: Hash32
     public var version: UInt64
     public var categories: [String]
-    /// Content address (SHA3-256) of the encrypted manifest blob.
+    /// Content address (SHA3-256) of the manifest blob, which lists the encrypted chunks (Docs/shadows.md).
     public var manifest: Hash32
     public var size: UInt64
     public var envelopes: [EnvelopeReference]

@@ -154,7 +154,7 @@ struct ChainTests {
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = ["debug", "ledger-loop", "--path", path, "--transactions", "300", "--patients", "10", "--block-size", "100", "--keep"]
         // Output to a file, not a pipe: a chain writer spawned meanwhile by a parallel test could hold a pipe open.
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
+        _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: dir + "/out")
         try process.run()
         process.waitUntilExit()
