@@ -1,0 +1,143 @@
+// Read authorization against real ledger state built through the state machine: the patient reads their own
+// shadow; a practitioner reads only while a grant from that patient covers the shadow (by id or by category prefix),
+// includes read, states the same purpose, is unrevoked and inside its validity; break-glass reads emergency
+// categories and nothing else; an erased or unknown shadow is refused as such; the refusal names the closest
+// grant's reason. Signed read requests verify only unchanged and on their chain; the replay guard refuses a
+// reused nonce and times outside its window, and forgets what left the window.
+import Encoding
+import KeyValue
+import Ledger
+import TestSupport
+import Testing
+import TwinCrypto
+
+@Suite("Read access")
+struct ReadAccessTests {
+    func decision(_ world: LedgerWorld, _ requester: SecretKey, _ shadow: Hash32, _ purpose: Purpose = .treatment,
+                  at time: UInt64? = nil) throws -> ReadAccess.Decision {
+        try ReadAccess.check(requester: requester.publicKey.keyID, shadow: shadow, purpose: purpose,
+                             time: time ?? world.time, state: world.store).decision
+    }
+
+    func refusal(_ world: LedgerWorld, _ requester: SecretKey, _ shadow: Hash32, _ purpose: Purpose = .treatment,
+                 at time: UInt64? = nil) -> AccessError.Code? {
+        do {
+            _ = try ReadAccess.check(requester: requester.publicKey.keyID, shadow: shadow, purpose: purpose,
+                                     time: time ?? world.time, state: world.store)
+            return nil
+        } catch {
+            return error.code
+        }
+    }
+
+    @Test("the patient reads their own shadow; a grant covering it allows a practitioner, by category prefix or by id")
+    func allowed() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let doctor = try world.enroll(.practitioner)
+        let mri = try world.registerShadow(patient, categories: ["neuro.mri"])
+        #expect(try decision(world, patient.key, mri) == .patient)
+        #expect(refusal(world, doctor, mri) == .noGrant)
+        let grant = try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, categories: ["neuro"])))
+        #expect(try decision(world, doctor, mri) == .grant(grant.transaction))
+        // A grant naming the shadow works for a shadow outside its categories too.
+        let ecg = try world.registerShadow(patient, categories: ["cardio.ecg"])
+        #expect(refusal(world, doctor, ecg) == .scopeMismatch)
+        let named = try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, categories: [], shadows: [ecg])))
+        #expect(try decision(world, doctor, ecg) == .grant(named.transaction))
+        // Another patient's patient key reads nothing of this patient's.
+        let other = try world.enrollPatient()
+        #expect(refusal(world, other.key, mri) == .noGrant)
+    }
+
+    @Test("every way a grant falls short is refused with its reason, the closest grant's reason first")
+    func refusals() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let doctor = try world.enroll(.practitioner)
+        let shadow = try world.registerShadow(patient, categories: ["neuro.mri", "neuro.eeg"])
+        // Covers only one of the shadow's two categories.
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, categories: ["neuro.mri"])))
+        #expect(refusal(world, doctor, shadow) == .scopeMismatch)
+        // Covers both, but write only.
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, actions: .write, categories: ["neuro"])))
+        #expect(refusal(world, doctor, shadow) == .actionNotGranted)
+        // Read, for research.
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, categories: ["neuro"], purpose: .research)))
+        #expect(refusal(world, doctor, shadow) == .purposeMismatch)
+        #expect(try decision(world, doctor, shadow, .research) != .patient)
+        // Read, for treatment, ending soon; then revoked.
+        let until = world.time + 100
+        let treatment = try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, categories: ["neuro"], until: until)))
+        #expect(try decision(world, doctor, shadow) == .grant(treatment.transaction))
+        #expect(refusal(world, doctor, shadow, at: until) == .expired)
+        #expect(refusal(world, doctor, shadow, at: world.time - 3_600) == .notYetValid)
+        try world.accept(patient.key, .consentRevoke(ConsentRevoke(grant: treatment.transaction)))
+        #expect(refusal(world, doctor, shadow) == .revoked)
+        // Erased: refused as erased even for the patient; an unknown shadow as unknown.
+        try world.accept(patient.key, .shadowErase(ShadowErase(shadow: shadow)))
+        #expect(refusal(world, patient.key, shadow) == .erased)
+        #expect(refusal(world, doctor, Hashing.sha3([1, 2, 3])) == .unknownShadow)
+    }
+
+    @Test("break-glass reads emergency categories for emergency treatment only, and not after its hour")
+    func breakGlass() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let responder = try world.enroll(.emergency)
+        let medication = try world.registerShadow(patient, categories: ["medication"])
+        let mri = try world.registerShadow(patient, categories: ["neuro.mri"])
+        #expect(refusal(world, responder, medication, .emergencyTreatment) == .noGrant)
+        let glass = try world.accept(responder, .breakGlass(BreakGlass(patient: patient.id, reason: "unconscious on arrival")))
+        #expect(try decision(world, responder, medication, .emergencyTreatment) == .grant(glass.transaction))
+        #expect(refusal(world, responder, medication, .treatment) == .purposeMismatch)
+        #expect(refusal(world, responder, mri, .emergencyTreatment) == .scopeMismatch)
+        #expect(refusal(world, responder, medication, .emergencyTreatment, at: world.time + world.parameters.breakGlassSeconds + 10) == .expired)
+    }
+
+    @Test("a signed read request verifies unchanged and on its chain only")
+    func signedRequests() throws {
+        let key = try SecretKey()
+        let request = ReadRequest(chainID: "twinledger-test", requester: key.publicKey, shadow: Hashing.sha3([1]),
+                                  blob: Hashing.sha3([2]), purpose: .treatment, timeMillis: 1_800_000_000_000,
+                                  nonce: [UInt8](repeating: 7, count: 16))
+        let bytes = Canonical.encode(try SignedReadRequest(signing: request, with: key))
+        #expect(try SignedReadRequest.verified(bytes, chainID: "twinledger-test").request == request)
+        #expect { try SignedReadRequest.verified(bytes, chainID: "other") } throws: { ($0 as? AccessError)?.code == .badRequest }
+        // Every byte of the body and the signature matters.
+        for index in [1, 40, 80, bytes.count - 70, bytes.count - 1] {
+            var tampered = bytes
+            tampered[index] ^= 0x01
+            #expect { try SignedReadRequest.verified(tampered, chainID: "twinledger-test") } throws: {
+                ($0 as? AccessError)?.code == .badRequest
+            }
+        }
+        #expect { try SignedReadRequest(signing: request, with: try SecretKey()) } throws: { ($0 as? AccessError)?.code == .badRequest }
+        var shortNonce = request
+        shortNonce.nonce = [1, 2, 3]
+        #expect { try Canonical.decode(ReadRequest.self, from: Canonical.encode(shortNonce)) } throws: { $0 is CanonicalDecodingError }
+    }
+
+    @Test("the replay guard refuses a reused nonce and times outside its window, and forgets what left the window")
+    func replayGuard() throws {
+        let key = try SecretKey()
+        func request(_ time: UInt64, _ nonce: UInt8) -> ReadRequest {
+            ReadRequest(chainID: "c", requester: key.publicKey, shadow: .zero, blob: .zero, purpose: .treatment,
+                        timeMillis: time, nonce: [UInt8](repeating: nonce, count: 16))
+        }
+        var guardian = ReplayGuard(windowMillis: 60_000, capacity: 3)
+        let now: UInt64 = 1_800_000_000_000
+        try guardian.admit(request(now, 1), now: now)
+        #expect { try guardian.admit(request(now, 1), now: now + 1) } throws: { ($0 as? AccessError)?.code == .replayed }
+        #expect { try guardian.admit(request(now - 60_001, 2), now: now) } throws: { ($0 as? AccessError)?.code == .stale }
+        #expect { try guardian.admit(request(now + 60_001, 2), now: now) } throws: { ($0 as? AccessError)?.code == .stale }
+        try guardian.admit(request(now + 59_000, 2), now: now)
+        try guardian.admit(request(now, 3), now: now)
+        #expect { try guardian.admit(request(now, 4), now: now) } throws: { ($0 as? AccessError)?.code == .busy }
+        // 100 s later the first ones have left the window: forgotten, and their replays would be stale anyway.
+        let later = now + 100_000
+        try guardian.admit(request(later, 4), now: later)
+        #expect(guardian.count == 2)  // nonce 2 (time now + 59 s) is still inside the window of `later`
+        #expect { try guardian.admit(request(now, 1), now: later) } throws: { ($0 as? AccessError)?.code == .stale }
+    }
+}
