@@ -38,15 +38,7 @@ public enum ReadAccess {
         {
             return (.patient, shadow)
         }
-        var ids: [Hash32] = []
-        do {
-            try state.forEach(prefix: StateKey.granteeGrants(requester, patient), start: nil) { entry in
-                if let grant = Hash32(bytes: entry.key.suffix(32)) { ids.append(grant) }
-                return true
-            }
-        } catch {
-            throw AccessError(.storage, "\(error)")
-        }
+        let ids = try UploadAccess.ids(StateKey.granteeGrants(requester, patient), state)
         var closest: (stage: Int, error: AccessError)?
         for grantID in ids {
             guard let grant = try record(Grant.self, StateKey.grant(grantID), state) else { continue }
@@ -97,6 +89,8 @@ public enum AccessErrors: ErrorDomain {
 extension CodedError<AccessErrors>.Code {
     /// No shadow with this id is registered.
     public static let unknownShadow = Self(rawValue: "unknown_shadow")
+    /// No patient with this id is enrolled.
+    public static let unknownPatient = Self(rawValue: "unknown_patient")
     /// The shadow was erased (HTTP 410).
     public static let erased = Self(rawValue: "erased")
     /// The patient has granted this requester nothing.

@@ -8,8 +8,9 @@ import TwinCrypto
 /// `taggedHash("TwinLedger/read", version and body)`. A node serves the blob only if the signature verifies, the
 /// chain is its own, the time is within its window of its clock, the nonce was not used in that window
 /// (`ReplayGuard`), and `ReadAccess` allows the requester to read the shadow for the stated purpose.
-public struct ReadRequest: Sendable, Hashable, CanonicalCodable {
+public struct ReadRequest: SignedRequestBody {
     public static let nonceBytes = 16
+    public static let tag = "TwinLedger/read"
 
     public var chainID: String
     public var requester: PublicKey
@@ -26,7 +27,7 @@ public struct ReadRequest: Sendable, Hashable, CanonicalCodable {
         (self.purpose, self.timeMillis, self.nonce) = (purpose, timeMillis, nonce)
     }
 
-    public var signingDigest: Hash32 { Hashing.taggedHash(tag: "TwinLedger/read", Canonical.encode(self)) }
+    public var signer: PublicKey { requester }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(string: chainID)
@@ -50,44 +51,63 @@ public struct ReadRequest: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// A read request with the requester's signature; its canonical bytes travel hex-encoded in the
-/// `TwinLedger-Read` header.
-public struct SignedReadRequest: Sendable, Hashable, CanonicalCodable {
-    public var request: ReadRequest
+/// A request body a participant signs to ask a node for something off-chain (a read, an upload): the chain, the
+/// signer, the signer's time and a fresh nonce, so the node can refuse replays.
+public protocol SignedRequestBody: CanonicalCodable, Sendable, Hashable {
+    /// The BIP340 tagged-hash tag of this kind of request.
+    static var tag: String { get }
+    var chainID: String { get }
+    var signer: PublicKey { get }
+    var timeMillis: UInt64 { get }
+    var nonce: [UInt8] { get }
+}
+
+extension SignedRequestBody {
+    public var signingDigest: Hash32 { Hashing.taggedHash(tag: Self.tag, Canonical.encode(self)) }
+}
+
+/// A request with its signer's signature: `version 0x01 | body | signature[64]`, the signature over
+/// `taggedHash(tag, version 0x01 | body)`. Its bytes travel hex-encoded in an HTTP header.
+public struct SignedRequest<Body: SignedRequestBody>: Sendable, Hashable, CanonicalCodable {
+    public var body: Body
     public var signature: Signature
 
-    /// Signs `request` with `key`, which must be its requester.
-    public init(signing request: ReadRequest, with key: SecretKey) throws(AccessError) {
-        guard key.publicKey == request.requester else { throw AccessError(.badRequest, "the key is not the request's requester") }
-        do { signature = try key.sign(request.signingDigest.bytes) } catch { throw AccessError(.badRequest, "signing failed: \(error)") }
-        self.request = request
+    /// Signs `body` with `key`, which must be its signer.
+    public init(signing body: Body, with key: SecretKey) throws(AccessError) {
+        guard key.publicKey == body.signer else { throw AccessError(.badRequest, "the key is not the request's signer") }
+        do { signature = try key.sign(body.signingDigest.bytes) } catch { throw AccessError(.badRequest, "signing failed: \(error)") }
+        self.body = body
     }
 
     /// Decodes and checks the signature and the chain; `bad_request` otherwise.
-    public static func verified(_ bytes: [UInt8], chainID: String) throws(AccessError) -> SignedReadRequest {
-        let signed: SignedReadRequest
-        do { signed = try Canonical.decode(SignedReadRequest.self, from: bytes) } catch {
-            throw AccessError(.badRequest, "not a signed read request: \(error)")
+    public static func verified(_ bytes: [UInt8], chainID: String) throws(AccessError) -> Self {
+        let signed: Self
+        do { signed = try Canonical.decode(Self.self, from: bytes) } catch {
+            throw AccessError(.badRequest, "not a signed request: \(error)")
         }
-        guard signed.request.chainID == chainID else {
-            throw AccessError(.badRequest, "the request is for chain \(signed.request.chainID)")
-        }
-        guard signed.request.requester.verify(signed.signature, for: signed.request.signingDigest.bytes) else {
-            throw AccessError(.badRequest, "the signature does not verify under the requester's key")
+        guard signed.body.chainID == chainID else { throw AccessError(.badRequest, "the request is for chain \(signed.body.chainID)") }
+        guard signed.body.signer.verify(signed.signature, for: signed.body.signingDigest.bytes) else {
+            throw AccessError(.badRequest, "the signature does not verify under the signer's key")
         }
         return signed
     }
 
+    /// The hex of the canonical bytes, as the header carries them.
+    public var headerValue: String { Hex.encode(Canonical.encode(self)) }
+
     public func encode(to writer: inout CanonicalWriter) {
-        writer.write(request)
+        writer.write(body)
         writer.write(signature)
     }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
-        request = try reader.read()
+        body = try reader.read()
         signature = try reader.read()
     }
 }
+
+/// A signed read request, in the `TwinLedger-Read` header.
+public typealias SignedReadRequest = SignedRequest<ReadRequest>
 
 /// Refuses requests whose time is outside a window of the node's clock, and nonces seen within that window, so a
 /// captured request cannot be replayed. Remembers each (requester, nonce) until its request's time leaves the window,
@@ -106,14 +126,14 @@ public struct ReplayGuard: Sendable {
 
     public var count: Int { seen.count }
 
-    /// Admits `request` at the node's time `now` (unix milliseconds), or throws `stale` or `replayed`.
-    public mutating func admit(_ request: ReadRequest, now: UInt64) throws(AccessError) {
+    /// Admits `request` at the node's time `now` (unix milliseconds), or throws `stale`, `replayed` or `busy`.
+    public mutating func admit(_ request: some SignedRequestBody, now: UInt64) throws(AccessError) {
         let distance = request.timeMillis > now ? request.timeMillis - now : now - request.timeMillis
         guard distance <= windowMillis else {
             throw AccessError(.stale, "the request's time is \(distance) ms from this node's clock (at most \(windowMillis))")
         }
         purge(now)
-        let key = Hashing.sha3(request.requester.bytes + request.nonce)
+        let key = Hashing.taggedHash(tag: type(of: request).tag, request.signer.bytes + request.nonce)
         guard seen[key] == nil else { throw AccessError(.replayed, "this request's nonce was already used") }
         guard seen.count < capacity else { throw AccessError(.busy, "too many requests in the window; try again") }
         seen[key] = request.timeMillis

@@ -102,7 +102,7 @@ struct ReadAccessTests {
                                   blob: Hashing.sha3([2]), purpose: .treatment, timeMillis: 1_800_000_000_000,
                                   nonce: [UInt8](repeating: 7, count: 16))
         let bytes = Canonical.encode(try SignedReadRequest(signing: request, with: key))
-        #expect(try SignedReadRequest.verified(bytes, chainID: "twinledger-test").request == request)
+        #expect(try SignedReadRequest.verified(bytes, chainID: "twinledger-test").body == request)
         #expect { try SignedReadRequest.verified(bytes, chainID: "other") } throws: { ($0 as? AccessError)?.code == .badRequest }
         // Every byte of the body and the signature matters.
         for index in [1, 40, 80, bytes.count - 70, bytes.count - 1] {
@@ -139,5 +139,35 @@ struct ReadAccessTests {
         try guardian.admit(request(later, 4), now: later)
         #expect(guardian.count == 2)  // nonce 2 (time now + 59 s) is still inside the window of `later`
         #expect { try guardian.admit(request(now, 1), now: later) } throws: { ($0 as? AccessError)?.code == .stale }
+    }
+
+    @Test("uploads for a patient: the patient, a delegate who may register, or a write-grant holder; nobody else")
+    func uploads() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let doctor = try world.enroll(.practitioner)
+        let caregiver = try world.enroll(.caregiver)
+        func code(_ key: SecretKey, _ patientID: Hash32? = nil) -> AccessError.Code? {
+            do {
+                try UploadAccess.check(uploader: key.publicKey.keyID, patient: patientID ?? patient.id, time: world.time, state: world.store)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        #expect(code(patient.key) == nil)
+        #expect(code(doctor) == .noGrant)
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, actions: .read)))
+        #expect(code(doctor) == .noGrant)  // read is not write
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, actions: .write)))
+        #expect(code(doctor) == nil)
+        #expect(code(caregiver) == .noGrant)
+        try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID,
+                                                                       powers: .grant, categories: ["neuro"], validUntil: nil)))
+        #expect(code(caregiver) == .noGrant)  // grant power is not register power
+        try world.accept(patient.key, .delegationGrant(DelegationGrant(patient: patient.id, delegate: caregiver.publicKey.keyID,
+                                                                       powers: .register, categories: ["neuro"], validUntil: nil)))
+        #expect(code(caregiver) == nil)
+        #expect(code(patient.key, Hashing.sha3([9])) == .unknownPatient)
     }
 }
