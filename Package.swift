@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Ledger", "Consensus", "P2P", "Storage", "KeyValue", "TwinCrypto", "Encoding",
+                "Ledger", "Consensus", "P2P", "Storage", "Shadows", "KeyValue", "TwinCrypto", "Encoding",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Node", "Ledger", "Encoding", "TwinCrypto",
+                "Node", "Ledger", "Encoding", "Shadows", "Storage", "TwinCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -157,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "API", "Ledger", "Storage", "TwinCrypto", "Encoding", "TestSupport", "P2P",
+                "Node", "API", "Ledger", "Storage", "Shadows", "TwinCrypto", "Encoding", "TestSupport", "P2P",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

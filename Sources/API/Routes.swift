@@ -19,14 +19,18 @@ public enum APIRoutes {
         ("GET", "/v1/patients/{patient_id}/grants"),
         ("GET", "/v1/patients/{patient_id}/history"),
         ("GET", "/v1/patients/{patient_id}/delegations"),
+        ("POST", "/v1/shadows/upload"),
+        ("GET", "/v1/shadows/{shadow}/blobs/{address}"),
+        ("GET", "/v1/shadows/{shadow}/payload"),
         ("GET", "/health"),
         ("GET", "/metrics"),
     ]
 }
 
-/// Builds the router for `node`.
-public func makeRouter(node: LedgerNode) -> Router<BasicRequestContext> {
+/// Builds the router for `node`; with `shadows`, the shadow upload and read routes too.
+public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil) -> Router<BasicRequestContext> {
     let router = Router()
+    if let shadows { addShadowRoutes(router, desk: shadows) }
     let submitBytesMax = Limits.transactionBytesMax * 2 + 1_024
 
     router.post("/v1/transactions") { request, context -> SubmitResponse in

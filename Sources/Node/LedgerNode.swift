@@ -278,6 +278,20 @@ public actor LedgerNode {
 
     public func committedNonceOf(_ signer: Hash32) -> UInt64 { committedNonce(signer) }
 
+    /// Whether `requester` may read `shadow` for `purpose`, by the ledger at the current height and the node's clock
+    /// (Docs/shadows.md, "Reads").
+    public func readAccess(requester: Hash32, shadow: Hash32, purpose: Purpose) throws(AccessError) -> (decision: ReadAccess.Decision, shadow: Shadow) {
+        try ReadAccess.check(requester: requester, shadow: shadow, purpose: purpose, time: now() / 1_000, state: chain.store)
+    }
+
+    /// Whether `uploader` may upload a payload for `patient` (Docs/shadows.md, "Who may upload").
+    public func uploadAccess(uploader: Hash32, patient: Hash32) throws(AccessError) {
+        try UploadAccess.check(uploader: uploader, patient: patient, time: now() / 1_000, state: chain.store)
+    }
+
+    /// The node's clock (unix milliseconds).
+    public nonisolated var clockMillis: UInt64 { now() }
+
     /// The transaction with this id, if committed.
     public func transaction(_ id: Hash32) throws(LedgerError) -> SignedTransaction? {
         guard let proof = try chain.inclusionProof(of: id) else { return nil }

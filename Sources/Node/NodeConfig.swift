@@ -50,6 +50,20 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         }
     }
 
+    public struct ShadowsSection: Codable, Sendable, Hashable {
+        /// The largest payload one upload may carry.
+        public var payloadBytesMax: UInt64
+        /// Bytes of payload this node accepts per patient, in all.
+        public var patientQuotaBytes: UInt64
+        /// How far a signed read or upload request's time may be from this node's clock.
+        public var requestWindowMs: UInt64
+        enum CodingKeys: String, CodingKey {
+            case payloadBytesMax = "payload_bytes_max"
+            case patientQuotaBytes = "patient_quota_bytes"
+            case requestWindowMs = "request_window_ms"
+        }
+    }
+
     public struct P2PSection: Codable, Sendable, Hashable {
         /// Where this node accepts TLS connections from its peers.
         public var listenHost: String
@@ -87,6 +101,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var mempool: MempoolSection
     /// Optional in the file (homes made before 0.3.0 lack it); `storageSettings` supplies the default.
     public var storage: StorageSection?
+    /// Optional (homes made before 0.6 lack it); `shadowsSettings` supplies the defaults.
+    public var shadows: ShadowsSection?
     /// Absent in a single-node home: the node runs consensus alone, without peers.
     public var p2p: P2PSection?
     public var consensus: ConsensusSection?
@@ -133,6 +149,11 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         return addresses
     }
 
+    public static let defaultShadows = ShadowsSection(payloadBytesMax: 1 << 30, patientQuotaBytes: 16 << 30, requestWindowMs: 60_000)
+
+    /// The shadows section, defaulted.
+    public var shadowsSettings: ShadowsSection { shadows ?? Self.defaultShadows }
+
     /// The storage section, defaulted.
     public var storageSettings: StorageSection { storage ?? StorageSection(stateCacheMB: Self.defaultStateCacheMB) }
 
@@ -141,7 +162,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             node: .init(moniker: moniker, threads: 0), api: .init(host: "127.0.0.1", port: port),
             producer: .init(blockIntervalMs: 1_000, blockTransactionsMax: 2_000),
             mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000),
-            storage: .init(stateCacheMB: defaultStateCacheMB), p2p: p2p, consensus: defaultConsensus
+            storage: .init(stateCacheMB: defaultStateCacheMB), shadows: defaultShadows, p2p: p2p, consensus: defaultConsensus
         )
     }
 
@@ -160,11 +181,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             (0...1_048_576).contains(config.storageSettings.stateCacheMB), (0...256).contains(config.node.threads ?? 0),
             (1...65535).contains(config.p2p?.listenPort ?? 1), (1 << 20...1 << 34).contains(config.p2p?.sendQueueBytesMax ?? 1 << 20),
             [timeouts.timeoutProposeMs, timeouts.timeoutPrevoteMs, timeouts.timeoutPrecommitMs].allSatisfy({ (10...600_000).contains($0) }),
-            (0...600_000).contains(timeouts.timeoutDeltaMs)
+            (0...600_000).contains(timeouts.timeoutDeltaMs),
+            (1...(16 << 30)).contains(config.shadowsSettings.payloadBytesMax), (1_000...3_600_000).contains(config.shadowsSettings.requestWindowMs)
         else {
             throw NodeError(
                 "\(path): a value is out of range (ports 1-65535, interval >= 1 ms, 1-10,000 per block, "
-                    + "state cache 0-1048576 MiB, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms)"
+                    + "state cache 0-1048576 MiB, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms, "
+                    + "payloads 1 B-16 GiB, request window 1,000-3,600,000 ms)"
             )
         }
         guard config.producer.blockIntervalMs < timeouts.timeoutProposeMs else {
@@ -206,6 +229,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         # Recently read state kept in memory in front of LevelDB. The state tree is separate: it is
         # always fully in memory, about 220 bytes per authenticated entry (Docs/operations.md).
         state_cache_mb = \(storageSettings.stateCacheMB)
+
+        [shadows]
+        # Off-chain payloads (Docs/shadows.md): the largest upload, the bytes accepted per patient, and how far a
+        # signed read or upload request's time may be from this node's clock.
+        payload_bytes_max = \(shadowsSettings.payloadBytesMax)
+        patient_quota_bytes = \(shadowsSettings.patientQuotaBytes)
+        request_window_ms = \(shadowsSettings.requestWindowMs)
 
         [consensus]
         # Tendermint's timeouts for round 0; each later round waits timeout_delta_ms longer (Docs/consensus.md).
@@ -252,4 +282,6 @@ public struct NodeHome: Sendable {
     public func organizationKey(_ name: String) -> String { keys + "/organization-\(name).key" }
     public var data: String { path + "/data" }
     public var state: String { data + "/state" }
+    /// The blob store (shadow payloads), a LevelDB apart from the ledger's.
+    public var blobs: String { data + "/blobs" }
 }

@@ -92,6 +92,10 @@ extension CodedError<ShadowErrors>.Code {
     public static let missingChunk = Self(rawValue: "missing_chunk")
     /// A stored chunk did not match its address; it was quarantined.
     public static let corrupted = Self(rawValue: "corrupted")
+    /// The patient's bytes on this node would pass its quota.
+    public static let quotaExceeded = Self(rawValue: "quota_exceeded")
+    /// The body's length is not the size its signed request declared.
+    public static let sizeMismatch = Self(rawValue: "size_mismatch")
     /// The blob store failed.
     public static let storage = Self(rawValue: "storage")
 }

@@ -12,7 +12,7 @@ import TwinCrypto
 /// caller can fetch it again from a peer. The store holds bytes only; what a blob means (a chunk, a manifest, an
 /// envelope) and who may read it is the shadow layer's and the ledger's business.
 ///
-/// Keys: `0x01 ‖ address` for blobs, `0x02 ‖ address` for quarantined bytes.
+/// Keys: `0x01 ‖ address` for blobs, `0x02 ‖ address` for quarantined bytes, `0x03 ‖ patient` for quota usage.
 public final class BlobStore: Sendable {
     /// The largest blob: a 1 MiB chunk with room for the AES-GCM nonce and tag around it.
     public static let blobBytesMax = (1 << 20) + 1_024
@@ -21,6 +21,7 @@ public final class BlobStore: Sendable {
 
     static let blobPrefix: UInt8 = 0x01
     static let quarantinePrefix: UInt8 = 0x02
+    static let usagePrefix: UInt8 = 0x03
 
     /// Blobs in `store`, which should hold nothing else (a node opens its own LevelDB for them).
     public init(store: any KeyValueStore) {
@@ -96,6 +97,24 @@ public final class BlobStore: Sendable {
         do {
             return try store.scan(prefix: [Self.quarantinePrefix], limit: limit).compactMap { Hash32(bytes: Array($0.key.dropFirst())) }
         } catch {
+            throw BlobError(.storage, "\(error)")
+        }
+    }
+
+    /// Bytes of payload accepted for `owner` (a patient id), for quotas: `0x03 ‖ owner` holds the count.
+    public func usage(_ owner: Hash32) throws(BlobError) -> UInt64 {
+        let bytes: [UInt8]?
+        do { bytes = try store.get(Self.key(Self.usagePrefix, owner)) } catch { throw BlobError(.storage, "\(error)") }
+        guard let bytes else { return 0 }
+        do { return try Canonical.decode(UInt64.self, from: bytes) } catch {
+            throw BlobError(.storage, "the usage record of \(owner.hex) does not decode")
+        }
+    }
+
+    /// Adds `bytes` to `owner`'s usage (synced). The caller serializes calls for one owner.
+    public func addUsage(_ owner: Hash32, _ bytes: UInt64) throws(BlobError) {
+        let total = try usage(owner).addingReportingOverflow(bytes)
+        do { try store.put(Self.key(Self.usagePrefix, owner), Canonical.encode(total.overflow ? UInt64.max : total.partialValue), sync: true) } catch {
             throw BlobError(.storage, "\(error)")
         }
     }

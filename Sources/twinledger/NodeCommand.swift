@@ -86,6 +86,7 @@ struct NodeCommand: AsyncParsableCommand {
             logger[metadataKey: "node"] = "\(config.node.moniker)"
             try FileManager.default.createDirectory(atPath: paths.data, withIntermediateDirectories: true)
             let level = try LevelDBStore(path: paths.state)
+            let blobLevel = try LevelDBStore(path: paths.blobs)
             let store = CachedStore(base: level, capacityBytes: config.storageSettings.stateCacheMB << 20)
             var settings = LedgerNode.Settings()
             settings.blockInterval = .milliseconds(config.producer.blockIntervalMs)
@@ -134,8 +135,12 @@ struct NodeCommand: AsyncParsableCommand {
                 "chain_id": "\(genesis.chainID)", "height": "\(head.height)", "role": "\(isValidator ? "validator" : "follower")",
                 "api": "http://\(config.api.host):\(config.api.port)",
             ])
+            var shadowLimits = ShadowDesk.Limits()
+            shadowLimits.payloadBytesMax = config.shadowsSettings.payloadBytesMax
+            shadowLimits.patientQuotaBytes = config.shadowsSettings.patientQuotaBytes
+            shadowLimits.requestWindowMillis = config.shadowsSettings.requestWindowMs
             let app = Application(
-                router: makeRouter(node: node),
+                router: makeRouter(node: node, shadows: ShadowDesk(blobs: BlobStore(store: blobLevel), node: node, limits: shadowLimits)),
                 configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "twinledger"),
                 onServerRunning: { _ in
                     print("twinledger node \(config.node.moniker) listening on http://\(config.api.host):\(config.api.port)")
@@ -150,6 +155,7 @@ struct NodeCommand: AsyncParsableCommand {
                 )
             )
             try await group.run()
+            blobLevel.close()
             level.close()
             let finalHeight = await node.head.height
             logger.info("stopped cleanly", metadata: ["height": "\(finalHeight)"])

@@ -1,0 +1,130 @@
+import Encoding
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Ledger
+import Node
+import NIOCore
+import Shadows
+import Storage
+
+extension HTTPField.Name {
+    static let twinLedgerUpload = Self("TwinLedger-Upload")!
+    static let twinLedgerRead = Self("TwinLedger-Read")!
+}
+
+/// The body of a finished upload.
+public struct UploadResponse: ResponseEncodable, Decodable, Sendable {
+    /// The manifest's address: what `shadow.register` names.
+    public let manifest: String
+    public let size: UInt64
+    public let chunks: [String]
+    public let chunkBytes: UInt64
+    enum CodingKeys: String, CodingKey {
+        case manifest, size, chunks
+        case chunkBytes = "chunk_bytes"
+    }
+}
+
+extension APIError {
+    /// The status for a shadow desk refusal (Docs/shadows.md lists the codes).
+    static func desk(_ error: ShadowDeskError) -> APIError {
+        let status: HTTPResponse.Status = switch error.code {
+        case "bad_request", "size_mismatch", "invalid_manifest": .badRequest
+        case "stale", "replayed": .unauthorized
+        case "unknown_shadow", "unknown_patient": .notFound
+        case "missing_chunk": .notFound
+        case "erased": .gone
+        case "too_large", "quota_exceeded": .contentTooLarge
+        case "busy": .serviceUnavailable
+        case "storage", "corrupted": .internalServerError
+        default: .forbidden
+        }
+        return APIError(status, error.code, error.message)
+    }
+}
+
+/// Registers the shadow routes (Docs/shadows.md, Docs/openapi.yaml) on `router`.
+func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
+    // Upload: the signed request in the header, the payload streamed as the body; chunks are stored as they fill.
+    router.post("/v1/shadows/upload") { request, context -> UploadResponse in
+        let upload: UploadRequest
+        do throws(ShadowDeskError) { upload = try await desk.admitUpload(header: request.headers[.twinLedgerUpload]) } catch { throw APIError.desk(error) }
+        var writer = ChunkWriter(blobs: desk.blobs, chunkBytes: desk.limits.chunkBytes, sizeLimit: upload.size)
+        do {
+            for try await buffer in request.body {
+                try buffer.withUnsafeReadableBytes { (raw: UnsafeRawBufferPointer) throws(ShadowError) in try writer.append(raw) }
+            }
+            guard writer.received == upload.size else {
+                throw ShadowError(.sizeMismatch, "the body has \(writer.received) bytes, the request declared \(upload.size)")
+            }
+        } catch {
+            // What a failed upload took counts against the patient's quota: its whole chunks stay stored (named by no
+            // manifest), so repeated failures cannot fill the node past the quota.
+            try? await desk.uploaded(upload, bytes: writer.received)
+            guard let error = error as? ShadowError else { throw error }
+            throw APIError.desk(.shadow(error.code == .tooLarge ? ShadowError(.sizeMismatch, "the body is longer than the declared \(upload.size) bytes") : error))
+        }
+        let (manifest, address): (Manifest, Hash32)
+        do throws(ShadowError) { (manifest, address) = try writer.finish(mediaType: upload.mediaType) } catch { throw APIError.desk(.shadow(error)) }
+        do throws(ShadowDeskError) { try await desk.uploaded(upload, bytes: manifest.size) } catch { throw APIError.desk(error) }
+        return UploadResponse(manifest: address.hex, size: manifest.size, chunks: manifest.chunks.map(\.hex), chunkBytes: manifest.chunkBytes)
+    }
+
+    // One blob of a shadow (its manifest, a chunk, or the requester's envelope), checked against its address.
+    router.get("/v1/shadows/:shadow/blobs/:address") { request, context -> Response in
+        let shadow = try hashParameter(context, "shadow"), address = try hashParameter(context, "address")
+        let readable: ShadowDesk.Readable
+        do throws(ShadowDeskError) {
+            readable = try await desk.admitRead(header: request.headers[.twinLedgerRead], shadow: shadow, blob: address).readable
+        } catch {
+            throw APIError.desk(error)
+        }
+        let bytes: [UInt8]
+        do {
+            switch readable {
+            case .chunk(let index, let manifest): bytes = try desk.blobs.chunk(index, of: manifest)
+            case .manifest(let manifest): bytes = Canonical.encode(manifest)
+            case .envelope:
+                guard let stored = try desk.blobs.get(address) else {
+                    throw ShadowError(.missingChunk, "the envelope is not stored on this node (yet)")
+                }
+                bytes = stored
+            }
+        } catch let error as ShadowError {
+            throw APIError.desk(.shadow(error))
+        } catch let error as BlobError {
+            throw APIError.desk(.shadow(ShadowError(error.code == .corrupted ? .corrupted : .storage, error.message)))
+        }
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: "\(bytes.count)"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    // The whole payload, streamed chunk by chunk (each checked as it is read; a damaged chunk ends the stream early,
+    // which the client sees as a short body). The signed request names the manifest as its blob.
+    router.get("/v1/shadows/:shadow/payload") { request, context -> Response in
+        let shadow = try hashParameter(context, "shadow")
+        guard let header = request.headers[.twinLedgerRead], let bytes = Hex.decode(header),
+            let signed = try? Canonical.decode(SignedReadRequest.self, from: bytes)
+        else { throw APIError.desk(.access(AccessError(.badRequest, "the TwinLedger-Read header is missing or malformed"))) }
+        let readable: ShadowDesk.Readable
+        do throws(ShadowDeskError) { readable = try await desk.admitRead(header: header, shadow: shadow, blob: signed.body.blob).readable } catch {
+            throw APIError.desk(error)
+        }
+        guard case .manifest(let manifest) = readable else {
+            throw APIError.desk(.access(AccessError(.badRequest, "a payload request names the shadow's manifest as its blob")))
+        }
+        let blobs = desk.blobs
+        // The first chunk is read before the response starts, so a missing or damaged start is a proper error.
+        let first: [UInt8]?
+        do throws(ShadowError) { first = manifest.chunks.isEmpty ? nil : try blobs.chunk(0, of: manifest) } catch { throw APIError.desk(.shadow(error)) }
+        let body = ResponseBody(contentLength: Int(manifest.size)) { writer in
+            if let first { try await writer.write(ByteBuffer(bytes: first)) }
+            for index in manifest.chunks.indices.dropFirst() {
+                try await writer.write(ByteBuffer(bytes: try blobs.chunk(index, of: manifest)))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+    }
+}
