@@ -447,6 +447,8 @@ extension LedgerNode {
             serveBlocks(from: from, count: count, to: peer)
         case .blockResponse(let blocks):
             applySynced(blocks, from: peer)
+        case .blobRequest, .blobResponse:
+            replicator?.received(message, from: peer)
         }
     }
 

@@ -33,6 +33,8 @@ public actor LedgerNode {
     var consensus: ConsensusState?
     var network: PeerNetwork?
     var sync = SyncState()
+    /// Shadow replication: told of every committed `shadow.register`, handed peers' blob messages.
+    var replicator: BlobReplicator?
 
     public struct Settings: Sendable {
         public var blockInterval: Duration = .milliseconds(1_000)
@@ -167,6 +169,15 @@ public actor LedgerNode {
         for id in ids {
             for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
         }
+        if let replicator {
+            for (index, result) in execution.results.enumerated() {
+                guard case .accepted(let receipt) = result, receipt.kind == "shadow.register",
+                    let signed = try? Canonical.decode(SignedTransaction.self, from: block.transactions[index]),
+                    case .shadowRegister(let registration) = signed.body.payload
+                else { continue }
+                replicator.committed(registration)
+            }
+        }
         logger.debug("committed block", metadata: [
             "height": "\(block.header.height)", "transactions": "\(ids.count)",
             "state_root": "\(block.header.stateRoot.hex.prefix(16))",
@@ -287,6 +298,21 @@ public actor LedgerNode {
     /// Whether `uploader` may upload a payload for `patient` (Docs/shadows.md, "Who may upload").
     public func uploadAccess(uploader: Hash32, patient: Hash32) throws(AccessError) {
         try UploadAccess.check(uploader: uploader, patient: patient, time: now() / 1_000, state: chain.store)
+    }
+
+    /// Makes `replicator` hear of committed shadows and of peers' blob messages.
+    public func attach(replicator: BlobReplicator) { self.replicator = replicator }
+
+    /// Every registered shadow that is not erased (replication checks them all at start).
+    public func registeredShadows() -> [ShadowRegister] {
+        var result: [ShadowRegister] = []
+        try? chain.store.forEach(prefix: [StateKey.shadowPrefix], start: nil) { entry in
+            if let shadow = try? Canonical.decode(Shadow.self, from: entry.value), !shadow.isErased {
+                result.append(shadow.registration)
+            }
+            return true
+        }
+        return result
     }
 
     /// The node's clock (unix milliseconds).

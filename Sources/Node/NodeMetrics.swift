@@ -24,6 +24,10 @@ public final class NodeMetrics: Sendable {
     let syncRefused: Counter
     let blocksSynced: Counter
     let lateVotes: Counter
+    // Shadow replication.
+    let blobsMissing: Gauge
+    let blobBytesReplicated: Counter
+    let blobsServed: Counter
 
     public init() {
         round = registry.makeGauge(name: "twinledger_consensus_round", help: "Round of the height in progress.")
@@ -49,6 +53,13 @@ public final class NodeMetrics: Sendable {
             name: "twinledger_consensus_late_messages_total",
             help: "Proposals and votes for a height already committed (arrived late)."
         )
+        blobsMissing = registry.makeGauge(
+            name: "twinledger_blobs_missing", help: "Blobs of registered shadows not yet stored here (replication is fetching them)."
+        )
+        blobBytesReplicated = registry.makeCounter(
+            name: "twinledger_blob_bytes_replicated_total", help: "Bytes of shadow blobs fetched from peers and stored."
+        )
+        blobsServed = registry.makeCounter(name: "twinledger_blobs_served_total", help: "Blobs sent to peers that asked.")
         height = registry.makeGauge(name: "twinledger_height", help: "Height of the latest committed block.")
         mempoolSize = registry.makeGauge(name: "twinledger_mempool_transactions", help: "Transactions waiting.")
         accepted = registry.makeCounter(name: "twinledger_transactions_accepted_total", help: "Committed and accepted.")

@@ -1,6 +1,6 @@
 import Encoding
 
-/// What a node requires of a peer's `hello` (Docs/protocol.md, "Connections"): the same protocol version, chain id
+/// What a node requires of a peer's `hello` (Docs/protocol.md, "Connections"): a protocol version it speaks, the chain id
 /// and genesis, a node id that is the one its TLS certificate names, and a node listed in the genesis.
 public struct HandshakePolicy: Sendable, Hashable {
     public var chainID: String
@@ -14,8 +14,8 @@ public struct HandshakePolicy: Sendable, Hashable {
 
     /// Accepts `hello` from a peer whose certificate names `certified`; throws why not.
     public func check(_ hello: Hello, certified: Hash32?) throws(WireError) {
-        guard hello.protocolVersion == Hello.protocolVersion else {
-            throw WireError(.refusedPeer, "protocol version \(hello.protocolVersion), this node speaks \(Hello.protocolVersion)")
+        guard Hello.protocolVersions.contains(hello.protocolVersion) else {
+            throw WireError(.refusedPeer, "protocol version \(hello.protocolVersion), this node speaks \(Hello.protocolVersions)")
         }
         guard hello.chainID == chainID else { throw WireError(.refusedPeer, "peer is on chain \(hello.chainID)") }
         guard hello.genesis == genesis else { throw WireError(.refusedPeer, "peer has another genesis") }

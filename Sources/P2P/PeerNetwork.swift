@@ -146,19 +146,26 @@ public final class PeerNetwork: Sendable {
     }
 
     /// Whether a message may be dropped for a slow peer (gossip that is repeated or repaired anyway).
-    static func droppable(_ kind: WireMessage.Kind) -> Bool { kind == .transaction || kind == .status }
+    static func droppable(_ kind: WireMessage.Kind) -> Bool {
+        kind == .transaction || kind == .status || kind == .blobRequest || kind == .blobResponse
+    }
 
     /// Queues `message` to `peer`; returns false if it was not sent (no connection, or dropped for backpressure).
     @discardableResult
     public func send(_ message: WireMessage, to peer: Hash32) -> Bool {
-        guard let connection = state.withLock({ $0.connections[peer] }) else { return false }
+        guard let connection = state.withLock({ $0.connections[peer] }), connection.version >= message.kind.since else { return false }
         return enqueue(Self.frameBuffer(message), kind: message.kind, on: connection)
+    }
+
+    /// Connected peers that speak `kind` (their protocol version has it).
+    public func peers(speaking kind: WireMessage.Kind) -> [Hash32] {
+        state.withLock { state in state.connections.values.filter { $0.version >= kind.since }.map(\.peer) }
     }
 
     /// Queues `message` to every connected peer in `peers` (all if nil), encoding it once.
     public func broadcast(_ message: WireMessage, to peers: Set<Hash32>? = nil) {
         let connections = state.withLock { state in
-            state.connections.filter { peers?.contains($0.key) ?? true }.map(\.value)
+            state.connections.filter { (peers?.contains($0.key) ?? true) && $0.value.version >= message.kind.since }.map(\.value)
         }
         guard !connections.isEmpty else { return }
         let buffer = Self.frameBuffer(message)
@@ -270,7 +277,7 @@ public final class PeerNetwork: Sendable {
             throw WireError(.refusedPeer, "dialed node \(expected.hex.prefix(16))…, reached \(hello.node.hex.prefix(16))…")
         }
         guard hello.node != configuration.me else { throw WireError(.refusedPeer, "a connection to itself") }
-        let connection = PeerConnection(peer: hello.node, channel: channel)
+        let connection = PeerConnection(peer: hello.node, channel: channel, version: hello.protocolVersion)
         let added = state.withLock { state -> Bool in
             guard !state.stopped, state.connections[hello.node] == nil else { return false }
             state.connections[hello.node] = connection
@@ -309,6 +316,8 @@ public final class PeerNetwork: Sendable {
 final class PeerConnection: Sendable {
     let peer: Hash32
     let channel: any Channel
+    /// The protocol version of the peer's hello: messages of a later version are not sent to it.
+    let version: UInt64
     /// Bytes written to the channel and not yet handed to the socket.
     let queuedBytes = Atomic<Int>(0)
     /// Which flush is queued on the connection's event loop (touched only on that loop): none, a delayed one for
@@ -318,9 +327,10 @@ final class PeerConnection: Sendable {
     static let flushLater: UInt8 = 1
     static let flushNow: UInt8 = 2
 
-    init(peer: Hash32, channel: any Channel) {
+    init(peer: Hash32, channel: any Channel, version: UInt64) {
         self.peer = peer
         self.channel = channel
+        self.version = version
     }
 }
 

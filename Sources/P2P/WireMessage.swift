@@ -18,10 +18,18 @@ public enum WireMessage: Sendable, Hashable {
     case blockResponse([CommittedBlock])
     /// The sender's committed height, sent on change: who is ahead asks no one, who is behind asks.
     case status(height: UInt64)
+    /// Shadow replication (protocol version 2): the blobs at these addresses, if the peer has them.
+    case blobRequest([Hash32])
+    /// Shadow replication: blobs the peer had of a request (each checked against its address by the receiver).
+    case blobResponse([[UInt8]])
 
     /// The type byte of each message.
     public enum Kind: UInt8, Sendable, CaseIterable {
         case hello = 1, transaction = 2, proposal = 3, vote = 4, blockRequest = 5, blockResponse = 6, status = 7
+        case blobRequest = 8, blobResponse = 9
+
+        /// The protocol version that introduced this message; a peer that speaks an older one is not sent it.
+        public var since: UInt64 { self == .blobRequest || self == .blobResponse ? 2 : 1 }
     }
 
     public var kind: Kind {
@@ -33,6 +41,8 @@ public enum WireMessage: Sendable, Hashable {
         case .blockRequest: .blockRequest
         case .blockResponse: .blockResponse
         case .status: .status
+        case .blobRequest: .blobRequest
+        case .blobResponse: .blobResponse
         }
     }
 
@@ -46,6 +56,8 @@ public enum WireMessage: Sendable, Hashable {
         case .blockRequest(let from, let count): Canonical.encode(BlockRange(from: from, count: count))
         case .blockResponse(let blocks): Canonical.encode(BlockList(blocks: blocks))
         case .status(let height): Canonical.encode(height)
+        case .blobRequest(let addresses): Canonical.encode(BlobAddresses(addresses: addresses))
+        case .blobResponse(let blobs): Canonical.encode(BlobList(blobs: blobs))
         }
     }
 
@@ -60,17 +72,22 @@ public enum WireMessage: Sendable, Hashable {
     /// The message of `type` in `payload`; a payload that is not exactly one canonical message is refused.
     public static func decode(type: UInt8, payload: [UInt8]) throws(WireError) -> WireMessage {
         guard let kind = Kind(rawValue: type) else { throw WireError(.unknownType, "message type \(type)") }
+        // A payload may fill a frame (a block response, a proposal's block, eight blobs): the canonical decoder's
+        // standard 4 MiB input bound would refuse it. Each message type bounds its own fields.
+        let limits = WireLimits.decoding
         do {
             switch kind {
-            case .hello: return .hello(try Canonical.decode(Hello.self, from: payload))
-            case .transaction: return .transaction(try Canonical.decode(RawBytes.self, from: payload).bytes)
-            case .proposal: return .proposal(try Canonical.decode(SignedProposal<LedgerBlock>.self, from: payload))
-            case .vote: return .vote(try Canonical.decode(SignedVote.self, from: payload))
+            case .hello: return .hello(try Canonical.decode(Hello.self, from: payload, limits: limits))
+            case .transaction: return .transaction(try Canonical.decode(RawBytes.self, from: payload, limits: limits).bytes)
+            case .proposal: return .proposal(try Canonical.decode(SignedProposal<LedgerBlock>.self, from: payload, limits: limits))
+            case .vote: return .vote(try Canonical.decode(SignedVote.self, from: payload, limits: limits))
             case .blockRequest:
-                let range = try Canonical.decode(BlockRange.self, from: payload)
+                let range = try Canonical.decode(BlockRange.self, from: payload, limits: limits)
                 return .blockRequest(from: range.from, count: range.count)
-            case .blockResponse: return .blockResponse(try Canonical.decode(BlockList.self, from: payload).blocks)
+            case .blockResponse: return .blockResponse(try Canonical.decode(BlockList.self, from: payload, limits: limits).blocks)
             case .status: return .status(height: try Canonical.decode(UInt64.self, from: payload))
+            case .blobRequest: return .blobRequest(try Canonical.decode(BlobAddresses.self, from: payload, limits: limits).addresses)
+            case .blobResponse: return .blobResponse(try Canonical.decode(BlobList.self, from: payload, limits: limits).blobs)
             }
         } catch {
             throw WireError(.malformed, "\(kind) payload: \(error)")
@@ -80,7 +97,10 @@ public enum WireMessage: Sendable, Hashable {
 
 /// The handshake.
 public struct Hello: Sendable, Hashable, CanonicalCodable {
-    public static let protocolVersion: UInt64 = 1
+    /// The version this node announces: 2 adds shadow replication (`blob_request`, `blob_response`).
+    public static let protocolVersion: UInt64 = 2
+    /// The versions this node accepts from peers; a version-1 peer is never sent a message of version 2.
+    public static let protocolVersions: ClosedRange<UInt64> = 1...2
 
     public var protocolVersion: UInt64
     public var chainID: String
@@ -170,11 +190,38 @@ struct BlockList: CanonicalCodable {
     }
 }
 
+struct BlobAddresses: CanonicalCodable {
+    var addresses: [Hash32]
+    init(addresses: [Hash32]) { self.addresses = addresses }
+    func encode(to writer: inout CanonicalWriter) { writer.write(list: addresses) }
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        addresses = try reader.readList(of: Hash32.self, limit: WireLimits.blobsPerMessageMax)
+        guard !addresses.isEmpty else { throw reader.invalidValue("a blob request asks for at least one blob") }
+    }
+}
+
+struct BlobList: CanonicalCodable {
+    var blobs: [[UInt8]]
+    init(blobs: [[UInt8]]) { self.blobs = blobs }
+    func encode(to writer: inout CanonicalWriter) { writer.write(list: blobs) { $0.write(bytes: $1) } }
+    init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        blobs = try reader.readList(limit: WireLimits.blobsPerMessageMax) { (r: inout CanonicalReader) throws(CanonicalDecodingError) in
+            try r.readBytes(limit: WireLimits.blobBytesMax)
+        }
+    }
+}
+
 /// Limits of the wire protocol.
 public enum WireLimits {
     /// The largest frame (type and payload), 16 MiB: a proposal's block and a block response must fit.
     public static let frameBytesMax = 16 << 20
     public static let blocksPerResponseMax = 64
+    /// Blobs asked for, or sent, in one message: eight chunks of 1 MiB fit a frame with room to spare.
+    public static let blobsPerMessageMax = 8
+    /// The largest blob a message carries (the blob store's limit: a chunk and its AES-GCM overhead).
+    public static let blobBytesMax = (1 << 20) + 1_024
+    /// How payloads are decoded: up to a frame, strings and byte strings up to a blob.
+    static let decoding = DecodingLimits(inputBytesMax: frameBytesMax, bytesMax: blobBytesMax, countMax: 1 << 16, depthMax: 32)
 }
 
 /// Why a peer's bytes were refused. The connection is closed; the node goes on.

@@ -135,12 +135,15 @@ struct NodeCommand: AsyncParsableCommand {
                 "chain_id": "\(genesis.chainID)", "height": "\(head.height)", "role": "\(isValidator ? "validator" : "follower")",
                 "api": "http://\(config.api.host):\(config.api.port)",
             ])
+            let blobs = BlobStore(store: blobLevel)
+            let replicator = BlobReplicator(blobs: blobs, metrics: node.metrics, logger: logger)
+            await node.attach(replicator: replicator)
             var shadowLimits = ShadowDesk.Limits()
             shadowLimits.payloadBytesMax = config.shadowsSettings.payloadBytesMax
             shadowLimits.patientQuotaBytes = config.shadowsSettings.patientQuotaBytes
             shadowLimits.requestWindowMillis = config.shadowsSettings.requestWindowMs
             let app = Application(
-                router: makeRouter(node: node, shadows: ShadowDesk(blobs: BlobStore(store: blobLevel), node: node, limits: shadowLimits)),
+                router: makeRouter(node: node, shadows: ShadowDesk(blobs: blobs, node: node, limits: shadowLimits)),
                 configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "twinledger"),
                 onServerRunning: { _ in
                     print("twinledger node \(config.node.moniker) listening on http://\(config.api.host):\(config.api.port)")
@@ -150,7 +153,7 @@ struct NodeCommand: AsyncParsableCommand {
             )
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: NodeService(node: node, network: network, logger: logger)), .init(service: app)],
+                    services: [.init(service: NodeService(node: node, network: network, replicator: replicator, logger: logger)), .init(service: app)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
                 )
             )
@@ -167,6 +170,7 @@ struct NodeCommand: AsyncParsableCommand {
 struct NodeService: Service {
     let node: LedgerNode
     let network: PeerNetwork?
+    let replicator: BlobReplicator
     let logger: Logger
 
     func run() async throws {
@@ -176,8 +180,14 @@ struct NodeService: Service {
         }
         let timers = Task { await node.runTimers() }
         let events = Task { if let network { await node.run(events: network) } }
+        let replication = Task {
+            if let network { await replicator.run(network: network, shadows: await node.registeredShadows()) }
+        }
         try? await gracefulShutdown()
         timers.cancel()
+        replicator.stop()
+        replication.cancel()
+        _ = await replication.value
         await network?.stop()
         _ = await timers.value
         _ = await events.value

@@ -25,8 +25,12 @@ struct HandshakeTests {
         other.genesis = .zero
         #expect(refused(other, certified: b))
         other = good
-        other.protocolVersion = 2
+        other.protocolVersion = 3
         #expect(refused(other, certified: b))
+        other.protocolVersion = 0
+        #expect(refused(other, certified: b))
+        other.protocolVersion = 1  // a node of 0.5, before shadow replication: accepted, never sent blob messages
+        try policy.check(other, certified: b)
         #expect(refused(good, certified: a), "the certificate names another node")
         #expect(refused(good, certified: nil), "no node named by the certificate")
         other = good

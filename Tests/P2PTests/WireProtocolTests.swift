@@ -40,6 +40,8 @@ func sampleMessages() throws -> [WireMessage] {
         .blockRequest(from: 3, count: 64),
         .blockResponse([CommittedBlock(block: block, certificate: certificate)]),
         .status(height: 1 << 40),
+        .blobRequest([Hashing.sha3([1]), Hashing.sha3([2])]),
+        .blobResponse([[1, 2, 3], [UInt8](repeating: 9, count: 5_000)]),
     ]
 }
 
@@ -104,6 +106,23 @@ struct WireProtocolTests {
         #expect(code([0, 0, 0, 4, 7, 0x01, 0x05, 0x00]) == .malformed, "a trailing byte")
         #expect(code([0, 0, 0, 2, 4, 0x01]) == .malformed, "a truncated vote")
         #expect(code(WireMessage.blockRequest(from: 1, count: 64).frame.dropLast() + [65]) == .malformed, "65 blocks")
+        // Blob messages: at most eight addresses, at least one; blobs at most a chunk and its overhead.
+        let nine = WireMessage.blobRequest((0..<9).map { Hashing.sha3([UInt8($0)]) }).frame
+        #expect(code(nine) == .malformed, "nine addresses")
+        #expect(code(WireMessage.blobRequest([]).frame) == .malformed, "no address")
+        #expect(code(WireMessage.blobResponse([[UInt8](repeating: 1, count: WireLimits.blobBytesMax + 1)]).frame) == .malformed)
+        #expect(try decodeAll(WireMessage.blobResponse([[UInt8](repeating: 1, count: WireLimits.blobBytesMax)]).frame).count == 1)
+        // Payloads above the canonical decoder's standard 4 MiB input decode: eight full blobs, and a block response
+        // of 100 blocks' worth of 60 KB transactions (block sync sends up to 8 MiB).
+        let eight = WireMessage.blobResponse((0..<8).map { [UInt8](repeating: UInt8($0), count: WireLimits.blobBytesMax) })
+        #expect(eight.frame.count > 8 << 20)
+        #expect(try decodeAll(eight.frame) == [eight])
+        guard case .blockResponse(let blocks) = try sampleMessages()[5] else { Issue.record("sample 5 is a block response"); return }
+        var big = blocks[0]
+        big.block.transactions = (0..<100).map { [UInt8](repeating: UInt8($0), count: 60_000) }
+        let response = WireMessage.blockResponse([big])
+        #expect(response.frame.count > 5 << 20)
+        #expect(try decodeAll(response.frame) == [response])
         // Incomplete frames just wait.
         #expect(try decodeAll([0, 0, 0, 3, 7, 0x01]).isEmpty)
         #expect(try decodeAll([0, 0]).isEmpty)
@@ -122,7 +141,7 @@ struct WireProtocolTests {
                 for _ in 0..<(1 + rng.next() % 4) { bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(1 + rng.next() % 255) }
             default:  // a plausible header and garbage payload
                 let length = 1 + Int(rng.next() % 200)
-                bytes = [0, 0, UInt8(length >> 8), UInt8(length & 0xFF), UInt8(1 + rng.next() % 7)] + rng.bytes(length - 1)
+                bytes = [0, 0, UInt8(length >> 8), UInt8(length & 0xFF), UInt8(1 + rng.next() % 9)] + rng.bytes(length - 1)
             }
             do { _ = try decodeAll(bytes) } catch {
                 #expect([.badLength, .unknownType, .malformed].contains(error.code))
@@ -136,6 +155,11 @@ struct WireProtocolTests {
         #expect(WireMessage.status(height: 5).frame == [0, 0, 0, 3, 7, 0x01, 0x05])
         // transaction([0xAA, 0xBB]): payload = version, length 2, the bytes.
         #expect(WireMessage.transaction([0xAA, 0xBB]).frame == [0, 0, 0, 5, 2, 0x01, 0x02, 0xAA, 0xBB])
+        // blobRequest([A]): type 8, payload = version, count 1, the 32 bytes. blobResponse([[0xCC]]): type 9, version,
+        // count 1, length 1, the byte.
+        let a = Hashing.sha3([1])
+        #expect(WireMessage.blobRequest([a]).frame == [0, 0, 0, 35, 8, 0x01, 0x01] + a.bytes)
+        #expect(WireMessage.blobResponse([[0xCC]]).frame == [0, 0, 0, 5, 9, 0x01, 0x01, 0x01, 0xCC])
         // blockRequest(from: 300, count: 2): varints ac02 and 02.
         #expect(WireMessage.blockRequest(from: 300, count: 2).frame == [0, 0, 0, 5, 5, 0x01, 0xAC, 0x02, 0x02])
     }

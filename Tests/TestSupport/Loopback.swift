@@ -31,15 +31,15 @@ public func freePort() -> Int {
 /// One HTTP/1.1 exchange with a loopback server over a plain blocking socket, on its own thread, with 20-second send
 /// and receive timeouts. The process tests kill servers mid-request; URLSession on Linux was seen to hang for good
 /// on connections whose server had been killed, this fails instead.
-public func httpRequest(port: Int, method: String, path: String, body: Data?) async throws -> (Data, Int) {
+public func httpRequest(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:]) async throws -> (Data, Int) {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread {
-            continuation.resume(with: Result { try blockingHTTP(port: port, method: method, path: path, body: body) })
+            continuation.resume(with: Result { try blockingHTTP(port: port, method: method, path: path, body: body, headers: headers) })
         }
     }
 }
 
-public func blockingHTTP(port: Int, method: String, path: String, body: Data?) throws -> (Data, Int) {
+public func blockingHTTP(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:]) throws -> (Data, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw ProcessTestError("socket: errno \(errno)") }
     defer { close(fd) }
@@ -52,6 +52,7 @@ public func blockingHTTP(port: Int, method: String, path: String, body: Data?) t
     }
     guard connected == 0 else { throw ProcessTestError("connect to port \(port): errno \(errno)") }
     var request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n".utf8)
+    for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request.append(Data("\(name): \(value)\r\n".utf8)) }
     if let body {
         request.append(Data("Content-Type: application/json\r\nContent-Length: \(body.count)\r\n".utf8))
     }
