@@ -19,6 +19,7 @@ public enum APIRoutes {
         ("GET", "/v1/patients/{patient_id}/grants"),
         ("GET", "/v1/patients/{patient_id}/history"),
         ("GET", "/v1/patients/{patient_id}/delegations"),
+        ("GET", "/v1/patients/{patient_id}/accesses"),
         ("POST", "/v1/shadows/upload"),
         ("GET", "/v1/shadows/{shadow}/blobs/{address}"),
         ("GET", "/v1/shadows/{shadow}/payload"),

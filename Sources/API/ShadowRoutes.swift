@@ -11,6 +11,41 @@ import Storage
 extension HTTPField.Name {
     static let twinLedgerUpload = Self("TwinLedger-Upload")!
     static let twinLedgerRead = Self("TwinLedger-Read")!
+    static let twinLedgerAccesses = Self("TwinLedger-Accesses")!
+}
+
+/// One access to a patient's shadow, with its proof.
+public struct AccessJSON: Codable, Sendable {
+    public let sequence: UInt64
+    public let timeMillis: UInt64
+    public let node: String
+    public let requester: String
+    public let shadow: String
+    public let blob: String
+    public let grant: String?
+    public let purpose: String
+    /// The canonical record (hex): the leaf of its batch's Merkle tree.
+    public let record: String
+    /// Its batch (absent while the record waits for one): first sequence, count and root.
+    public let batchFirst: UInt64?
+    public let batchCount: UInt64?
+    public let batchRoot: String?
+    public let proof: MerkleProofJSON?
+    /// The height whose state holds the anchor of that root (absent while it is not anchored).
+    public let anchoredHeight: UInt64?
+    enum CodingKeys: String, CodingKey {
+        case sequence, node, requester, shadow, blob, grant, purpose, record, proof
+        case timeMillis = "time_ms"
+        case batchFirst = "batch_first"
+        case batchCount = "batch_count"
+        case batchRoot = "batch_root"
+        case anchoredHeight = "anchored_height"
+    }
+}
+
+public struct AccessListResponse: ResponseEncodable, Decodable, Sendable {
+    public let patient: String
+    public let accesses: [AccessJSON]
 }
 
 /// The body of a finished upload.
@@ -69,6 +104,23 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
         do throws(ShadowError) { (manifest, address) = try writer.finish(mediaType: upload.mediaType) } catch { throw APIError.desk(.shadow(error)) }
         do throws(ShadowDeskError) { try await desk.uploaded(upload, bytes: manifest.size) } catch { throw APIError.desk(error) }
         return UploadResponse(manifest: address.hex, size: manifest.size, chunks: manifest.chunks.map(\.hex), chunkBytes: manifest.chunkBytes)
+    }
+
+    // The accesses to a patient's shadows, for the patient, each with its proof in an anchored batch.
+    router.get("/v1/patients/:patient_id/accesses") { request, context -> AccessListResponse in
+        let patient = try hashParameter(context, "patient_id")
+        let accesses: [ShadowDesk.ProvenAccess]
+        do throws(ShadowDeskError) { accesses = try await desk.accesses(header: request.headers[.twinLedgerAccesses], patient: patient) } catch {
+            throw APIError.desk(error)
+        }
+        return AccessListResponse(patient: patient.hex, accesses: accesses.map { item in
+            let r = item.record
+            return AccessJSON(
+                sequence: r.sequence, timeMillis: r.timeMillis, node: r.node.hex, requester: r.requester.hex, shadow: r.shadow.hex,
+                blob: r.blob.hex, grant: r.grant?.hex, purpose: r.purpose.rawValue, record: Hex.encode(r.leaf),
+                batchFirst: item.batch?.first, batchCount: item.batch?.count, batchRoot: item.batch?.root.hex,
+                proof: item.proof.map(MerkleProofJSON.init), anchoredHeight: item.anchoredHeight)
+        })
     }
 
     // One blob of a shadow (its manifest, a chunk, or the requester's envelope), checked against its address.

@@ -300,6 +300,19 @@ public actor LedgerNode {
         try UploadAccess.check(uploader: uploader, patient: patient, time: now() / 1_000, state: chain.store)
     }
 
+    /// Signs `payload` with `key` at the key's next free nonce (after its committed and waiting transactions) and
+    /// submits it like any client's transaction; returns its id. For the node's own transactions (audit anchors).
+    public func submitOwn(_ payload: Payload, key: SecretKey) throws(Refusal) -> Hash32 {
+        let signer = key.publicKey.keyID
+        let nonce = committedNonce(signer) + UInt64(mempool.pendingCount(signer: signer)) + 1
+        let body = TransactionBody(chainID: chainID, signer: key.publicKey, nonce: nonce, payload: payload)
+        let signed: SignedTransaction
+        do { signed = try SignedTransaction(signing: body, with: key) } catch {
+            throw Refusal(code: error.code.rawValue, message: error.message)
+        }
+        return try submit(signed.bytes)
+    }
+
     /// Makes `replicator` hear of committed shadows and of peers' blob messages.
     public func attach(replicator: BlobReplicator) { self.replicator = replicator }
 

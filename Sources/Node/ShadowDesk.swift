@@ -21,11 +21,19 @@ public actor ShadowDesk {
     public nonisolated let limits: Limits
     let node: LedgerNode
     var replay: ReplayGuard
+    /// Every served read is recorded here before its bytes leave; nil only in tests of the blob routes alone.
+    let accessLog: AccessLog?
+    /// The key that anchors the log's batches on the ledger (the node's organization key), if this home has it.
+    let anchorKey: SecretKey?
+    /// The batch submitted for anchoring and when, until the ledger shows it.
+    var anchoring: (batch: AccessLog.Batch, at: UInt64)?
 
-    public init(blobs: BlobStore, node: LedgerNode, limits: Limits = Limits()) {
+    public init(blobs: BlobStore, node: LedgerNode, limits: Limits = Limits(), accessLog: AccessLog? = nil, anchorKey: SecretKey? = nil) {
         self.blobs = blobs
         self.node = node
         self.limits = limits
+        self.accessLog = accessLog
+        self.anchorKey = anchorKey
         replay = ReplayGuard(windowMillis: limits.requestWindowMillis)
     }
 
@@ -90,8 +98,22 @@ public actor ShadowDesk {
             throw .access(error)
         }
         let registration = record.registration
-        if registration.envelopes.contains(where: { $0.address == blob && $0.recipient == request.requester.keyID }) {
-            return (request, decision, .envelope)
+        let readable = try readable(blob, of: registration, requester: request.requester.keyID)
+        if let accessLog {
+            do {
+                try accessLog.append(timeMillis: node.clockMillis, requester: request.requester.keyID, patient: registration.patient,
+                                     shadow: shadow, blob: blob, grant: decision.grant, purpose: request.purpose)
+            } catch {
+                throw .shadow(ShadowError(.storage, "the access log could not record the read: \(error)"))
+            }
+        }
+        return (request, decision, readable)
+    }
+
+    /// What `blob` is of the shadow: its manifest, one of its chunks, or the requester's own envelope.
+    func readable(_ blob: Hash32, of registration: ShadowRegister, requester: Hash32) throws(ShadowDeskError) -> Readable {
+        if registration.envelopes.contains(where: { $0.address == blob && $0.recipient == requester }) {
+            return .envelope
         }
         let manifest: Manifest
         do throws(ShadowError) {
@@ -102,9 +124,81 @@ public actor ShadowDesk {
         } catch {
             throw .shadow(error)
         }
-        if blob == registration.manifest { return (request, decision, .manifest(manifest)) }
-        if let index = manifest.chunks.firstIndex(of: blob) { return (request, decision, .chunk(index: index, of: manifest)) }
+        if blob == registration.manifest { return .manifest(manifest) }
+        if let index = manifest.chunks.firstIndex(of: blob) { return .chunk(index: index, of: manifest) }
         throw .access(AccessError(.scopeMismatch, "blob \(blob.hex.prefix(16))… is not part of this shadow"))
+    }
+
+    // MARK: Access audit
+
+    /// An access record with what proves it: its batch, its path to the batch's root, and the height at which the
+    /// root was anchored on the ledger (nil while it is not).
+    public struct ProvenAccess: Sendable {
+        public var record: AccessRecord
+        public var batch: AccessLog.Batch?
+        public var proof: MerkleProof?
+        public var anchoredHeight: UInt64?
+    }
+
+    /// The accesses to `patient`'s shadows, for the patient's signed `TwinLedger-Accesses` request.
+    public func accesses(header: String?, patient: Hash32) async throws(ShadowDeskError) -> [ProvenAccess] {
+        do throws(AccessError) {
+            let request = try Self.decode(header, AccessListRequest.self, chainID: node.chainID).body
+            guard request.patient == patient else { throw AccessError(.badRequest, "the signed request is for another patient") }
+            try replay.admit(request, now: node.clockMillis)
+            let participant = try? await node.record(Participant.self, StateKey.participant(request.requester.keyID))
+            guard participant?.patientID == patient else {
+                throw AccessError(.noGrant, "only the patient lists the accesses to their shadows")
+            }
+        } catch {
+            throw .access(error)
+        }
+        guard let accessLog else { return [] }
+        do {
+            var result: [ProvenAccess] = []
+            for record in try accessLog.records(patient: patient) {
+                var proven = ProvenAccess(record: record)
+                if let batch = try accessLog.batch(containing: record.sequence) {
+                    proven.batch = batch
+                    proven.proof = try accessLog.proof(record, in: batch)
+                    let anchored = try? await node.record(AnchorRecord.self, StateKey.anchor(accessLog.node, batch.first))
+                    if let anchored = anchored ?? nil, anchored.anchor.root == batch.root { proven.anchoredHeight = anchored.height }
+                }
+                result.append(proven)
+            }
+            return result
+        } catch {
+            throw .shadow(ShadowError(.storage, "\(error)"))
+        }
+    }
+
+    /// Anchors the access log: cuts a batch when `batchRecords` records wait or the oldest has waited `batchMillis`,
+    /// submits `audit.anchor` with its root, and resubmits it after 30 s until the ledger shows it. One batch is in
+    /// flight at a time, so the anchors follow the log's sequence. Returns the batch it submitted, if any.
+    @discardableResult
+    public func anchorIfDue(batchRecords: UInt64 = 64, batchMillis: UInt64 = 10_000) async -> AccessLog.Batch? {
+        guard let accessLog, let anchorKey else { return nil }
+        let now = node.clockMillis
+        let head = ((try? await node.record(UInt64.self, StateKey.anchorHead(accessLog.node))) ?? nil) ?? 0
+        if let pending = anchoring {
+            if head >= pending.batch.first + pending.batch.count { anchoring = nil } else if now < pending.at + 30_000 { return nil }
+        }
+        var batch = anchoring?.batch
+        if batch == nil {
+            guard accessLog.unbatchedCount > 0 else { return nil }
+            let oldest = (try? accessLog.record(accessLog.nextSequence - accessLog.unbatchedCount))??.timeMillis ?? now
+            guard accessLog.unbatchedCount >= batchRecords || now >= oldest + batchMillis else { return nil }
+            batch = try? accessLog.cutBatch()
+        }
+        guard let batch, batch.first == head else {
+            // The ledger's sequence for this key is not where the log is (another node anchors with the same key, or
+            // the log was lost): the log's batches cannot be anchored; they stay provable against their own roots.
+            if let batch { anchoring = (batch, now) }
+            return nil
+        }
+        _ = try? await node.submitOwn(.auditAnchor(AuditAnchor(root: batch.root, firstSequence: batch.first, count: batch.count)), key: anchorKey)
+        anchoring = (batch, now)
+        return batch
     }
 }
 

@@ -71,6 +71,14 @@ struct NodeCommand: AsyncParsableCommand {
         @Option(help: "Node home directory.") var home: String
         @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
 
+        /// The organization key in a home's keys directory (`organization-<NAME>.key`), if there is exactly one.
+        static func organizationKey(in directory: String) throws -> SecretKey? {
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+                .filter { $0.hasPrefix("organization-") && $0.hasSuffix(".key") }
+            guard names.count == 1 else { return nil }
+            return try KeyFile.load(from: directory + "/" + names[0])
+        }
+
         func run() async throws {
             let paths = NodeHome(home)
             let config = try NodeConfig.load(paths.config)
@@ -142,8 +150,18 @@ struct NodeCommand: AsyncParsableCommand {
             shadowLimits.payloadBytesMax = config.shadowsSettings.payloadBytesMax
             shadowLimits.patientQuotaBytes = config.shadowsSettings.patientQuotaBytes
             shadowLimits.requestWindowMillis = config.shadowsSettings.requestWindowMs
+            // The access log is anchored with the organization key this home holds (net init puts it in the
+            // organization's first node's home); without one, reads are logged but not anchored.
+            let anchorKey = try Self.organizationKey(in: paths.keys)
+            let logKey = anchorKey?.publicKey.keyID ?? key.publicKey.keyID
+            let logStart = (try? await node.record(UInt64.self, StateKey.anchorHead(logKey))) ?? nil
+            let accessLog = try AccessLog(store: blobLevel, node: logKey, start: logStart ?? 0)
+            if anchorKey == nil {
+                logger.notice("no organization key in this home: served reads are logged but not anchored on the ledger")
+            }
+            let desk = ShadowDesk(blobs: blobs, node: node, limits: shadowLimits, accessLog: accessLog, anchorKey: anchorKey)
             let app = Application(
-                router: makeRouter(node: node, shadows: ShadowDesk(blobs: blobs, node: node, limits: shadowLimits)),
+                router: makeRouter(node: node, shadows: desk),
                 configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "twinledger"),
                 onServerRunning: { _ in
                     print("twinledger node \(config.node.moniker) listening on http://\(config.api.host):\(config.api.port)")
@@ -153,7 +171,7 @@ struct NodeCommand: AsyncParsableCommand {
             )
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: NodeService(node: node, network: network, replicator: replicator, logger: logger)), .init(service: app)],
+                    services: [.init(service: NodeService(node: node, network: network, replicator: replicator, desk: desk, logger: logger)), .init(service: app)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
                 )
             )
@@ -171,6 +189,7 @@ struct NodeService: Service {
     let node: LedgerNode
     let network: PeerNetwork?
     let replicator: BlobReplicator
+    let desk: ShadowDesk
     let logger: Logger
 
     func run() async throws {
@@ -183,8 +202,15 @@ struct NodeService: Service {
         let replication = Task {
             if let network { await replicator.run(network: network, shadows: await node.registeredShadows()) }
         }
+        let anchoring = Task {
+            while !Task.isCancelled {
+                await desk.anchorIfDue()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
         try? await gracefulShutdown()
         timers.cancel()
+        anchoring.cancel()
         replicator.stop()
         replication.cancel()
         _ = await replication.value

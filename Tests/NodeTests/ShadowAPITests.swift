@@ -27,6 +27,7 @@ final class ShadowFixture: @unchecked Sendable {
     let dir: String
     let level: LevelDBStore
     let desk: ShadowDesk
+    let accessLog: AccessLog
     var nonces: [Hash32: UInt64] = [:]
     var random = SeededRandom(seed: 11)
 
@@ -38,7 +39,9 @@ final class ShadowFixture: @unchecked Sendable {
         limits.chunkBytes = 4_096
         limits.payloadBytesMax = payloadBytesMax
         limits.patientQuotaBytes = quota
-        desk = ShadowDesk(blobs: BlobStore(store: level), node: base.node, limits: limits)
+        accessLog = try AccessLog(store: level, node: base.organization.publicKey.keyID, start: 0)
+        desk = ShadowDesk(blobs: BlobStore(store: level), node: base.node, limits: limits, accessLog: accessLog,
+                          anchorKey: base.organization)
     }
 
     deinit {
@@ -167,6 +170,38 @@ struct ShadowAPITests {
             try await client.execute(uri: "/v1/shadows/\(shadow.hex)/blobs/\(chunk1.hex)", method: .get,
                                      headers: try f.readHeader(doctor, shadow: shadow, blob: chunk1, purpose: .research)) { response in
                 #expect(response.status == .forbidden && code(response) == "purpose_mismatch")
+            }
+            // The access log holds the served reads (manifest, chunk, payload, the one accepted of the replayed
+            // pair), none of the refused ones, each with the grant that allowed it.
+            let served = try f.accessLog.records(patient: patient)
+            #expect(served.count == 4 && served.allSatisfy { $0.requester == doctor.publicKey.keyID && $0.grant != nil && $0.purpose == .treatment })
+            #expect(served.map(\.blob) == [manifest, chunk1, manifest, chunk1])
+            // Anchored: the batch's root goes on the ledger; the patient lists the accesses with proofs that verify.
+            let batch = try #require(await f.desk.anchorIfDue(batchRecords: 1))
+            #expect(batch.first == 0 && batch.count == 4)
+            try await f.base.node.produceBlock()
+            func list(_ key: SecretKey) throws -> HTTPFields {
+                let request = AccessListRequest(chainID: f.chainID, requester: key.publicKey, patient: patient, timeMillis: f.now, nonce: f.random.bytes(16))
+                var fields = HTTPFields()
+                fields[HTTPField.Name("TwinLedger-Accesses")!] = try SignedAccessListRequest(signing: request, with: key).headerValue
+                return fields
+            }
+            try await client.execute(uri: "/v1/patients/\(patient.hex)/accesses", method: .get, headers: try list(patientKey)) { response in
+                #expect(response.status == .ok)
+                let body = try JSONDecoder().decode(AccessListResponse.self, from: Data(buffer: response.body))
+                #expect(body.accesses.count == 4)
+                let anchor = try #require(try await f.base.node.record(AnchorRecord.self, StateKey.anchor(f.base.organization.publicKey.keyID, 0)))
+                for access in body.accesses {
+                    let record = try Canonical.decode(AccessRecord.self, from: try #require(Hex.decode(access.record)))
+                    #expect(record.requester.hex == access.requester && record.blob.hex == access.blob)
+                    let proof = try #require(access.proof)
+                    let merkle = MerkleProof(index: proof.index, count: proof.count, path: proof.path.compactMap { Hash32(hex: $0) })
+                    #expect(merkle.verify(leaf: record.leaf, root: anchor.anchor.root), "record \(record.sequence)")
+                    #expect(access.anchoredHeight == anchor.height && access.batchRoot == anchor.anchor.root.hex)
+                }
+            }
+            try await client.execute(uri: "/v1/patients/\(patient.hex)/accesses", method: .get, headers: try list(doctor)) { response in
+                #expect(response.status == .forbidden && code(response) == "no_grant")
             }
             // A chunk damaged on disk is reported, never served, and quarantined.
             var damaged = Array(payload[4_096..<8_192])
