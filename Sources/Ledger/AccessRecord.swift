@@ -85,8 +85,7 @@ public struct AccessListRequest: SignedRequestBody {
         requester = try reader.read()
         patient = try reader.read()
         timeMillis = try reader.readUInt()
-        nonce = try reader.readBytes(limit: ReadRequest.nonceBytes)
-        guard nonce.count == ReadRequest.nonceBytes else { throw reader.invalidValue("a request's nonce is \(ReadRequest.nonceBytes) bytes") }
+        nonce = try Self.readNonce(&reader)
     }
 }
 

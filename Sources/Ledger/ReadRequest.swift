@@ -46,8 +46,7 @@ public struct ReadRequest: SignedRequestBody {
         blob = try reader.read()
         purpose = try reader.read()
         timeMillis = try reader.readUInt()
-        nonce = try reader.readBytes(limit: Self.nonceBytes)
-        guard nonce.count == Self.nonceBytes else { throw reader.invalidValue("a read request's nonce is \(Self.nonceBytes) bytes") }
+        nonce = try Self.readNonce(&reader)
     }
 }
 
@@ -64,6 +63,13 @@ public protocol SignedRequestBody: CanonicalCodable, Sendable, Hashable {
 
 extension SignedRequestBody {
     public var signingDigest: Hash32 { Hashing.taggedHash(tag: Self.tag, Canonical.encode(self)) }
+
+    /// Reads a request's nonce: exactly `ReadRequest.nonceBytes` bytes.
+    static func readNonce(_ reader: inout CanonicalReader) throws(CanonicalDecodingError) -> [UInt8] {
+        let nonce = try reader.readBytes(limit: ReadRequest.nonceBytes)
+        guard nonce.count == ReadRequest.nonceBytes else { throw reader.invalidValue("a request's nonce is \(ReadRequest.nonceBytes) bytes") }
+        return nonce
+    }
 }
 
 /// A request with its signer's signature: `version 0x01 | body | signature[64]`, the signature over

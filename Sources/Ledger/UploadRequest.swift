@@ -44,8 +44,7 @@ public struct UploadRequest: SignedRequestBody {
         size = try reader.readUInt()
         mediaType = try reader.readString(limit: 127)
         timeMillis = try reader.readUInt()
-        nonce = try reader.readBytes(limit: ReadRequest.nonceBytes)
-        guard nonce.count == ReadRequest.nonceBytes else { throw reader.invalidValue("a request's nonce is \(ReadRequest.nonceBytes) bytes") }
+        nonce = try Self.readNonce(&reader)
     }
 }
 
