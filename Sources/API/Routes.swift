@@ -23,6 +23,7 @@ public enum APIRoutes {
         ("POST", "/v1/shadows/upload"),
         ("GET", "/v1/shadows/{shadow}/blobs/{address}"),
         ("GET", "/v1/shadows/{shadow}/payload"),
+        ("GET", "/v1/shadows/{shadow}/erasure"),
         ("GET", "/health"),
         ("GET", "/metrics"),
     ]

@@ -43,6 +43,22 @@ public struct AccessJSON: Codable, Sendable {
     }
 }
 
+/// A node's signed statement that it erased a shadow.
+public struct ErasureResponse: ResponseEncodable, Decodable, Sendable {
+    public let shadow: String
+    /// The node key (x-only, hex) that signed the receipt; the genesis names it.
+    public let node: String
+    public let erasedHeight: UInt64
+    public let deleted: UInt64
+    public let remaining: UInt64
+    /// The signed receipt's canonical bytes (hex), to check with the node's key.
+    public let receipt: String
+    enum CodingKeys: String, CodingKey {
+        case shadow, node, deleted, remaining, receipt
+        case erasedHeight = "erased_height"
+    }
+}
+
 public struct AccessListResponse: ResponseEncodable, Decodable, Sendable {
     public let patient: String
     public let accesses: [AccessJSON]
@@ -121,6 +137,17 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
                 batchFirst: item.batch?.first, batchCount: item.batch?.count, batchRoot: item.batch?.root.hex,
                 proof: item.proof.map(MerkleProofJSON.init), anchoredHeight: item.anchoredHeight)
         })
+    }
+
+    // This node's signed erasure receipt for a shadow, once it deleted the shadow's blobs after shadow.erase.
+    router.get("/v1/shadows/:shadow/erasure") { request, context -> ErasureResponse in
+        let shadow = try hashParameter(context, "shadow")
+        guard let bytes = try? desk.blobs.note(shadow), let signed = try? Canonical.decode(SignedErasureReceipt.self, from: bytes) else {
+            throw APIError(.notFound, "not_found", "this node has not erased shadow \(shadow.hex) (it is not erased, or not yet here)")
+        }
+        let receipt = signed.body
+        return ErasureResponse(shadow: shadow.hex, node: receipt.node.hex, erasedHeight: receipt.erasedHeight, deleted: receipt.deleted,
+                               remaining: receipt.remaining, receipt: Hex.encode(bytes))
     }
 
     // One blob of a shadow (its manifest, a chunk, or the requester's envelope), checked against its address.

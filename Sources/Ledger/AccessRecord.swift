@@ -90,3 +90,58 @@ public struct AccessListRequest: SignedRequestBody {
 }
 
 public typealias SignedAccessListRequest = SignedRequest<AccessListRequest>
+
+/// A node's signed statement that it erased a shadow (Docs/shadows.md, "Erasure"): after `shadow.erase` committed at
+/// `erasedHeight`, the node deleted the shadow's manifest, chunks and envelopes, and `remaining` of them are still
+/// stored (0 when complete). Signed with the node's key (the one the genesis names), tag "TwinLedger/erasure", so an
+/// auditor can collect one from every node and check each against the genesis.
+///
+/// Encoding: `version 0x01 | chain_id:string | node:pubkey32 | shadow:hash32 | erased_height:uint | manifest:hash32 |
+/// deleted:uint | remaining:uint | time_ms:uint | nonce:bytes(16)`.
+public struct ErasureReceipt: SignedRequestBody {
+    public static let tag = "TwinLedger/erasure"
+
+    public var chainID: String
+    public var node: PublicKey
+    public var shadow: Hash32
+    public var erasedHeight: UInt64
+    public var manifest: Hash32
+    public var deleted: UInt64
+    public var remaining: UInt64
+    public var timeMillis: UInt64
+    public var nonce: [UInt8]
+
+    public init(chainID: String, node: PublicKey, shadow: Hash32, erasedHeight: UInt64, manifest: Hash32, deleted: UInt64,
+                remaining: UInt64, timeMillis: UInt64, nonce: [UInt8]) {
+        (self.chainID, self.node, self.shadow, self.erasedHeight, self.manifest) = (chainID, node, shadow, erasedHeight, manifest)
+        (self.deleted, self.remaining, self.timeMillis, self.nonce) = (deleted, remaining, timeMillis, nonce)
+    }
+
+    public var signer: PublicKey { node }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(string: chainID)
+        writer.write(node)
+        writer.write(shadow)
+        writer.write(uint: erasedHeight)
+        writer.write(manifest)
+        writer.write(uint: deleted)
+        writer.write(uint: remaining)
+        writer.write(uint: timeMillis)
+        writer.write(bytes: nonce)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        chainID = try reader.readString(limit: 64)
+        node = try reader.read()
+        shadow = try reader.read()
+        erasedHeight = try reader.readUInt()
+        manifest = try reader.read()
+        deleted = try reader.readUInt()
+        remaining = try reader.readUInt()
+        timeMillis = try reader.readUInt()
+        nonce = try Self.readNonce(&reader)
+    }
+}
+
+public typealias SignedErasureReceipt = SignedRequest<ErasureReceipt>

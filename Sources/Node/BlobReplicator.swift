@@ -22,6 +22,8 @@ public actor BlobReplicator {
         var attempts = 0
         var askedOf: Hash32?
         var deadline: UInt64?
+        /// Peers that said they lack it (or did not answer) since the last round over all peers.
+        var tried: Set<Hash32> = []
     }
 
     public nonisolated let blobs: BlobStore
@@ -31,10 +33,13 @@ public actor BlobReplicator {
     var network: PeerNetwork?
     var wanted: [Hash32: Want] = [:]
     var nextPeer = 0
+    /// Requests sent to each peer and not yet answered, oldest first: a peer answers in order (one TLS connection).
+    var outstanding: [Hash32: [[Hash32]]] = [:]
     /// What the node hands over: peers' blob messages, and shadows as they are registered.
     enum Input: Sendable {
         case message(Hash32, WireMessage)
         case registered(ShadowRegister)
+        case erased(ShadowRegister, height: UInt64)
     }
     let inbox: AsyncStream<Input>
     nonisolated let inboxContinuation: AsyncStream<Input>.Continuation
@@ -44,7 +49,14 @@ public actor BlobReplicator {
     static let inFlightMax = 32
     static let responseBytesMax = 9 << 20
 
-    public init(blobs: BlobStore, metrics: NodeMetrics, logger: Logger, now: @escaping @Sendable () -> UInt64 = LedgerNode.wallClockMillis) {
+    /// Signs erasure receipts: the node's key (the genesis names it); nil only in tests.
+    let nodeKey: SecretKey?
+    let chainID: String
+
+    public init(blobs: BlobStore, metrics: NodeMetrics, logger: Logger, chainID: String, nodeKey: SecretKey?,
+                now: @escaping @Sendable () -> UInt64 = LedgerNode.wallClockMillis) {
+        self.chainID = chainID
+        self.nodeKey = nodeKey
         self.blobs = blobs
         self.metrics = metrics
         self.logger = logger
@@ -60,6 +72,45 @@ public actor BlobReplicator {
     /// A `shadow.register` committed: its blobs are wanted (handled in order with peers' messages).
     public nonisolated func committed(_ registration: ShadowRegister) {
         inboxContinuation.yield(.registered(registration))
+    }
+
+    /// A `shadow.erase` committed at `height`: the shadow's blobs are deleted here (handled in order).
+    public nonisolated func committedErasure(_ registration: ShadowRegister, height: UInt64) {
+        inboxContinuation.yield(.erased(registration, height: height))
+    }
+
+    /// Deletes `registration`'s manifest, chunks and envelopes, stops wanting them, and keeps a signed receipt.
+    /// Idempotent: a shadow with a receipt is not erased again.
+    func erase(_ registration: ShadowRegister, height: UInt64) {
+        let shadow = registration.shadow
+        guard (try? blobs.note(shadow)) ?? nil == nil else { return }
+        var addresses = [registration.manifest] + registration.envelopes.map(\.address)
+        if let manifest = try? blobs.manifest(registration.manifest) { addresses += manifest.chunks }
+        let present = addresses.filter { (try? blobs.contains($0)) == true }.count
+        do { try blobs.delete(addresses) } catch {
+            logger.error("could not erase a shadow's blobs", metadata: ["shadow": "\(shadow.hex)", "error": "\(error)"])
+            return
+        }
+        for address in addresses { wanted[address] = nil }
+        metrics.blobsMissing.set(Double(wanted.count))
+        let remaining = addresses.filter { (try? blobs.contains($0)) != false }.count
+        guard let nodeKey else { return }
+        let receipt = ErasureReceipt(chainID: chainID, node: nodeKey.publicKey, shadow: shadow, erasedHeight: height,
+                                     manifest: registration.manifest, deleted: UInt64(present), remaining: UInt64(remaining),
+                                     timeMillis: now(), nonce: SecureRandom.bytes(16))
+        do {
+            try blobs.setNote(shadow, Canonical.encode(try SignedErasureReceipt(signing: receipt, with: nodeKey)))
+            metrics.shadowsErased.increment()
+            logger.info("shadow erased here", metadata: ["shadow": "\(shadow.hex.prefix(16))", "blobs": "\(present)"])
+        } catch {
+            logger.error("could not keep an erasure receipt", metadata: ["shadow": "\(shadow.hex)", "error": "\(error)"])
+        }
+    }
+
+    /// This node's signed erasure receipt for `shadow`, once it erased it.
+    public nonisolated func receipt(_ shadow: Hash32) -> SignedErasureReceipt? {
+        guard let bytes = (try? blobs.note(shadow)) ?? nil else { return nil }
+        return try? Canonical.decode(SignedErasureReceipt.self, from: bytes)
     }
 
     /// Wants whatever of `registration` this node lacks.
@@ -92,8 +143,10 @@ public actor BlobReplicator {
     }
 
     /// Serves peers' requests, stores answers and asks for what is wanted, until cancelled.
-    public func run(network: PeerNetwork, shadows: [ShadowRegister]) async {
+    public func run(network: PeerNetwork?, shadows: [ShadowRegister], erased: [(ShadowRegister, UInt64)] = []) async {
         self.network = network
+        // Erasures committed while this node was down are carried out first.
+        for (registration, height) in erased { erase(registration, height: height) }
         for registration in shadows { registered(registration) }
         if !wanted.isEmpty { logger.info("shadow blobs missing here; fetching from peers", metadata: ["blobs": "\(wanted.count)"]) }
         await withTaskGroup(of: Void.self) { group in
@@ -102,6 +155,7 @@ public actor BlobReplicator {
                     switch input {
                     case .message(let peer, let message): await self.handle(message, from: peer)
                     case .registered(let registration): await self.registered(registration)
+                    case .erased(let registration, let height): await self.erase(registration, height: height)
                     }
                 }
             }
@@ -138,7 +192,8 @@ public actor BlobReplicator {
             found.append(bytes)
         }
         if (try? blobs.quarantined(limit: 1).isEmpty) == false { repairQuarantined() }
-        guard let network, !found.isEmpty else { return }
+        // An empty answer says "none of these here", so the asker turns to another peer at once.
+        guard let network else { return }
         if network.send(.blobResponse(found), to: peer) { metrics.blobsServed.increment(by: Int64(found.count)) }
     }
 
@@ -162,12 +217,16 @@ public actor BlobReplicator {
                 }
             }
         }
-        // What this peer was asked and did not have: ask another, later.
-        let time = now()
-        for (address, var want) in wanted where want.askedOf == peer && !got.contains(address) {
-            want.deadline = nil
-            want.notBefore = time + Self.retryMillis
-            wanted[address] = want
+        // What this peer was asked in the request this answers, and does not have: ask another peer now.
+        if var queue = outstanding[peer], !queue.isEmpty {
+            let asked = queue.removeFirst()
+            outstanding[peer] = queue.isEmpty ? nil : queue
+            for address in asked where !got.contains(address) {
+                guard var want = wanted[address], want.askedOf == peer else { continue }
+                want.deadline = nil
+                want.tried.insert(peer)
+                wanted[address] = want
+            }
         }
         metrics.blobsMissing.set(Double(wanted.count))
     }
@@ -189,26 +248,46 @@ public actor BlobReplicator {
         for (address, var want) in wanted {
             if let deadline = want.deadline {
                 if deadline > time { inFlight += 1; continue }
-                want.deadline = nil  // timed out: ask again
+                // No answer in time: counts as not having it (and the peer's queue of requests is forgotten: a
+                // reconnected peer answers nothing that was in flight).
+                want.deadline = nil
+                if let asked = want.askedOf {
+                    want.tried.insert(asked)
+                    outstanding[asked] = nil
+                }
                 wanted[address] = want
             }
             if want.notBefore <= time { ready.append(address) }
         }
-        var index = 0
-        while index < ready.count, inFlight < Self.inFlightMax {
-            let batch = Array(ready[index..<min(ready.count, index + WireLimits.blobsPerMessageMax)])
-            index += batch.count
-            // Round robin over peers, skipping the one each blob was last asked of when there is another.
-            nextPeer = (nextPeer + 1) % peers.count
-            var peer = peers[nextPeer]
-            if peers.count > 1, batch.allSatisfy({ wanted[$0]?.askedOf == peer }) { peer = peers[(nextPeer + 1) % peers.count] }
-            guard network.send(.blobRequest(batch), to: peer) else { continue }
-            for address in batch {
-                wanted[address]?.askedOf = peer
-                wanted[address]?.attempts += 1
-                wanted[address]?.deadline = time + Self.requestTimeoutMillis
+        // Each blob goes to a peer that has not said it lacks it, spread round robin; when every peer has, the blob
+        // waits `retryMillis` and the round starts over (the blob may still be on its way to them).
+        nextPeer = (nextPeer + 1) % peers.count
+        var batches: [Hash32: [Hash32]] = [:]
+        for (offset, address) in ready.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }).enumerated() {
+            guard inFlight < Self.inFlightMax, var want = wanted[address] else { break }
+            let untried = peers.filter { !want.tried.contains($0) }
+            guard !untried.isEmpty else {
+                want.tried = []
+                want.notBefore = time + Self.retryMillis
+                wanted[address] = want
+                continue
             }
-            inFlight += batch.count
+            batches[untried[(nextPeer + offset / WireLimits.blobsPerMessageMax) % untried.count], default: []].append(address)
+            inFlight += 1
+        }
+        for (peer, addresses) in batches {
+            var index = 0
+            while index < addresses.count {
+                let batch = Array(addresses[index..<min(addresses.count, index + WireLimits.blobsPerMessageMax)])
+                index += batch.count
+                guard network.send(.blobRequest(batch), to: peer) else { continue }
+                outstanding[peer, default: []].append(batch)
+                for address in batch {
+                    wanted[address]?.askedOf = peer
+                    wanted[address]?.attempts += 1
+                    wanted[address]?.deadline = time + Self.requestTimeoutMillis
+                }
+            }
         }
     }
 }

@@ -171,11 +171,17 @@ public actor LedgerNode {
         }
         if let replicator {
             for (index, result) in execution.results.enumerated() {
-                guard case .accepted(let receipt) = result, receipt.kind == "shadow.register",
-                    let signed = try? Canonical.decode(SignedTransaction.self, from: block.transactions[index]),
-                    case .shadowRegister(let registration) = signed.body.payload
+                guard case .accepted(let receipt) = result, receipt.kind == "shadow.register" || receipt.kind == "shadow.erase",
+                    let signed = try? Canonical.decode(SignedTransaction.self, from: block.transactions[index])
                 else { continue }
-                replicator.committed(registration)
+                switch signed.body.payload {
+                case .shadowRegister(let registration): replicator.committed(registration)
+                case .shadowErase(let erase):
+                    if let shadow = try? record(Shadow.self, StateKey.shadow(erase.shadow)) {
+                        replicator.committedErasure(shadow.registration, height: block.header.height)
+                    }
+                default: break
+                }
             }
         }
         logger.debug("committed block", metadata: [
@@ -316,16 +322,18 @@ public actor LedgerNode {
     /// Makes `replicator` hear of committed shadows and of peers' blob messages.
     public func attach(replicator: BlobReplicator) { self.replicator = replicator }
 
-    /// Every registered shadow that is not erased (replication checks them all at start).
-    public func registeredShadows() -> [ShadowRegister] {
-        var result: [ShadowRegister] = []
+    /// Every registered shadow: those not erased (replication checks them all at start), and the erased ones with
+    /// the height of their erasure (carried out at start if they were erased while the node was down).
+    public func registeredShadows() -> (live: [ShadowRegister], erased: [(ShadowRegister, UInt64)]) {
+        var live: [ShadowRegister] = []
+        var erased: [(ShadowRegister, UInt64)] = []
         try? chain.store.forEach(prefix: [StateKey.shadowPrefix], start: nil) { entry in
-            if let shadow = try? Canonical.decode(Shadow.self, from: entry.value), !shadow.isErased {
-                result.append(shadow.registration)
+            if let shadow = try? Canonical.decode(Shadow.self, from: entry.value) {
+                if let height = shadow.erasedHeight { erased.append((shadow.registration, height)) } else { live.append(shadow.registration) }
             }
             return true
         }
-        return result
+        return (live, erased)
     }
 
     /// The node's clock (unix milliseconds).

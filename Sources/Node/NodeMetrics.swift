@@ -28,6 +28,7 @@ public final class NodeMetrics: Sendable {
     let blobsMissing: Gauge
     let blobBytesReplicated: Counter
     let blobsServed: Counter
+    let shadowsErased: Counter
 
     public init() {
         round = registry.makeGauge(name: "twinledger_consensus_round", help: "Round of the height in progress.")
@@ -60,6 +61,9 @@ public final class NodeMetrics: Sendable {
             name: "twinledger_blob_bytes_replicated_total", help: "Bytes of shadow blobs fetched from peers and stored."
         )
         blobsServed = registry.makeCounter(name: "twinledger_blobs_served_total", help: "Blobs sent to peers that asked.")
+        shadowsErased = registry.makeCounter(
+            name: "twinledger_shadows_erased_total", help: "Shadows whose blobs this node deleted after shadow.erase."
+        )
         height = registry.makeGauge(name: "twinledger_height", help: "Height of the latest committed block.")
         mempoolSize = registry.makeGauge(name: "twinledger_mempool_transactions", help: "Transactions waiting.")
         accepted = registry.makeCounter(name: "twinledger_transactions_accepted_total", help: "Committed and accepted.")

@@ -12,7 +12,8 @@ import TwinCrypto
 /// caller can fetch it again from a peer. The store holds bytes only; what a blob means (a chunk, a manifest, an
 /// envelope) and who may read it is the shadow layer's and the ledger's business.
 ///
-/// Keys: `0x01 ‖ address` for blobs, `0x02 ‖ address` for quarantined bytes, `0x03 ‖ patient` for quota usage.
+/// Keys: `0x01 ‖ address` for blobs, `0x02 ‖ address` for quarantined bytes, `0x03 ‖ patient` for quota usage,
+/// `0x20 ‖ id` for notes (erasure receipts); the access log uses `0x10`–`0x13` of the same database.
 public final class BlobStore: Sendable {
     /// The largest blob: a 1 MiB chunk with room for the AES-GCM nonce and tag around it.
     public static let blobBytesMax = (1 << 20) + 1_024
@@ -22,6 +23,7 @@ public final class BlobStore: Sendable {
     static let blobPrefix: UInt8 = 0x01
     static let quarantinePrefix: UInt8 = 0x02
     static let usagePrefix: UInt8 = 0x03
+    static let notePrefix: UInt8 = 0x20
 
     /// Blobs in `store`, which should hold nothing else (a node opens its own LevelDB for them).
     public init(store: any KeyValueStore) {
@@ -117,6 +119,15 @@ public final class BlobStore: Sendable {
         do { try store.put(Self.key(Self.usagePrefix, owner), Canonical.encode(total.overflow ? UInt64.max : total.partialValue), sync: true) } catch {
             throw BlobError(.storage, "\(error)")
         }
+    }
+
+    /// A small record kept beside the blobs under `0x20 ‖ id` (erasure receipts).
+    public func note(_ id: Hash32) throws(BlobError) -> [UInt8]? {
+        do { return try store.get(Self.key(Self.notePrefix, id)) } catch { throw BlobError(.storage, "\(error)") }
+    }
+
+    public func setNote(_ id: Hash32, _ bytes: [UInt8]) throws(BlobError) {
+        do { try store.put(Self.key(Self.notePrefix, id), bytes, sync: true) } catch { throw BlobError(.storage, "\(error)") }
     }
 
     /// How many blobs are stored (a scan: for tests and diagnosis, not for a hot path).

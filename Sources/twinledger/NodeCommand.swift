@@ -144,7 +144,7 @@ struct NodeCommand: AsyncParsableCommand {
                 "api": "http://\(config.api.host):\(config.api.port)",
             ])
             let blobs = BlobStore(store: blobLevel)
-            let replicator = BlobReplicator(blobs: blobs, metrics: node.metrics, logger: logger)
+            let replicator = BlobReplicator(blobs: blobs, metrics: node.metrics, logger: logger, chainID: genesis.chainID, nodeKey: key)
             await node.attach(replicator: replicator)
             var shadowLimits = ShadowDesk.Limits()
             shadowLimits.payloadBytesMax = config.shadowsSettings.payloadBytesMax
@@ -200,7 +200,8 @@ struct NodeService: Service {
         let timers = Task { await node.runTimers() }
         let events = Task { if let network { await node.run(events: network) } }
         let replication = Task {
-            if let network { await replicator.run(network: network, shadows: await node.registeredShadows()) }
+            let shadows = await node.registeredShadows()
+            await replicator.run(network: network, shadows: shadows.live, erased: shadows.erased)
         }
         let anchoring = Task {
             while !Task.isCancelled {

@@ -2,6 +2,8 @@
 // uploads a multi-chunk payload (1 MiB chunks, as a node stores them) to one validator and registers it; every other
 // node, the follower included, fetches the manifest and chunks from its peers and serves the same bytes to the
 // patient's signed read; a follower stopped, its blob store deleted, and restarted repairs the shadow from its peers.
+// Then the patient erases the shadow while the follower is down: every node deletes its blobs and signs a receipt
+// (the follower on its return), and reads get 410 everywhere.
 import API
 import Encoding
 import Foundation
@@ -44,7 +46,7 @@ struct ReplicationTests {
         Issue.record("\(member) did not get the shadow in 20 s (logs in \(consortium.dir))")
     }
 
-    @Test("a shadow uploaded to one validator reaches every node; a follower that lost its blobs repairs them on restart")
+    @Test("a shadow uploaded to one validator reaches every node; a follower that lost its blobs repairs them; erasure reaches all, with receipts")
     func replicates() async throws {
         let dir = try makeTemporaryDirectory("replication")
         defer { removeTemporaryDirectory(dir) }
@@ -92,6 +94,41 @@ struct ReplicationTests {
         try consortium.start("f0")
         try await consortium.waitHealthy("f0")
         try await waitForPayload(consortium, "f0", patient: patient, shadow: shadow, manifest: manifest, expected: payload)
+
+        // The patient erases the shadow while the follower is down: every running node deletes its blobs and signs a
+        // receipt; the follower does so when it comes back; reads get 410 everywhere.
+        consortium.stop("f0")
+        try await commit(consortium, "v0", try SignedTransaction(signing: TransactionBody(
+            chainID: consortium.chainID, signer: patient.publicKey, nonce: 2, payload: .shadowErase(ShadowErase(shadow: shadow))),
+            with: patient))
+        try consortium.start("f0")
+        try await consortium.waitHealthy("f0")
+        for name in ["v0", "v1", "v2", "v3", "f0"] {
+            try await waitForReceipt(consortium, name, shadow: shadow)
+            let request = ReadRequest(chainID: consortium.chainID, requester: patient.publicKey, shadow: shadow, blob: manifest,
+                                      purpose: .patientRequest, timeMillis: LedgerNode.wallClockMillis(), nonce: SecureRandom.bytes(16))
+            let (_, status) = try await httpRequest(
+                port: consortium.member(name).apiPort, method: "GET", path: "/v1/shadows/\(shadow.hex)/payload", body: nil,
+                headers: ["TwinLedger-Read": try SignedReadRequest(signing: request, with: patient).headerValue])
+            #expect(status == 410, "\(name) after erasure")
+        }
         _ = try await consortium.agreement(consortium.members.map(\.name))
+    }
+
+    /// Waits for `member`'s erasure receipt and checks it: signed by that node's key, nothing of the shadow left.
+    func waitForReceipt(_ consortium: ConsortiumProcesses, _ member: String, shadow: Hash32) async throws {
+        let nodeKey = try KeyFile.load(from: consortium.member(member).home + "/keys/validator.key").publicKey
+        for _ in 0..<200 {
+            let (data, status) = try await consortium.get(member, "/v1/shadows/\(shadow.hex)/erasure")
+            if status == 200 {
+                let response = try JSONDecoder().decode(ErasureResponse.self, from: data)
+                let receipt = try SignedErasureReceipt.verified(try #require(Hex.decode(response.receipt)), chainID: consortium.chainID).body
+                #expect(receipt.node == nodeKey && receipt.shadow == shadow && receipt.remaining == 0, "\(member)")
+                #expect(receipt.deleted == 4, "\(member) deleted the manifest and three chunks")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("\(member) did not erase the shadow in 20 s (logs in \(consortium.dir))")
     }
 }
