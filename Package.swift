@@ -113,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "TwinBench",
             dependencies: [
-                "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API",
+                "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API", "Shadows",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Benchmarks/TwinBench"

@@ -12,7 +12,7 @@ struct Options {
     var cVerifyBinary: String?
     var jsonPath: String?
     var quick = false
-    var suites: Set<String> = ["foundation", "ledger", "http"]
+    var suites: Set<String> = ["foundation", "ledger", "http", "shadows"]
     var grants = 1_000_000
     var clients = 500
     var blocks = 15
@@ -240,6 +240,11 @@ if options.suites.contains("ledger") {
 if options.suites.contains("http") {
     print(String(repeating: "-", count: 76))
     try await runHTTPBenchmark(clients: options.quick ? 50 : options.clients, perClient: options.quick ? 10 : 20)
+}
+
+if options.suites.contains("shadows") {
+    print(String(repeating: "-", count: 76))
+    try await runShadowBenchmark(sizes: options.quick ? [1 << 20, 16 << 20] : [1 << 20, 256 << 20])
 }
 
 if let path = options.jsonPath {
