@@ -28,9 +28,22 @@ struct NodeClient {
     }
 
     func send<T: Decodable>(_ request: URLRequest, as type: T.Type = T.self) async throws -> T {
+        let data = try await raw(request)
+        do { return try JSONDecoder().decode(T.self, from: data) } catch {
+            throw WalletError("unexpected answer from the node: \(error)")
+        }
+    }
+
+    /// The body of a successful answer (an error answer becomes a `WalletError` with the node's code). With
+    /// `uploading`, the request's body is that file, streamed.
+    func raw(_ request: URLRequest, uploading file: URL? = nil) async throws -> Data {
         let (data, response): (Data, URLResponse)
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            if let file {
+                (data, response) = try await URLSession.shared.upload(for: request, fromFile: file)
+            } else {
+                (data, response) = try await URLSession.shared.data(for: request)
+            }
         } catch {
             throw WalletError("cannot reach the node at \(base.absoluteString): \(error.localizedDescription)")
         }
@@ -41,9 +54,14 @@ struct NodeClient {
             }
             throw WalletError("the node answered HTTP \(status)")
         }
-        do { return try JSONDecoder().decode(T.self, from: data) } catch {
-            throw WalletError("unexpected answer from the node: \(error)")
-        }
+        return data
+    }
+
+    func request(_ path: String, method: String = "GET", headers: [String: String] = [:]) -> URLRequest {
+        var request = URLRequest(url: base.appendingPathComponent(path))
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        return request
     }
 
     /// The signer's next nonce: one above the committed one.
@@ -110,6 +128,11 @@ func explain(_ code: String) -> String {
     case "duplicate": "the same transaction was already submitted"
     case "mempool_full": "the node is busy; try again shortly"
     case "storage": "the node's storage failed; tell its operator"
+    case "no_grant", "scope_mismatch", "action_not_granted", "purpose_mismatch", "revoked", "expired", "not_yet_valid":
+        "the ledger does not let this key read that shadow for that purpose (Docs/shadows.md, \"Reads\")"
+    case "stale", "replayed": "the signed request is too old or was used before; check this machine's clock"
+    case "quota_exceeded", "too_large": "the node's limit for this patient or this payload is reached"
+    case "missing_chunk": "this node does not hold the shadow yet (replication); try again or another node"
     default: "see Docs/transactions.md"
     }
 }

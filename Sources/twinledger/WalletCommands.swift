@@ -228,7 +228,7 @@ struct DelegateCommand: AsyncParsableCommand {
 
 struct ShadowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "shadow", abstract: "Register or erase shadows.", subcommands: [Register.self, Erase.self]
+        commandName: "shadow", abstract: "Put, get, register or erase shadows.", subcommands: [Put.self, Get.self, Register.self, Erase.self]
     )
 
     struct Register: AsyncParsableCommand {

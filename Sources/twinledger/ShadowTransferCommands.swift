@@ -1,0 +1,190 @@
+import API
+import ArgumentParser
+import Encoding
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Ledger
+import TwinCrypto
+
+extension ShadowCommand {
+    /// Encrypts a file on this machine, uploads it, wraps its data key for the signer (and any other recipients), and
+    /// registers the shadow (Docs/shadows.md, "Client-side encryption").
+    struct Put: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Encrypt a file, upload it to a node, and register it as a shadow of a patient."
+        )
+        @OptionGroup var signer: SignerOptions
+        @Option(help: "Patient id (default: the signer's own).") var patient: String?
+        @Option(help: "Comma-separated categories, e.g. neuro.mri.") var categories: String
+        @Option(help: "Shadow id, for a new version of an existing shadow (default: a new random id).") var shadow: String?
+        @Option(help: "Version (1 for a new shadow; each version has its own data key).") var version: UInt64 = 1
+        @Option(help: "Also wrap the data key for these keys (x-only public keys, hex), comma-separated.") var recipients: String?
+        @Argument(help: "The file to encrypt and upload.") var file: String
+        @OptionGroup var wallet: WalletOptions
+
+        func run() async throws {
+            let key = try signer.load()
+            let client = try wallet.client()
+            let health: HealthResponse = try await client.get("health")
+            let patientID = try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey)
+            let id = try shadow.map { try hash($0, "--shadow") } ?? Hashing.sha3(SecureRandom.bytes(32))
+            guard let input = FileHandle(forReadingAtPath: file) else { throw ValidationError("cannot read \(file)") }
+            defer { try? input.close() }
+            let size = UInt64((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)??.uint64Value ?? 0)
+            let mediaType = fhirMediaType(file, size: size) ?? "application/octet-stream"
+
+            // Encrypt segment by segment into a temporary file (memory holds one segment).
+            let dataKey = SecureRandom.bytes(32)
+            let cipher = try ShadowCipher(dataKey: dataKey, shadow: id, version: version)
+            let count = cipher.segmentCount(plaintextSize: size)
+            let sealedPath = NSTemporaryDirectory() + "twinledger-shadow-\(UUID().uuidString).bin"
+            guard FileManager.default.createFile(atPath: sealedPath, contents: nil), let sealed = FileHandle(forWritingAtPath: sealedPath) else {
+                throw ValidationError("cannot write \(sealedPath)")
+            }
+            defer { try? FileManager.default.removeItem(atPath: sealedPath) }
+            for index in 0..<count {
+                let segment = try input.read(upToCount: ShadowCipher.plaintextSegmentBytes).map { [UInt8]($0) } ?? []
+                try sealed.write(contentsOf: try cipher.seal(segment, index: index, count: count))
+                progress("encrypting", Double(index + 1) / Double(count))
+            }
+            try sealed.close()
+            let ciphertextSize = cipher.ciphertextSize(plaintextSize: size)
+
+            let upload = try await uploadFile(URL(fileURLWithPath: sealedPath), size: ciphertextSize, mediaType: mediaType,
+                                              patient: patientID, key: key, chainID: health.chainID, client: client)
+            guard let manifest = Hash32(hex: upload.manifest) else { throw WalletError("the node answered a bad manifest address") }
+            // A key envelope per recipient, each uploaded as a blob of its own.
+            var keys = [key.publicKey]
+            for text in list(recipients) {
+                guard let bytes = Hex.decode(text), let recipient = try? PublicKey(bytes: bytes) else {
+                    throw ValidationError("--recipients: \(text) is not an x-only public key")
+                }
+                if !keys.contains(recipient) { keys.append(recipient) }
+            }
+            var envelopes: [EnvelopeReference] = []
+            for recipient in keys {
+                let envelope = try KeyEnvelope.wrap(dataKey: dataKey, for: recipient)
+                let path = NSTemporaryDirectory() + "twinledger-envelope-\(UUID().uuidString).bin"
+                FileManager.default.createFile(atPath: path, contents: Data(envelope.bytes))
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                let stored = try await uploadFile(URL(fileURLWithPath: path), size: UInt64(envelope.bytes.count),
+                                                  mediaType: "application/vnd.twinledger.key-envelope", patient: patientID, key: key,
+                                                  chainID: health.chainID, client: client, quiet: true)
+                guard let address = stored.chunks.first.flatMap({ Hash32(hex: $0) }), address == Hashing.sha3(envelope.bytes) else {
+                    throw WalletError("the node stored the envelope under an unexpected address")
+                }
+                envelopes.append(EnvelopeReference(recipient: recipient.keyID, address: address))
+            }
+            let register = ShadowRegister(shadow: id, patient: patientID, version: version, categories: list(categories),
+                                          manifest: manifest, size: ciphertextSize, envelopes: envelopes)
+            try await submitAndReport(.shadowRegister(register), key: key, wallet: wallet)
+            if !wallet.json {
+                print("  shadow id \(id.hex), version \(version), \(size) bytes encrypted to \(ciphertextSize) in \(upload.chunks.count) chunks")
+                print("  manifest \(manifest.hex); media type \(mediaType); data key wrapped for \(envelopes.count) key(s)")
+            }
+        }
+    }
+
+    /// Downloads a shadow with a signed read, unwraps the data key from the signer's envelope, checks and decrypts
+    /// every segment, and writes the plaintext.
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Download a shadow, check it, and decrypt it to a file.")
+        @OptionGroup var signer: SignerOptions
+        @Option(help: "Shadow id.") var shadow: String
+        @Option(help: "Purpose of the read: TREAT, ETREAT, CAREMGT, HRESCH, PUBHLTH or PATRQT.") var purpose = "PATRQT"
+        @Option(help: "Where to write the decrypted file.") var out: String
+        @OptionGroup var wallet: WalletOptions
+
+        func run() async throws {
+            let key = try signer.load()
+            let client = try wallet.client()
+            guard let purpose = Purpose(rawValue: purpose) else { throw ValidationError("--purpose: unknown purpose \(purpose)") }
+            let id = try hash(shadow, "--shadow")
+            let health: HealthResponse = try await client.get("health")
+            let state: StateResponse = try await client.get("v1/state/\(Hex.encode(StateKey.shadow(id)))")
+            guard let value = state.value.flatMap(Hex.decode), let record = try? Canonical.decode(Shadow.self, from: value) else {
+                throw WalletError.refused("unknown_shadow", "no shadow \(id.hex) on the ledger")
+            }
+            let registration = record.registration
+            guard let envelope = registration.envelopes.first(where: { $0.recipient == key.publicKey.keyID }) else {
+                throw WalletError("the shadow has no key envelope for this key (ask the patient to wrap its data key for you)")
+            }
+            func read(_ path: String, blob: Hash32) async throws -> Data {
+                let request = ReadRequest(chainID: health.chainID, requester: key.publicKey, shadow: id, blob: blob, purpose: purpose,
+                                          timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))
+                let header = try SignedReadRequest(signing: request, with: key).headerValue
+                return try await client.raw(client.request(path, headers: ["TwinLedger-Read": header]))
+            }
+            let envelopeBytes = try await read("v1/shadows/\(id.hex)/blobs/\(envelope.address.hex)", blob: envelope.address)
+            let dataKey = try KeyEnvelope(bytes: [UInt8](envelopeBytes)).unwrap(with: key)
+            progress("downloading", 0)
+            let payload = try await read("v1/shadows/\(id.hex)/payload", blob: registration.manifest)
+            guard UInt64(payload.count) == registration.size else {
+                throw WalletError("the node sent \(payload.count) bytes of \(registration.size): incomplete, try again")
+            }
+            let cipher = try ShadowCipher(dataKey: dataKey, shadow: id, version: registration.version)
+            let sealedBytes = ShadowCipher.plaintextSegmentBytes + ShadowCipher.overheadBytes
+            let count = UInt64(max(1, (payload.count + sealedBytes - 1) / sealedBytes))
+            guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
+                let output = FileHandle(forWritingAtPath: out)
+            else { throw ValidationError("cannot write \(out)") }
+            defer { try? output.close() }
+            var written = 0
+            for index in 0..<count {
+                let start = Int(index) * sealedBytes
+                let segment = [UInt8](payload[start..<min(payload.count, start + sealedBytes)])
+                let plaintext: [UInt8]
+                do { plaintext = try cipher.open(segment, index: index, count: count) } catch {
+                    try? FileManager.default.removeItem(atPath: out)
+                    throw WalletError("segment \(index) does not decrypt: the payload was altered or the key is wrong")
+                }
+                try output.write(contentsOf: plaintext)
+                written += plaintext.count
+                progress("decrypting", Double(index + 1) / Double(count))
+            }
+            print("shadow \(id.hex) version \(registration.version): \(written) bytes checked, decrypted and written to \(out)")
+        }
+    }
+}
+
+/// Uploads a file with a signed upload request; returns the node's answer.
+func uploadFile(_ file: URL, size: UInt64, mediaType: String, patient: Hash32, key: SecretKey, chainID: String,
+                client: NodeClient, quiet: Bool = false) async throws -> UploadResponse {
+    let request = UploadRequest(chainID: chainID, uploader: key.publicKey, patient: patient, size: size, mediaType: mediaType,
+                                timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))
+    var http = client.request("v1/shadows/upload", method: "POST",
+                              headers: ["TwinLedger-Upload": try SignedUploadRequest(signing: request, with: key).headerValue,
+                                        "Content-Type": "application/octet-stream", "Content-Length": "\(size)"])
+    http.timeoutInterval = 3_600
+    if !quiet { progress("uploading", 0) }
+    let data = try await client.raw(http, uploading: file)
+    if !quiet { progress("uploading", 1) }
+    do { return try JSONDecoder().decode(UploadResponse.self, from: data) } catch {
+        throw WalletError("unexpected answer from the node: \(error)")
+    }
+}
+
+/// A progress line on standard error (a terminal sees it redrawn; a log sees one line per step).
+func progress(_ what: String, _ fraction: Double) {
+    let width = 30
+    let filled = Int((fraction * Double(width)).rounded(.down))
+    let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+    FileHandle.standardError.write(Data("\r\(what) [\(bar)] \(Int(fraction * 100))%\(fraction >= 1 ? "\n" : "")".utf8))
+}
+
+/// For a FHIR Bundle (JSON with resourceType "Bundle"), the media type naming the resource types it holds, e.g.
+/// `application/fhir+json;bundle=Condition,Observation,Patient`; nil for anything else (or a file over 64 MiB).
+func fhirMediaType(_ path: String, size: UInt64) -> String? {
+    guard size <= 64 << 20, let data = FileManager.default.contents(atPath: path),
+        let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        object["resourceType"] as? String == "Bundle"
+    else { return nil }
+    let entries = object["entry"] as? [[String: Any]] ?? []
+    let types = Set(entries.compactMap { ($0["resource"] as? [String: Any])?["resourceType"] as? String }
+        .filter { $0.allSatisfy { $0.isLetter } })
+    let label = types.sorted().joined(separator: ",")
+    let media = "application/fhir+json;bundle=" + label
+    return media.utf8.count <= 127 ? media : "application/fhir+json;bundle"
+}
