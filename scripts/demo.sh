@@ -47,12 +47,22 @@ $T enroll --key "$ORG" --key-file-to-enroll "$W/neurologist.key" --role practiti
 $T enroll --key "$ORG" --key-file-to-enroll "$W/radiologist.key" --role practitioner
 $T enroll --key "$ORG" --key-file-to-enroll "$W/caregiver.key" --role caregiver
 
-step "The patient registers an encrypted MRI shadow (its content address goes on the ledger)"
-MANIFEST=$(printf 'demo encrypted manifest' | sha256sum | cut -c1-64)
-$T shadow register --key "$W/patient.key" --categories neuro.mri --manifest "$MANIFEST" --size 1048576
+step "The patient encrypts an MRI file on this machine, uploads it to hosp-a and registers it as a shadow"
+head -c 3000000 /dev/urandom > "$W/mri.bin"
+NEURO_PUB=$($T keys show "$W/neurologist.key" | awk '/public key/ {print $3}')
+SHADOW=$($T shadow put --key "$W/patient.key" --categories neuro.mri --recipients "$NEURO_PUB" "$W/mri.bin" \
+    | tee /dev/stderr | awk '/shadow id/ {print $3}' | tr -d ,)
 
 step "The patient grants the neurologist read access to neuro data for treatment, 30 days"
 GRANT=$($T consent grant --key "$W/patient.key" --to-key-file "$W/neurologist.key" --categories neuro --purpose TREAT --days 30 | tee /dev/stderr | awk '/transaction/ {print $2}')
+
+step "The neurologist reads the shadow from hosp-b's node (replicated there) and decrypts it on their machine"
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    if $T shadow get --key "$W/neurologist.key" --shadow "$SHADOW" --purpose TREAT --out "$W/mri-neurologist.bin" \
+        --node http://127.0.0.1:26658 2>/dev/null; then break; fi
+    sleep 1
+done
+cmp -s "$W/mri.bin" "$W/mri-neurologist.bin" && echo "  identical to the patient's file"
 
 step "The radiologist tries to grant itself access: refused"
 $T consent grant --key "$W/radiologist.key" --patient "$PATIENT_ID" --to-key-file "$W/radiologist.key" --categories neuro || true
@@ -65,6 +75,9 @@ $T consent grant --key "$W/caregiver.key" --patient "$PATIENT_ID" --to-key-file 
 
 step "The patient revokes the neurologist's grant"
 $T consent revoke --key "$W/patient.key" --grant "$GRANT"
+
+step "After the revocation, the neurologist's read is refused by every node"
+$T shadow get --key "$W/neurologist.key" --shadow "$SHADOW" --purpose TREAT --out "$W/mri-again.bin" --node http://127.0.0.1:26659 || true
 
 step "The patient's grants and complete, hash-chained history"
 $T consent list --patient "$PATIENT_ID"
@@ -87,7 +100,7 @@ auth-neuro and research follow the chain by block sync. Ports and layout: Networ
   API       http://127.0.0.1:26657/v1 … :26662/v1   (Docs/openapi.yaml)   e.g. curl $TWINLEDGER_NODE/v1/blocks/latest
   health    http://127.0.0.1:26657/health  (height, peers, caught_up)
   metrics   http://127.0.0.1:26657/metrics (consensus rounds, step times, peers, sync)
-  patient   $PATIENT_ID
+  patient   $PATIENT_ID   shadow $SHADOW (on every node: GET /v1/shadows/<id>/erasure after an erase)
   homes     $C/<node> (logs: $C/<node>.log), demo keys in $W
   status    Network/local.sh status
   CLI       TWINLEDGER_NODE=$TWINLEDGER_NODE $T --help   (any node's URL works)
