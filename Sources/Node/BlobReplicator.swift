@@ -35,6 +35,7 @@ public actor BlobReplicator {
     var nextPeer = 0
     /// Requests sent to each peer and not yet answered, oldest first: a peer answers in order (one TLS connection).
     var outstanding: [Hash32: [[Hash32]]] = [:]
+    var lastQuarantineCheck: UInt64 = 0
     /// What the node hands over: peers' blob messages, and shadows as they are registered.
     enum Input: Sendable {
         case message(Hash32, WireMessage)
@@ -191,7 +192,6 @@ public actor BlobReplicator {
             size += bytes.count
             found.append(bytes)
         }
-        if (try? blobs.quarantined(limit: 1).isEmpty) == false { repairQuarantined() }
         // An empty answer says "none of these here", so the asker turns to another peer at once.
         guard let network else { return }
         if network.send(.blobResponse(found), to: peer) { metrics.blobsServed.increment(by: Int64(found.count)) }
@@ -231,14 +231,21 @@ public actor BlobReplicator {
         metrics.blobsMissing.set(Double(wanted.count))
     }
 
-    /// Quarantined blobs are wanted again (a peer has a good copy).
+    /// Quarantined blobs are wanted again (a peer has a good copy; storing it clears the quarantine).
     func repairQuarantined() {
         guard let damaged = try? blobs.quarantined(limit: 1_000) else { return }
-        for address in damaged where wanted[address] == nil { wanted[address] = Want(kind: .chunk) }
+        for address in damaged where wanted[address] == nil && (try? blobs.contains(address)) == false {
+            wanted[address] = Want(kind: .chunk)
+        }
         metrics.blobsMissing.set(Double(wanted.count))
     }
 
     func askPeers() {
+        // Blobs found damaged (by a read here or a peer's request) are repaired from peers.
+        if now() >= lastQuarantineCheck + 1_000 {
+            lastQuarantineCheck = now()
+            repairQuarantined()
+        }
         guard let network, !wanted.isEmpty else { return }
         let peers = network.peers(speaking: .blobRequest).sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
         guard !peers.isEmpty else { return }

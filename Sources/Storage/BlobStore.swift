@@ -46,7 +46,11 @@ public final class BlobStore: Sendable {
         }
         do {
             if try store.get(Self.key(Self.blobPrefix, address)) != nil { return address }
-            try store.put(Self.key(Self.blobPrefix, address), bytes, sync: sync)
+            // A good copy of a quarantined blob repairs it: the damaged bytes go in the same write.
+            var batch = WriteBatch()
+            batch.put(Self.key(Self.blobPrefix, address), bytes)
+            batch.delete(Self.key(Self.quarantinePrefix, address))
+            try store.write(batch, sync: sync)
         } catch {
             throw BlobError(.storage, "\(error)")
         }

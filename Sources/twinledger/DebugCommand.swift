@@ -11,7 +11,7 @@ import TwinCrypto
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Tools for tests and diagnosis.", shouldDisplay: false,
-        subcommands: [StorageWriter.self, ChainWriter.self, VerifyLoop.self, LedgerLoop.self]
+        subcommands: [StorageWriter.self, ChainWriter.self, VerifyLoop.self, LedgerLoop.self, DamageBlob.self, CheckBlobs.self]
     )
 
     /// Writes numbered batches forever (or `--batches` of them) so a test can kill the process mid-write and check
@@ -196,5 +196,43 @@ struct LedgerLoop: ParsableCommand {
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("transactions \(signed.count) seconds \(seconds)")
+    }
+}
+
+/// Flips one byte of a stored blob in a stopped node's blob store, as a failing disk would (tests of detection and
+/// repair). Exits 1 if the blob is not there.
+struct DamageBlob: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "damage-blob")
+    @Option(help: "The node's data/blobs directory (the node must be stopped).") var path: String
+    @Option var address: String
+
+    func run() throws {
+        guard let address = Hash32(hex: address) else { throw ValidationError("--address must be 64 hex digits") }
+        let store = try LevelDBStore(path: path)
+        defer { store.close() }
+        guard var bytes = try store.get([0x01] + address.bytes), !bytes.isEmpty else { throw ExitCode(1) }
+        bytes[bytes.count / 2] ^= 0x5A
+        try store.put([0x01] + address.bytes, bytes, sync: true)
+        print("damaged \(address.hex)")
+    }
+}
+
+/// Re-hashes every blob of a stopped node's blob store: prints "blobs N damaged M quarantined Q" (tests of crash safety:
+/// no blob may ever be stored under an address its bytes do not hash to).
+struct CheckBlobs: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check-blobs")
+    @Option(help: "The node's data/blobs directory (the node must be stopped).") var path: String
+
+    func run() throws {
+        let store = try LevelDBStore(path: path)
+        defer { store.close() }
+        var count = 0, damaged = 0
+        try store.forEach(prefix: [0x01], start: nil) { entry in
+            count += 1
+            if Hashing.sha3(entry.value).bytes != Array(entry.key.dropFirst()) { damaged += 1 }
+            return true
+        }
+        let quarantined = try store.scan(prefix: [0x02]).count
+        print("blobs \(count) damaged \(damaged) quarantined \(quarantined)")
     }
 }
