@@ -83,7 +83,8 @@ struct PeerNetworkTests {
         #expect(seen.disconnections == 1 && dialer.connectedPeers.isEmpty)
         let restartedB = try network(b, port: port, peers: [])
         try await restartedB.start(height: 6)
-        try await wait { dialer.connectedPeers == [b.id] }
+        // The connection is registered before its event reaches the collector's task: wait for both.
+        try await wait { dialer.connectedPeers == [b.id] && seen.connections == 2 }
         #expect(dialer.connectedPeers == [b.id] && seen.connections == 2, "reconnected after the peer came back")
         await dialer.stop()
         await restartedB.stop()
