@@ -1,7 +1,8 @@
 // The wallet's shadow commands with a real node process: a patient encrypts a multi-chunk file on the client, uploads
 // it and registers it (`shadow put`), with the data key wrapped for a practitioner too; the patient downloads,
 // checks and decrypts it back byte for byte (`shadow get`); the practitioner is refused until a grant allows the
-// read, then gets the same bytes; a FHIR Bundle is labelled with the resource types it holds.
+// read, then gets the same bytes; the patient lists the four reads with proofs against the anchored roots (and the
+// practitioner may not list them); a FHIR Bundle is labelled with the resource types it holds.
 import Foundation
 import TestSupport
 import Testing
@@ -60,6 +61,19 @@ struct ShadowCLITests {
                                                        "--out", dir + "/doctor.bin"], environment: env)
         #expect(grantedStatus == 0, "\(grantedOutput)")
         #expect(Hashing.sha3(Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/doctor.bin")))) == Hashing.sha3(plaintext))
+
+        // The patient sees the four reads (their own envelope and payload, then the practitioner's), each proven
+        // against the root the node anchors on the ledger (within its 10 s batching interval).
+        var listed = ""
+        for _ in 0..<60 {
+            listed = try cli(["access", "list", "--key", patient], environment: env).output
+            if listed.components(separatedBy: ": verified").count - 1 == 4 { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(listed.contains("served by this node: 4") && listed.components(separatedBy: ": verified").count - 1 == 4, "\(listed)")
+        #expect(listed.contains("for TREAT, under grant") && listed.contains("for PATRQT, the patient"), "\(listed)")
+        let (_, doctorList) = try cli(["access", "list", "--key", doctor], environment: env)
+        #expect(doctorList.contains("no_grant"), "only the patient lists the accesses: \(doctorList)")
 
         // A FHIR Bundle is recognised and labelled with its resource types.
         let bundle = #"{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p1"}},{"resource":{"resourceType":"Observation","id":"o1","status":"final"}}]}"#
