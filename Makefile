@@ -15,6 +15,8 @@ CHAOS_SECONDS ?= 300
 VALIDATORS ?= 4,7
 RATES ?= 250,500,1000,1500,2000,2500,3000,4000
 BENCH_SECONDS ?= 6
+# make bench-cluster ends with a shadow of SHADOW_MIB MiB uploaded to one validator and replicated to the others.
+SHADOW_MIB ?= 256
 
 .PHONY: all deps build release test test-sanitize run bench bench-cluster sim chaos clean help
 
@@ -72,6 +74,7 @@ bench-cluster: deps
 	$(SWIFT) build -c release --product ClusterBench
 	@mkdir -p $(BENCH_OUT)
 	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --json $(BENCH_OUT)/cluster.json
+	.build/release/ClusterBench --validators 4 --shadow-mib $(SHADOW_MIB)
 
 chaos: deps
 	$(SWIFT) build --build-tests

@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "ClusterBench",
             dependencies: [
-                "API", "Ledger", "Encoding", "TwinCrypto", "TestSupport",
+                "API", "Ledger", "Encoding", "TwinCrypto", "TestSupport", "Shadows",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -18,6 +18,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+import Shadows
 import TestSupport
 import TwinCrypto
 
@@ -29,6 +30,8 @@ struct Options {
     var binary = ".build/release/twinledger"
     var json: String?
     var blockMax = 2_000
+    /// With a size, only the shadow benchmark runs: upload that many MiB to one validator, time its replication.
+    var shadowMiB = 0
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -42,6 +45,7 @@ struct Options {
             case "--binary": binary = iterator.next() ?? binary
             case "--json": json = iterator.next()
             case "--block-max": blockMax = iterator.next().flatMap { Int($0) } ?? blockMax
+            case "--shadow-mib": shadowMiB = iterator.next().flatMap { Int($0) } ?? shadowMiB
             default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
             }
         }
@@ -473,7 +477,91 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
     return ClusterResult(validators: validators, ceilingPerValidator: limit, ledgerFloorPerValidator: floor, rates: results)
 }
 
+/// Peak resident memory of a process (VmHWM, bytes), from /proc.
+func peakRSS(_ pid: Int32) -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        return (line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0) * 1_024
+    }
+    return 0
+}
+
+/// Shadow upload and replication across a consortium of real processes: `mib` MiB uploaded to v0 over HTTP (the
+/// node's peak RSS read before and after), registered, and the time until every other validator has every chunk
+/// (`twinledger_blobs_missing` 0 and the bytes replicated). Docs/performance.md, "Shadows".
+func runShadowReplication(_ options: Options, validators: Int) async throws {
+    let directory = NSTemporaryDirectory() + "twinbench-shadows-\(getpid())"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: directory) }
+    var shadowOptions = options
+    shadowOptions.blockMax = 2_000
+    let cluster = try Cluster(shadowOptions, validators: validators, directory: directory)
+    defer { cluster.stop() }
+    try cluster.waitReady()
+    let organization = try KeyFile.load(from: cluster.members[0].home + "/keys/organization-ORG_0.key")
+    let patient = try SecretKey()
+    let patientID = patientID(for: patient.publicKey)
+    func commit(_ tx: SignedTransaction) throws {
+        let (data, status) = try blockingHTTP(port: cluster.members[0].apiPort, method: "POST", path: "/v1/transactions?wait=commit&timeout_ms=30000",
+                                              body: Data(#"{"transaction":"\#(Hex.encode(tx.bytes))"}"#.utf8))
+        guard status == 200, String(decoding: data, as: UTF8.self).contains("committed") else {
+            throw ProcessTestError("not committed: \(String(decoding: data, as: UTF8.self))")
+        }
+    }
+    try commit(try SignedTransaction(signing: TransactionBody(chainID: cluster.chainID, signer: organization.publicKey, nonce: 1,
+                                                               payload: .enroll(Enroll(key: patient.publicKey, role: .patient, organization: "ORG_0"))),
+                                     with: organization))
+    let size = options.shadowMiB << 20
+    var generator = SystemRandomNumberGenerator()
+    var payload = Data(count: size)
+    payload.withUnsafeMutableBytes { raw in
+        let words = raw.bindMemory(to: UInt64.self)
+        for index in words.indices { words[index] = generator.next() }
+    }
+    guard let v0 = cluster.members[0].process?.processIdentifier else { return }
+    let rssBefore = peakRSS(v0)
+    let request = UploadRequest(chainID: cluster.chainID, uploader: patient.publicKey, patient: patientID, size: UInt64(size),
+                                mediaType: "application/octet-stream", timeMillis: UInt64(now() * 1_000), nonce: SecureRandom.bytes(16))
+    let started = now()
+    let (uploaded, status) = try blockingHTTP(port: cluster.members[0].apiPort, method: "POST", path: "/v1/shadows/upload", body: payload,
+                                              headers: ["TwinLedger-Upload": try SignedUploadRequest(signing: request, with: patient).headerValue])
+    let uploadSeconds = now() - started
+    guard status == 200, let manifest = Hash32(hex: try JSONDecoder().decode(UploadResponse.self, from: uploaded).manifest) else {
+        throw ProcessTestError("upload failed: \(status)")
+    }
+    let rssAfter = peakRSS(v0)
+    let registered = now()
+    try commit(try SignedTransaction(signing: TransactionBody(chainID: cluster.chainID, signer: patient.publicKey, nonce: 1,
+                                                               payload: .shadowRegister(ShadowRegister(shadow: Hashing.sha3(Array("bench".utf8)), patient: patientID, version: 1,
+                                                                                                       categories: ["neuro.mri"], manifest: manifest, size: UInt64(size)))),
+                                     with: patient))
+    var replicated = [Double](repeating: 0, count: cluster.members.count)
+    while now() - registered < 600, replicated.dropFirst().contains(0) {
+        for index in cluster.members.indices.dropFirst() where replicated[index] == 0 {
+            guard let data = try? cluster.get(index, "/metrics") else { continue }
+            let text = String(decoding: data, as: UTF8.self)
+            func value(_ name: String) -> Double {
+                text.split(separator: "\n").first { $0.hasPrefix(name + " ") }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) } ?? 0
+            }
+            if value("twinledger_blob_bytes_replicated_total") >= Double(size), value("twinledger_blobs_missing") == 0 {
+                replicated[index] = now() - registered
+            }
+        }
+        usleep(100_000)
+    }
+    print(String(format: "shadow of %d MiB: upload to v0 %.2f s (%.0f MB/s); v0 peak RSS %.0f MiB before, %.0f MiB after",
+                 options.shadowMiB, uploadSeconds, Double(size) / 1e6 / uploadSeconds, rssBefore / 1_048_576, rssAfter / 1_048_576))
+    print("  replicated to every other validator, from the registration's commit: "
+          + replicated.dropFirst().map { String(format: "%.2f s", $0) }.joined(separator: ", ")
+          + String(format: " (the last at %.0f MB/s)", Double(size) / 1e6 / (replicated.dropFirst().max() ?? 1)))
+}
+
 let options = Options(CommandLine.arguments)
+if options.shadowMiB > 0 {
+    try await runShadowReplication(options, validators: options.validators.first ?? 4)
+    exit(0)
+}
 var clusters: [ClusterResult] = []
 for validators in options.validators {
     let result = try await runCluster(options, validators: validators)
