@@ -38,7 +38,7 @@ public enum ReadAccess {
         {
             return (.patient, shadow)
         }
-        let ids = try UploadAccess.ids(StateKey.granteeGrants(requester, patient), state)
+        let ids = try ids(StateKey.granteeGrants(requester, patient), state)
         var closest: (stage: Int, error: AccessError)?
         for grantID in ids {
             guard let grant = try record(Grant.self, StateKey.grant(grantID), state) else { continue }
@@ -66,6 +66,20 @@ public enum ReadAccess {
         guard grant.validFrom <= time else { return (4, AccessError(.notYetValid, "the grant starts at \(grant.validFrom)")) }
         if let until = grant.validUntil, time >= until { return (4, AccessError(.expired, "the grant ended at \(until)")) }
         return (5, nil)
+    }
+
+    /// The ids that end the keys under `prefix` (index entries of grants and delegations).
+    static func ids(_ prefix: [UInt8], _ state: any KeyValueReader) throws(AccessError) -> [Hash32] {
+        var ids: [Hash32] = []
+        do {
+            try state.forEach(prefix: prefix, start: nil) { entry in
+                if let id = Hash32(bytes: entry.key.suffix(32)) { ids.append(id) }
+                return true
+            }
+        } catch {
+            throw AccessError(.storage, "\(error)")
+        }
+        return ids
     }
 
     static func record<T: CanonicalDecodable>(_ type: T.Type, _ key: [UInt8], _ state: any KeyValueReader) throws(AccessError) -> T? {

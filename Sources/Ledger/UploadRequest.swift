@@ -64,14 +64,14 @@ public enum UploadAccess {
         {
             return
         }
-        for id in try ids(StateKey.delegateDelegations(uploader, patient), state) {
+        for id in try ReadAccess.ids(StateKey.delegateDelegations(uploader, patient), state) {
             if let delegation = try ReadAccess.record(Delegation.self, StateKey.delegation(id), state),
                 delegation.isActive(at: time), delegation.powers.contains(.register)
             {
                 return
             }
         }
-        for id in try ids(StateKey.granteeGrants(uploader, patient), state) {
+        for id in try ReadAccess.ids(StateKey.granteeGrants(uploader, patient), state) {
             if let grant = try ReadAccess.record(Grant.self, StateKey.grant(id), state), grant.isActive(at: time),
                 grant.actions.contains(.write)
             {
@@ -79,18 +79,5 @@ public enum UploadAccess {
             }
         }
         throw AccessError(.noGrant, "neither the patient, a delegate who may register, nor holder of a write grant")
-    }
-
-    static func ids(_ prefix: [UInt8], _ state: any KeyValueReader) throws(AccessError) -> [Hash32] {
-        var ids: [Hash32] = []
-        do {
-            try state.forEach(prefix: prefix, start: nil) { entry in
-                if let id = Hash32(bytes: entry.key.suffix(32)) { ids.append(id) }
-                return true
-            }
-        } catch {
-            throw AccessError(.storage, "\(error)")
-        }
-        return ids
     }
 }

@@ -148,8 +148,8 @@ public final class AccessLog: @unchecked Sendable {
         try store.scan(prefix: [Self.batchPrefix]).compactMap { try? Canonical.decode(Batch.self, from: $0.value) }
     }
 
-    /// The record's audit path in its batch's Merkle tree (Docs/blocks.md's tree: leaves are the canonical records).
-    public func proof(_ record: AccessRecord, in batch: Batch) throws(StorageError) -> MerkleProof {
+    /// The leaf hashes of a batch's Merkle tree (Docs/blocks.md's tree: leaves are the canonical records).
+    public func leafHashes(_ batch: Batch) throws(StorageError) -> [Hash32] {
         var hashes: [Hash32] = []
         for sequence in batch.first..<(batch.first + batch.count) {
             guard let bytes = try store.get([Self.recordPrefix] + Self.be(sequence)) else {
@@ -157,6 +157,13 @@ public final class AccessLog: @unchecked Sendable {
             }
             hashes.append(MerkleTree.leafHash(bytes))
         }
+        return hashes
+    }
+
+    /// The record's audit path in its batch's tree; pass the batch's `leafHashes` when proving several of its records.
+    public func proof(_ record: AccessRecord, in batch: Batch, leafHashes: [Hash32]? = nil) throws(StorageError) -> MerkleProof {
+        let hashes: [Hash32]
+        if let leafHashes { hashes = leafHashes } else { hashes = try self.leafHashes(batch) }
         let index = Int(record.sequence - batch.first)
         return MerkleProof(index: UInt64(index), count: batch.count, path: MerkleTree.auditPath(hashes: hashes, index: index))
     }

@@ -83,13 +83,14 @@ public actor ShadowDesk {
 
     /// Checks a read's `TwinLedger-Read` header for `blob` of `shadow`: signature, time, nonce, the ledger's consent,
     /// and that the blob is the shadow's manifest, one of its chunks, or the requester's own envelope.
-    public func admitRead(header: String?, shadow: Hash32, blob: Hash32) async throws(ShadowDeskError) -> (request: ReadRequest, decision: ReadAccess.Decision, readable: Readable) {
+    /// `blob` nil takes the blob the request names (the payload route, whose URL names none).
+    public func admitRead(header: String?, shadow: Hash32, blob expected: Hash32?) async throws(ShadowDeskError) -> (request: ReadRequest, decision: ReadAccess.Decision, readable: Readable) {
         let request: ReadRequest
         let decision: ReadAccess.Decision
         let record: Shadow
         do throws(AccessError) {
             request = try Self.decode(header, ReadRequest.self, chainID: node.chainID).body
-            guard request.shadow == shadow, request.blob == blob else {
+            guard request.shadow == shadow, request.blob == expected ?? request.blob else {
                 throw AccessError(.badRequest, "the signed request is for another shadow or blob than the URL's")
             }
             try replay.admit(request, now: node.clockMillis)
@@ -98,6 +99,7 @@ public actor ShadowDesk {
             throw .access(error)
         }
         let registration = record.registration
+        let blob = request.blob
         let readable = try readable(blob, of: registration, requester: request.requester.keyID)
         if let accessLog {
             do {
@@ -155,14 +157,22 @@ public actor ShadowDesk {
         }
         guard let accessLog else { return [] }
         do {
+            // Each batch is read, hashed and looked up on the ledger once, however many of its records are listed.
+            let batches = try accessLog.batches()
+            var leaves: [UInt64: [Hash32]] = [:]
+            var anchoredAt: [UInt64: UInt64?] = [:]
             var result: [ProvenAccess] = []
             for record in try accessLog.records(patient: patient) {
                 var proven = ProvenAccess(record: record)
-                if let batch = try accessLog.batch(containing: record.sequence) {
+                if let batch = batches.first(where: { $0.first <= record.sequence && record.sequence < $0.first + $0.count }) {
+                    if leaves[batch.first] == nil { leaves[batch.first] = try accessLog.leafHashes(batch) }
+                    if anchoredAt[batch.first] == nil {
+                        let anchored = (try? await node.record(AnchorRecord.self, StateKey.anchor(accessLog.node, batch.first))) ?? nil
+                        anchoredAt[batch.first] = .some(anchored.flatMap { $0.anchor.root == batch.root ? $0.height : nil })
+                    }
                     proven.batch = batch
-                    proven.proof = try accessLog.proof(record, in: batch)
-                    let anchored = try? await node.record(AnchorRecord.self, StateKey.anchor(accessLog.node, batch.first))
-                    if let anchored = anchored ?? nil, anchored.anchor.root == batch.root { proven.anchoredHeight = anchored.height }
+                    proven.proof = try accessLog.proof(record, in: batch, leafHashes: leaves[batch.first])
+                    proven.anchoredHeight = anchoredAt[batch.first] ?? nil
                 }
                 result.append(proven)
             }

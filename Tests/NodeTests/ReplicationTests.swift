@@ -26,13 +26,18 @@ struct ReplicationTests {
         #expect(status == 200 && response.status == "committed" && response.code == "", "\(String(decoding: data, as: UTF8.self))")
     }
 
+    /// GET `path` on `member` with the patient's fresh signed read of `blob` of `shadow`.
+    func read(_ consortium: ConsortiumProcesses, _ member: String, _ path: String, patient: SecretKey, shadow: Hash32,
+              blob: Hash32) async throws -> (Data, Int) {
+        let request = ReadRequest(chainID: consortium.chainID, requester: patient.publicKey, shadow: shadow, blob: blob,
+                                  purpose: .patientRequest, timeMillis: LedgerNode.wallClockMillis(), nonce: SecureRandom.bytes(16))
+        return try await httpRequest(port: consortium.member(member).apiPort, method: "GET", path: path, body: nil,
+                                     headers: ["TwinLedger-Read": try SignedReadRequest(signing: request, with: patient).headerValue])
+    }
+
     /// The payload as `member` serves it to the patient, or nil while it cannot (not yet replicated).
     func payload(_ consortium: ConsortiumProcesses, _ member: String, patient: SecretKey, shadow: Hash32, manifest: Hash32) async throws -> Data? {
-        let request = ReadRequest(chainID: consortium.chainID, requester: patient.publicKey, shadow: shadow, blob: manifest,
-                                  purpose: .patientRequest, timeMillis: LedgerNode.wallClockMillis(), nonce: SecureRandom.bytes(16))
-        let (data, status) = try await httpRequest(
-            port: consortium.member(member).apiPort, method: "GET", path: "/v1/shadows/\(shadow.hex)/payload", body: nil,
-            headers: ["TwinLedger-Read": try SignedReadRequest(signing: request, with: patient).headerValue])
+        let (data, status) = try await read(consortium, member, "/v1/shadows/\(shadow.hex)/payload", patient: patient, shadow: shadow, blob: manifest)
         return status == 200 ? data : nil
     }
 
@@ -108,11 +113,8 @@ struct ReplicationTests {
         #expect(try cli(["debug", "damage-blob", "--path", consortium.member("v3").home + "/data/blobs", "--address", chunk.hex]).status == 0)
         try consortium.start("v3")
         try await consortium.waitHealthy("v3")
-        let chunkRead = ReadRequest(chainID: consortium.chainID, requester: patient.publicKey, shadow: shadow, blob: chunk,
-                                    purpose: .patientRequest, timeMillis: LedgerNode.wallClockMillis(), nonce: SecureRandom.bytes(16))
-        let (damagedBody, damagedStatus) = try await httpRequest(
-            port: consortium.member("v3").apiPort, method: "GET", path: "/v1/shadows/\(shadow.hex)/blobs/\(chunk.hex)", body: nil,
-            headers: ["TwinLedger-Read": try SignedReadRequest(signing: chunkRead, with: patient).headerValue])
+        let (damagedBody, damagedStatus) = try await read(consortium, "v3", "/v1/shadows/\(shadow.hex)/blobs/\(chunk.hex)",
+                                                          patient: patient, shadow: shadow, blob: chunk)
         #expect(damagedStatus == 500 && String(decoding: damagedBody, as: UTF8.self).contains("corrupted"))
         try await waitForPayload(consortium, "v3", patient: patient, shadow: shadow, manifest: manifest, expected: payload)
 
@@ -126,11 +128,7 @@ struct ReplicationTests {
         try await consortium.waitHealthy("f0")
         for name in ["v0", "v1", "v2", "v3", "f0"] {
             try await waitForReceipt(consortium, name, shadow: shadow)
-            let request = ReadRequest(chainID: consortium.chainID, requester: patient.publicKey, shadow: shadow, blob: manifest,
-                                      purpose: .patientRequest, timeMillis: LedgerNode.wallClockMillis(), nonce: SecureRandom.bytes(16))
-            let (_, status) = try await httpRequest(
-                port: consortium.member(name).apiPort, method: "GET", path: "/v1/shadows/\(shadow.hex)/payload", body: nil,
-                headers: ["TwinLedger-Read": try SignedReadRequest(signing: request, with: patient).headerValue])
+            let (_, status) = try await read(consortium, name, "/v1/shadows/\(shadow.hex)/payload", patient: patient, shadow: shadow, blob: manifest)
             #expect(status == 410, "\(name) after erasure")
         }
         _ = try await consortium.agreement(consortium.members.map(\.name))
