@@ -49,11 +49,10 @@ $T enroll --key "$ORG" --key-file-to-enroll "$W/caregiver.key" --role caregiver
 
 step "The patient encrypts an MRI file on this machine, uploads it to hosp-a and registers it as a shadow"
 head -c 3000000 /dev/urandom > "$W/mri.bin"
-NEURO_PUB=$($T keys show "$W/neurologist.key" | awk '/public key/ {print $3}')
-SHADOW=$($T shadow put --key "$W/patient.key" --categories neuro.mri --recipients "$NEURO_PUB" "$W/mri.bin" \
+SHADOW=$($T shadow put --key "$W/patient.key" --categories neuro.mri "$W/mri.bin" \
     | tee /dev/stderr | awk '/shadow id/ {print $3}' | tr -d ,)
 
-step "The patient grants the neurologist read access to neuro data for treatment, 30 days"
+step "The patient grants the neurologist read access to neuro data for treatment, 30 days (the grant carries the MRI's data key, wrapped for the neurologist)"
 GRANT=$($T consent grant --key "$W/patient.key" --to-key-file "$W/neurologist.key" --categories neuro --purpose TREAT --days 30 | tee /dev/stderr | awk '/transaction/ {print $2}')
 
 step "The neurologist reads the shadow from hosp-b's node (replicated there) and decrypts it on their machine"
@@ -70,7 +69,7 @@ $T consent grant --key "$W/radiologist.key" --patient "$PATIENT_ID" --to-key-fil
 step "The patient delegates consent management for neuro data to the caregiver"
 $T delegate grant --key "$W/patient.key" --to-key-file "$W/caregiver.key" --powers grant,revoke --categories neuro
 
-step "The caregiver grants the radiologist read access to the MRI category"
+step "The caregiver grants the radiologist read access to the MRI category (a delegate holds no data key to pass on)"
 $T consent grant --key "$W/caregiver.key" --patient "$PATIENT_ID" --to-key-file "$W/radiologist.key" --categories neuro.mri --days 7
 
 step "The patient revokes the neurologist's grant"

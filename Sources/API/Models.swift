@@ -161,6 +161,8 @@ public struct GrantJSON: Codable, Sendable {
     public let revokedBy: String?
     public let breakGlassReason: String?
     public let active: Bool
+    /// The key envelopes the grant carries for its grantee.
+    public let envelopes: [ShadowEnvelopeJSON]
 
     init(_ grant: Grant, now: UInt64) {
         id = grant.id.hex
@@ -185,10 +187,11 @@ public struct GrantJSON: Codable, Sendable {
         revokedBy = grant.revokedBy?.hex
         breakGlassReason = grant.breakGlassReason
         active = grant.isActive(at: now)
+        envelopes = grant.envelopes.map(ShadowEnvelopeJSON.init)
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, patient, actions, shadows, categories, purpose, grantor, active
+        case id, patient, actions, shadows, categories, purpose, grantor, active, envelopes
         case granteeKeyID = "grantee_key_id"
         case granteePolicy = "grantee_policy"
         case validFrom = "valid_from"
@@ -198,6 +201,58 @@ public struct GrantJSON: Codable, Sendable {
         case revokedBy = "revoked_by"
         case breakGlassReason = "break_glass_reason"
     }
+}
+
+/// Where a grant keeps a shadow's data key for its grantee.
+public struct ShadowEnvelopeJSON: Codable, Sendable {
+    public let shadow: String
+    public let version: UInt64
+    public let address: String
+
+    init(_ envelope: ShadowEnvelope) {
+        (shadow, version, address) = (envelope.shadow.hex, envelope.version, envelope.address.hex)
+    }
+}
+
+/// A registered shadow as the ledger keeps it (its latest version).
+public struct ShadowJSON: Codable, Sendable {
+    public let id: String
+    public let patient: String
+    public let version: UInt64
+    public let categories: [String]
+    public let manifest: String
+    public let size: UInt64
+    /// Key envelopes named at registration: recipient key id and envelope address.
+    public let envelopes: [RecipientEnvelopeJSON]
+    public let policy: String?
+    public let registeredBy: String
+    public let height: UInt64
+    public let erasedHeight: UInt64?
+
+    init(_ shadow: Shadow) {
+        let r = shadow.registration
+        (id, patient, version, categories) = (r.shadow.hex, r.patient.hex, r.version, r.categories)
+        (manifest, size, policy) = (r.manifest.hex, r.size, r.policy)
+        envelopes = r.envelopes.map { RecipientEnvelopeJSON(recipient: $0.recipient.hex, address: $0.address.hex) }
+        (registeredBy, height, erasedHeight) = (shadow.registeredBy.hex, shadow.height, shadow.erasedHeight)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, patient, version, categories, manifest, size, envelopes, policy, height
+        case registeredBy = "registered_by"
+        case erasedHeight = "erased_height"
+    }
+}
+
+public struct RecipientEnvelopeJSON: Codable, Sendable {
+    public let recipient: String
+    public let address: String
+}
+
+public struct ShadowsResponse: ResponseEncodable, Decodable, Sendable {
+    public let patient: String
+    public let height: UInt64
+    public let shadows: [ShadowJSON]
 }
 
 public struct GrantsResponse: ResponseEncodable, Decodable, Sendable {

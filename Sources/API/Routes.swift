@@ -19,6 +19,7 @@ public enum APIRoutes {
         ("GET", "/v1/patients/{patient_id}/grants"),
         ("GET", "/v1/patients/{patient_id}/history"),
         ("GET", "/v1/patients/{patient_id}/delegations"),
+        ("GET", "/v1/patients/{patient_id}/shadows"),
         ("GET", "/v1/patients/{patient_id}/accesses"),
         ("POST", "/v1/shadows/upload"),
         ("GET", "/v1/shadows/{shadow}/blobs/{address}"),
@@ -134,6 +135,18 @@ public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil) -> Router<B
             grants.append(GrantJSON(grant, now: now))
         }
         return GrantsResponse(patient: patient.hex, height: await node.head.height, grants: grants)
+    }
+
+    router.get("/v1/patients/:patient_id/shadows") { _, context -> ShadowsResponse in
+        let patient = try hashParameter(context, "patient_id")
+        let height = await node.head.height
+        var shadows: [ShadowJSON] = []
+        for id in try await ledger({ try await node.indexed(StateKey.patientShadows(patient)) }) {
+            if let shadow = try await ledger({ try await node.record(Shadow.self, StateKey.shadow(id)) }) {
+                shadows.append(ShadowJSON(shadow))
+            }
+        }
+        return ShadowsResponse(patient: patient.hex, height: height, shadows: shadows)
     }
 
     router.get("/v1/patients/:patient_id/delegations") { request, context -> DelegationsResponse in

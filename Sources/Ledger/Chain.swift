@@ -72,6 +72,11 @@ public final class Chain: @unchecked Sendable {
     static func outcomesKey(_ height: UInt64) -> [UInt8] { [0x83] + StateKey.bigEndian(height) }
     static func locationKey(_ id: Hash32) -> [UInt8] { [0x84] + id.bytes }
     static func certificateKey(_ height: UInt64) -> [UInt8] { [0x85] + StateKey.bigEndian(height) }
+    static let formatKey: [UInt8] = [0x86]
+
+    /// The encoding of the transactions and records this release writes: 2 since 0.7.0 (`consent.grant` and the
+    /// grant record carry key envelopes). A store without the key was written under format 1 (0.6.0 and earlier).
+    public static let ledgerFormat: UInt64 = 2
 
     /// Opens the chain in `store`, writing the genesis state first if the store is new. A store made from another
     /// genesis is refused.
@@ -88,6 +93,12 @@ public final class Chain: @unchecked Sendable {
             guard stored == fingerprint.bytes else {
                 throw LedgerError(.invalidField, "this store holds another chain (genesis differs)")
             }
+            let format = (try? store.get(Chain.formatKey)).flatMap { $0 }.flatMap { try? Canonical.decode(UInt64.self, from: $0) } ?? 1
+            guard format == Chain.ledgerFormat else {
+                throw LedgerError(.invalidField, "this store holds a chain of ledger format \(format) (TwinLedger 0.6.0 or "
+                    + "earlier); this release reads format \(Chain.ledgerFormat), whose consent.grant carries key envelopes: "
+                    + "start a new chain (README, \"Upgrading\")")
+            }
             guard let bytes = try? store.get(Chain.headKey), let head = try? Canonical.decode(ChainHead.self, from: bytes)
             else { throw LedgerError(.storage, "chain head is missing or unreadable") }
             self.head = head
@@ -102,6 +113,7 @@ public final class Chain: @unchecked Sendable {
             var batch = genesisBatch
             batch.put(Chain.genesisKey, fingerprint.bytes)
             batch.put(Chain.headKey, Canonical.encode(head))
+            batch.put(Chain.formatKey, Canonical.encode(Chain.ledgerFormat))
             do { try store.write(batch, sync: true) } catch { throw LedgerError(.storage, "\(error)") }
             try genesisTree.commit()
             tree = genesisTree

@@ -25,27 +25,48 @@ public enum ReadAccess {
         public var grant: Hash32? { if case .grant(let id) = self { id } else { nil } }
     }
 
+    /// What a read may fetch once it is allowed.
+    public struct Allowed: Sendable, Hashable {
+        public var decision: Decision
+        public var shadow: Shadow
+        /// Addresses of the key envelopes of the shadow's current version that are the requester's: those
+        /// `shadow.register` names for the requester, and the one the allowing grant carries.
+        public var envelopes: [Hash32]
+    }
+
+    /// Whether `requester` may read shadow `id` for `purpose` at `time`. Among several grants that allow it, the one
+    /// carrying the envelope `blob` (when a read asks for an envelope) is preferred, then the first in index order.
     public static func check(
-        requester: Hash32, shadow id: Hash32, purpose: Purpose, time: UInt64, state: any KeyValueReader
-    ) throws(AccessError) -> (decision: Decision, shadow: Shadow) {
+        requester: Hash32, shadow id: Hash32, purpose: Purpose, time: UInt64, blob: Hash32? = nil, state: any KeyValueReader
+    ) throws(AccessError) -> Allowed {
         guard let shadow = try record(Shadow.self, StateKey.shadow(id), state) else {
             throw AccessError(.unknownShadow, "no shadow \(id.hex.prefix(16))… on the ledger")
         }
         guard !shadow.isErased else { throw AccessError(.erased, "shadow \(id.hex.prefix(16))… was erased") }
-        let patient = shadow.registration.patient
+        let registration = shadow.registration
+        let own = registration.envelopes.filter { $0.recipient == requester }.map(\.address)
+        let patient = registration.patient
         if let participant = try record(Participant.self, StateKey.participant(requester), state),
             participant.role == .patient, participant.patientID == patient
         {
-            return (.patient, shadow)
+            return Allowed(decision: .patient, shadow: shadow, envelopes: own)
         }
         let ids = try ids(StateKey.granteeGrants(requester, patient), state)
         var closest: (stage: Int, error: AccessError)?
+        var first: Allowed?
         for grantID in ids {
             guard let grant = try record(Grant.self, StateKey.grant(grantID), state) else { continue }
-            let (stage, refusal) = evaluate(grant, shadow: id, categories: shadow.registration.categories, purpose: purpose, time: time)
-            guard let refusal else { return (.grant(grantID), shadow) }
-            if stage > (closest?.stage ?? -1) { closest = (stage, refusal) }
+            let (stage, refusal) = evaluate(grant, shadow: id, categories: registration.categories, purpose: purpose, time: time)
+            if let refusal {
+                if stage > (closest?.stage ?? -1) { closest = (stage, refusal) }
+                continue
+            }
+            let carried = grant.envelopes.filter { $0.shadow == id && $0.version == registration.version }.map(\.address)
+            let allowed = Allowed(decision: .grant(grantID), shadow: shadow, envelopes: own + carried)
+            guard let blob, !carried.contains(blob) else { return allowed }
+            if first == nil { first = allowed }
         }
+        if let first { return first }
         throw closest?.error ?? AccessError(.noGrant, "no grant from this shadow's patient to \(requester.hex.prefix(16))…")
     }
 

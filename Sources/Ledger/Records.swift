@@ -81,6 +81,8 @@ public struct Grant: Sendable, Hashable, CanonicalCodable {
     public var revokedBy: Hash32?
     /// Present for break-glass grants: the stated emergency.
     public var breakGlassReason: String?
+    /// The data keys the grant carries for its participant grantee (`consent.grant`'s envelopes).
+    public var envelopes: [ShadowEnvelope]
 
     public var isBreakGlass: Bool { breakGlassReason != nil }
 
@@ -103,6 +105,7 @@ public struct Grant: Sendable, Hashable, CanonicalCodable {
         writer.write(optional: revokedHeight)
         writer.write(optional: revokedBy)
         writer.write(optional: breakGlassReason)
+        writer.write(list: envelopes)
     }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
@@ -119,13 +122,15 @@ public struct Grant: Sendable, Hashable, CanonicalCodable {
         revokedHeight = try reader.readOptional(UInt64.self)
         revokedBy = try reader.readOptional(Hash32.self)
         breakGlassReason = try reader.readOptional(String.self)
+        envelopes = try reader.readList(of: ShadowEnvelope.self, limit: Limits.envelopesMax)
     }
 
     init(id: Hash32, patient: Hash32, grantee: Grantee, actions: Actions, scope: Scope, purpose: Purpose,
-         validFrom: UInt64, validUntil: UInt64?, grantor: Hash32, createdHeight: UInt64, breakGlassReason: String?) {
+         validFrom: UInt64, validUntil: UInt64?, grantor: Hash32, createdHeight: UInt64, breakGlassReason: String?,
+         envelopes: [ShadowEnvelope] = []) {
         (self.id, self.patient, self.grantee, self.actions, self.scope) = (id, patient, grantee, actions, scope)
         (self.purpose, self.validFrom, self.validUntil, self.grantor) = (purpose, validFrom, validUntil, grantor)
-        (self.createdHeight, self.breakGlassReason) = (createdHeight, breakGlassReason)
+        (self.createdHeight, self.breakGlassReason, self.envelopes) = (createdHeight, breakGlassReason, envelopes)
     }
 }
 

@@ -22,13 +22,15 @@ public enum StateKey {
     public static let patientShadowPrefix: UInt8 = 0x12
     public static let granteeGrantPrefix: UInt8 = 0x13
     public static let delegateDelegationPrefix: UInt8 = 0x14
+    public static let shadowGrantEnvelopePrefix: UInt8 = 0x16
+    public static let shadowVersionPrefix: UInt8 = 0x17
 
     /// Prefixes of lookup indexes. They are derivable from the authenticated records, so they stay out of the state
     /// tree (fewer hashes per transaction). Keys from 0x80 up are local too (chain records, tree nodes); everything
     /// else below 0x80 is authenticated.
     public static let localIndexPrefixes: Set<UInt8> = [
         historyEntryPrefix, patientGrantPrefix, patientDelegationPrefix, patientShadowPrefix, granteeGrantPrefix,
-        delegateDelegationPrefix,
+        delegateDelegationPrefix, shadowGrantEnvelopePrefix, shadowVersionPrefix,
     ]
 
     /// Whether `key` is covered by the state root.
@@ -68,6 +70,7 @@ public enum StateKey {
     public static func patientShadow(_ patient: Hash32, _ shadow: Hash32) -> [UInt8] {
         key(patientShadowPrefix, patient, shadow)
     }
+    public static func patientShadows(_ patient: Hash32) -> [UInt8] { key(patientShadowPrefix, patient) }
     public static func granteeGrant(_ grantee: Hash32, _ patient: Hash32, _ grant: Hash32) -> [UInt8] {
         key(granteeGrantPrefix, grantee, patient, grant)
     }
@@ -80,6 +83,17 @@ public enum StateKey {
     public static func delegateDelegations(_ delegate: Hash32, _ patient: Hash32) -> [UInt8] {
         key(delegateDelegationPrefix, delegate, patient)
     }
+    /// The envelope a grant carries for a shadow (value: the canonical `ShadowEnvelope`), so that replication and
+    /// erasure find every envelope of a shadow without reading every grant.
+    public static func shadowGrantEnvelope(_ shadow: Hash32, _ grant: Hash32) -> [UInt8] {
+        key(shadowGrantEnvelopePrefix, shadow, grant)
+    }
+    public static func shadowGrantEnvelopes(_ shadow: Hash32) -> [UInt8] { key(shadowGrantEnvelopePrefix, shadow) }
+    /// Every version a shadow had (value: its canonical `ShadowRegister`), so that erasure deletes them all.
+    public static func shadowVersion(_ shadow: Hash32, _ version: UInt64) -> [UInt8] {
+        key(shadowVersionPrefix, shadow) + bigEndian(version)
+    }
+    public static func shadowVersions(_ shadow: Hash32) -> [UInt8] { key(shadowVersionPrefix, shadow) }
     public static func anchor(_ node: Hash32, _ first: UInt64) -> [UInt8] { key(anchorPrefix, node) + bigEndian(first) }
     public static func anchorHead(_ node: Hash32) -> [UInt8] { key(anchorHeadPrefix, node) }
     public static func validatorsUpdate(_ tx: Hash32) -> [UInt8] { key(validatorsUpdatePrefix, tx) }

@@ -351,6 +351,7 @@ struct Execution {
         }
         state.put(Shadow(registration: p, registeredBy: signerID, height: context.height), at: StateKey.shadow(p.shadow))
         state.putRaw([], at: StateKey.patientShadow(p.patient, p.shadow))
+        state.put(p, at: StateKey.shadowVersion(p.shadow, p.version))
         try appendHistory(p.patient)
         return receipt(patient: p.patient, created: p.shadow)
     }
@@ -388,6 +389,7 @@ struct Execution {
             guard !text.isEmpty else { throw LedgerError(.invalidField, "empty policy") }
         }
         let touched = try categories(of: p.scope, patient: p.patient)
+        try checkEnvelopes(p)
         var allowed = signerIsPatient(p.patient, signer)
         if !allowed { allowed = try signerIsDelegate(of: p.patient, .grant, over: touched) }
         guard allowed else {
@@ -396,11 +398,43 @@ struct Execution {
         let grant = Grant(
             id: transaction.id, patient: p.patient, grantee: p.grantee, actions: p.actions, scope: p.scope,
             purpose: p.purpose, validFrom: p.validFrom, validUntil: p.validUntil, grantor: signerID,
-            createdHeight: context.height, breakGlassReason: nil
+            createdHeight: context.height, breakGlassReason: nil, envelopes: p.envelopes
         )
         storeNewGrant(grant)
         try appendHistory(p.patient)
         return receipt(patient: p.patient, created: grant.id)
+    }
+
+    /// A grant's key envelopes (Docs/transactions.md, "consent.grant"): only for a participant grantee and the read
+    /// action, one per shadow, each for a shadow of the patient's that the scope covers, live, at its current version.
+    func checkEnvelopes(_ p: ConsentGrant) throws(LedgerError) {
+        guard !p.envelopes.isEmpty else { return }
+        guard case .participant = p.grantee else {
+            throw LedgerError(.invalidField, "key envelopes are for a participant grantee, not a policy")
+        }
+        guard p.actions.contains(.read) else { throw LedgerError(.invalidField, "key envelopes need the read action") }
+        var seen = Set<Hash32>()
+        for envelope in p.envelopes {
+            guard seen.insert(envelope.shadow).inserted else {
+                throw LedgerError(.invalidField, "two envelopes for shadow \(envelope.shadow.hex.prefix(16))…")
+            }
+            guard let shadow = try state.record(Shadow.self, StateKey.shadow(envelope.shadow)) else {
+                throw LedgerError(.notFound, "no shadow \(envelope.shadow.hex.prefix(16))…")
+            }
+            let registration = shadow.registration
+            guard registration.patient == p.patient else {
+                throw LedgerError(.invalidField, "shadow \(envelope.shadow.hex.prefix(16))… belongs to another patient")
+            }
+            guard !shadow.isErased else { throw LedgerError(.erased, "shadow \(envelope.shadow.hex.prefix(16))… was erased") }
+            let covered = p.scope.shadows.contains(envelope.shadow)
+                || registration.categories.allSatisfy { needed in p.scope.categories.contains { category($0, covers: needed) } }
+            guard covered else {
+                throw LedgerError(.invalidField, "shadow \(envelope.shadow.hex.prefix(16))… is outside the grant's scope")
+            }
+            guard envelope.version == registration.version else {
+                throw LedgerError(.badSequence, "the envelope is for version \(envelope.version), the shadow is at \(registration.version)")
+            }
+        }
     }
 
     mutating func storeNewGrant(_ grant: Grant) {
@@ -408,6 +442,9 @@ struct Execution {
         state.putRaw([], at: StateKey.patientGrant(grant.patient, grant.id))
         if case .participant(let grantee) = grant.grantee {
             state.putRaw([], at: StateKey.granteeGrant(grantee, grant.patient, grant.id))
+        }
+        for envelope in grant.envelopes {
+            state.put(envelope, at: StateKey.shadowGrantEnvelope(envelope.shadow, grant.id))
         }
     }
 

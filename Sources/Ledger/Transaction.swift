@@ -286,6 +286,30 @@ public struct EnvelopeReference: Sendable, Hashable, CanonicalCodable {
     }
 }
 
+/// A key envelope carried by a grant: `shadow`'s data key of `version`, wrapped for the grant's participant grantee,
+/// stored as a blob at `address` (Docs/shadows.md, "Key envelopes for grantees").
+public struct ShadowEnvelope: Sendable, Hashable, CanonicalCodable {
+    public var shadow: Hash32
+    public var version: UInt64
+    public var address: Hash32
+
+    public init(shadow: Hash32, version: UInt64, address: Hash32) {
+        (self.shadow, self.version, self.address) = (shadow, version, address)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(shadow)
+        writer.write(uint: version)
+        writer.write(address)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        shadow = try reader.read()
+        version = try reader.readUInt()
+        address = try reader.read()
+    }
+}
+
 /// `shadow.register`: a new shadow (version 1) or the next version of an existing one.
 public struct ShadowRegister: Sendable, Hashable, CanonicalCodable {
     public var shadow: Hash32
@@ -344,13 +368,16 @@ public struct ConsentGrant: Sendable, Hashable, CanonicalCodable {
     public var validFrom: UInt64
     /// Unix seconds, exclusive; nil for open-ended.
     public var validUntil: UInt64?
+    /// Data keys of shadows in the scope, wrapped for a participant grantee (empty for a policy grantee, or when the
+    /// grant carries no keys).
+    public var envelopes: [ShadowEnvelope]
 
     public init(
         patient: Hash32, grantee: Grantee, actions: Actions, scope: Scope, purpose: Purpose, validFrom: UInt64,
-        validUntil: UInt64?
+        validUntil: UInt64?, envelopes: [ShadowEnvelope] = []
     ) {
         (self.patient, self.grantee, self.actions, self.scope) = (patient, grantee, actions, scope)
-        (self.purpose, self.validFrom, self.validUntil) = (purpose, validFrom, validUntil)
+        (self.purpose, self.validFrom, self.validUntil, self.envelopes) = (purpose, validFrom, validUntil, envelopes)
     }
 
     public func encode(to writer: inout CanonicalWriter) {
@@ -361,6 +388,7 @@ public struct ConsentGrant: Sendable, Hashable, CanonicalCodable {
         writer.write(purpose)
         writer.write(uint: validFrom)
         writer.write(optional: validUntil)
+        writer.write(list: envelopes)
     }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
@@ -371,6 +399,7 @@ public struct ConsentGrant: Sendable, Hashable, CanonicalCodable {
         purpose = try reader.read()
         validFrom = try reader.readUInt()
         validUntil = try reader.readOptional(UInt64.self)
+        envelopes = try reader.readList(of: ShadowEnvelope.self, limit: Limits.envelopesMax)
     }
 }
 

@@ -40,7 +40,9 @@ public actor BlobReplicator {
     enum Input: Sendable {
         case message(Hash32, WireMessage)
         case registered(ShadowRegister)
-        case erased(ShadowRegister, height: UInt64)
+        /// Key envelopes a committed grant carries.
+        case envelopes([Hash32])
+        case erased(Erasure)
     }
     let inbox: AsyncStream<Input>
     nonisolated let inboxContinuation: AsyncStream<Input>.Continuation
@@ -75,18 +77,45 @@ public actor BlobReplicator {
         inboxContinuation.yield(.registered(registration))
     }
 
-    /// A `shadow.erase` committed at `height`: the shadow's blobs are deleted here (handled in order).
-    public nonisolated func committedErasure(_ registration: ShadowRegister, height: UInt64) {
-        inboxContinuation.yield(.erased(registration, height: height))
+    /// A `consent.grant` carrying key envelopes committed: they are wanted (handled in order).
+    public nonisolated func committed(envelopes: [Hash32]) {
+        guard !envelopes.isEmpty else { return }
+        inboxContinuation.yield(.envelopes(envelopes))
     }
 
-    /// Deletes `registration`'s manifest, chunks and envelopes, stops wanting them, and keeps a signed receipt.
-    /// Idempotent: a shadow with a receipt is not erased again.
-    func erase(_ registration: ShadowRegister, height: UInt64) {
+    /// What erasing a shadow deletes: the manifest, chunks and envelopes of every version it had, and the key
+    /// envelopes grants carry for it.
+    public struct Erasure: Sendable {
+        /// Every version's registration, the latest last.
+        public var versions: [ShadowRegister]
+        public var grantEnvelopes: [Hash32]
+        /// The height of the `shadow.erase`.
+        public var height: UInt64
+
+        public init(versions: [ShadowRegister], grantEnvelopes: [Hash32] = [], height: UInt64) {
+            (self.versions, self.grantEnvelopes, self.height) = (versions, grantEnvelopes, height)
+        }
+    }
+
+    /// A `shadow.erase` committed: the shadow's blobs are deleted here (handled in order).
+    public nonisolated func committed(erasure: Erasure) {
+        inboxContinuation.yield(.erased(erasure))
+    }
+
+    /// Deletes what `erasure` names, stops wanting it, and keeps a signed receipt. Idempotent: a shadow with a
+    /// receipt is not erased again.
+    func erase(_ erasure: Erasure) {
+        guard let registration = erasure.versions.last else { return }
         let shadow = registration.shadow
+        let height = erasure.height
         guard (try? blobs.note(shadow)) ?? nil == nil else { return }
-        var addresses = [registration.manifest] + registration.envelopes.map(\.address)
-        if let manifest = try? blobs.manifest(registration.manifest) { addresses += manifest.chunks }
+        var addresses: [Hash32] = []
+        for version in erasure.versions {
+            addresses += [version.manifest] + version.envelopes.map(\.address)
+            if let manifest = try? blobs.manifest(version.manifest) { addresses += manifest.chunks }
+        }
+        var seen = Set<Hash32>()
+        addresses = (addresses + erasure.grantEnvelopes).filter { seen.insert($0).inserted }
         let present = addresses.filter { (try? blobs.contains($0)) == true }.count
         do { try blobs.delete(addresses) } catch {
             logger.error("could not erase a shadow's blobs", metadata: ["shadow": "\(shadow.hex)", "error": "\(error)"])
@@ -144,11 +173,12 @@ public actor BlobReplicator {
     }
 
     /// Serves peers' requests, stores answers and asks for what is wanted, until cancelled.
-    public func run(network: PeerNetwork?, shadows: [ShadowRegister], erased: [(ShadowRegister, UInt64)] = []) async {
+    public func run(network: PeerNetwork?, shadows: [ShadowRegister], grantEnvelopes: [Hash32] = [], erased: [Erasure] = []) async {
         self.network = network
         // Erasures committed while this node was down are carried out first.
-        for (registration, height) in erased { erase(registration, height: height) }
+        for erasure in erased { erase(erasure) }
         for registration in shadows { registered(registration) }
+        for address in grantEnvelopes { want(address, .envelope) }
         if !wanted.isEmpty { logger.info("shadow blobs missing here; fetching from peers", metadata: ["blobs": "\(wanted.count)"]) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [inbox] in
@@ -156,7 +186,8 @@ public actor BlobReplicator {
                     switch input {
                     case .message(let peer, let message): await self.handle(message, from: peer)
                     case .registered(let registration): await self.registered(registration)
-                    case .erased(let registration, let height): await self.erase(registration, height: height)
+                    case .envelopes(let addresses): for address in addresses { await self.want(address, .envelope) }
+                    case .erased(let erasure): await self.erase(erasure)
                     }
                 }
             }

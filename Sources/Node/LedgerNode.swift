@@ -171,14 +171,16 @@ public actor LedgerNode {
         }
         if let replicator {
             for (index, result) in execution.results.enumerated() {
-                guard case .accepted(let receipt) = result, receipt.kind == "shadow.register" || receipt.kind == "shadow.erase",
+                guard case .accepted(let receipt) = result,
+                    receipt.kind == "shadow.register" || receipt.kind == "shadow.erase" || receipt.kind == "consent.grant",
                     let signed = try? Canonical.decode(SignedTransaction.self, from: block.transactions[index])
                 else { continue }
                 switch signed.body.payload {
                 case .shadowRegister(let registration): replicator.committed(registration)
+                case .consentGrant(let grant): replicator.committed(envelopes: grant.envelopes.map(\.address))
                 case .shadowErase(let erase):
                     if let shadow = try? record(Shadow.self, StateKey.shadow(erase.shadow)) {
-                        replicator.committedErasure(shadow.registration, height: block.header.height)
+                        replicator.committed(erasure: erasure(of: shadow, height: block.header.height))
                     }
                 default: break
                 }
@@ -297,8 +299,8 @@ public actor LedgerNode {
 
     /// Whether `requester` may read `shadow` for `purpose`, by the ledger at the current height and the node's clock
     /// (Docs/shadows.md, "Reads").
-    public func readAccess(requester: Hash32, shadow: Hash32, purpose: Purpose) throws(AccessError) -> (decision: ReadAccess.Decision, shadow: Shadow) {
-        try ReadAccess.check(requester: requester, shadow: shadow, purpose: purpose, time: now() / 1_000, state: chain.store)
+    public func readAccess(requester: Hash32, shadow: Hash32, purpose: Purpose, blob: Hash32? = nil) throws(AccessError) -> ReadAccess.Allowed {
+        try ReadAccess.check(requester: requester, shadow: shadow, purpose: purpose, time: now() / 1_000, blob: blob, state: chain.store)
     }
 
     /// Whether `uploader` may upload a payload for `patient` (Docs/shadows.md, "Who may upload").
@@ -324,16 +326,45 @@ public actor LedgerNode {
 
     /// Every registered shadow: those not erased (replication checks them all at start), and the erased ones with
     /// the height of their erasure (carried out at start if they were erased while the node was down).
-    public func registeredShadows() -> (live: [ShadowRegister], erased: [(ShadowRegister, UInt64)]) {
+    /// `envelopes` are the key envelopes grants carry for the live shadows.
+    public func registeredShadows() -> (live: [ShadowRegister], envelopes: [Hash32], erased: [BlobReplicator.Erasure]) {
         var live: [ShadowRegister] = []
-        var erased: [(ShadowRegister, UInt64)] = []
+        var erased: [BlobReplicator.Erasure] = []
+        var shadows: [Shadow] = []
         try? chain.store.forEach(prefix: [StateKey.shadowPrefix], start: nil) { entry in
-            if let shadow = try? Canonical.decode(Shadow.self, from: entry.value) {
-                if let height = shadow.erasedHeight { erased.append((shadow.registration, height)) } else { live.append(shadow.registration) }
+            if let shadow = try? Canonical.decode(Shadow.self, from: entry.value) { shadows.append(shadow) }
+            return true
+        }
+        for shadow in shadows {
+            if let height = shadow.erasedHeight { erased.append(erasure(of: shadow, height: height)) } else { live.append(shadow.registration) }
+        }
+        return (live, live.flatMap { grantEnvelopes(of: $0.shadow) }, erased)
+    }
+
+    /// What erasing `shadow` at `height` deletes: every version it had (from the version index) and the envelopes
+    /// grants carry for it.
+    func erasure(of shadow: Shadow, height: UInt64) -> BlobReplicator.Erasure {
+        let id = shadow.registration.shadow
+        var versions: [ShadowRegister] = []
+        try? chain.store.forEach(prefix: StateKey.shadowVersions(id), start: nil) { entry in
+            if let registration = try? Canonical.decode(ShadowRegister.self, from: entry.value),
+                registration.version < shadow.registration.version
+            {
+                versions.append(registration)
             }
             return true
         }
-        return (live, erased)
+        return BlobReplicator.Erasure(versions: versions + [shadow.registration], grantEnvelopes: grantEnvelopes(of: id), height: height)
+    }
+
+    /// Addresses of the key envelopes that grants carry for `shadow` (every version).
+    public func grantEnvelopes(of shadow: Hash32) -> [Hash32] {
+        var addresses: [Hash32] = []
+        try? chain.store.forEach(prefix: StateKey.shadowGrantEnvelopes(shadow), start: nil) { entry in
+            if let envelope = try? Canonical.decode(ShadowEnvelope.self, from: entry.value) { addresses.append(envelope.address) }
+            return true
+        }
+        return addresses
     }
 
     /// The node's clock (unix milliseconds).

@@ -86,21 +86,22 @@ public actor ShadowDesk {
     /// `blob` nil takes the blob the request names (the payload route, whose URL names none).
     public func admitRead(header: String?, shadow: Hash32, blob expected: Hash32?) async throws(ShadowDeskError) -> (request: ReadRequest, decision: ReadAccess.Decision, readable: Readable) {
         let request: ReadRequest
-        let decision: ReadAccess.Decision
-        let record: Shadow
+        let allowed: ReadAccess.Allowed
         do throws(AccessError) {
             request = try Self.decode(header, ReadRequest.self, chainID: node.chainID).body
             guard request.shadow == shadow, request.blob == expected ?? request.blob else {
                 throw AccessError(.badRequest, "the signed request is for another shadow or blob than the URL's")
             }
             try replay.admit(request, now: node.clockMillis)
-            (decision, record) = try await node.readAccess(requester: request.requester.keyID, shadow: shadow, purpose: request.purpose)
+            allowed = try await node.readAccess(requester: request.requester.keyID, shadow: shadow, purpose: request.purpose,
+                                                blob: request.blob)
         } catch {
             throw .access(error)
         }
-        let registration = record.registration
+        let decision = allowed.decision
+        let registration = allowed.shadow.registration
         let blob = request.blob
-        let readable = try readable(blob, of: registration, requester: request.requester.keyID)
+        let readable = try readable(blob, of: registration, envelopes: allowed.envelopes)
         if let accessLog {
             do {
                 try accessLog.append(timeMillis: node.clockMillis, requester: request.requester.keyID, patient: registration.patient,
@@ -112,11 +113,10 @@ public actor ShadowDesk {
         return (request, decision, readable)
     }
 
-    /// What `blob` is of the shadow: its manifest, one of its chunks, or the requester's own envelope.
-    func readable(_ blob: Hash32, of registration: ShadowRegister, requester: Hash32) throws(ShadowDeskError) -> Readable {
-        if registration.envelopes.contains(where: { $0.address == blob && $0.recipient == requester }) {
-            return .envelope
-        }
+    /// What `blob` is of the shadow: its manifest, one of its chunks, or one of the requester's own envelopes
+    /// (`envelopes`: those the ledger allows them, from the registration and from their grant).
+    func readable(_ blob: Hash32, of registration: ShadowRegister, envelopes: [Hash32]) throws(ShadowDeskError) -> Readable {
+        if envelopes.contains(blob) { return .envelope }
         let manifest: Manifest
         do throws(ShadowError) {
             guard let stored = try blobs.manifest(registration.manifest) else {

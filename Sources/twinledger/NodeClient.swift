@@ -24,7 +24,17 @@ struct NodeClient {
     }
 
     func get<T: Decodable>(_ path: String, as type: T.Type = T.self) async throws -> T {
-        try await send(URLRequest(url: base.appendingPathComponent(path)), as: type)
+        try await send(URLRequest(url: url(path)), as: type)
+    }
+
+    /// `path` (with an optional `?query`) under the node's base URL. The query is kept as a query: appending it as a
+    /// path component would escape its `?`.
+    func url(_ path: String) -> URL {
+        let parts = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let url = base.appendingPathComponent(String(parts[0]))
+        guard parts.count == 2, var components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return url }
+        components.percentEncodedQuery = String(parts[1])
+        return components.url ?? url
     }
 
     func send<T: Decodable>(_ request: URLRequest, as type: T.Type = T.self) async throws -> T {
@@ -58,7 +68,7 @@ struct NodeClient {
     }
 
     func request(_ path: String, method: String = "GET", headers: [String: String] = [:]) -> URLRequest {
-        var request = URLRequest(url: base.appendingPathComponent(path))
+        var request = URLRequest(url: url(path))
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         return request

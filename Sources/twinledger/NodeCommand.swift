@@ -201,7 +201,7 @@ struct NodeService: Service {
         let events = Task { if let network { await node.run(events: network) } }
         let replication = Task {
             let shadows = await node.registeredShadows()
-            await replicator.run(network: network, shadows: shadows.live, erased: shadows.erased)
+            await replicator.run(network: network, shadows: shadows.live, grantEnvelopes: shadows.envelopes, erased: shadows.erased)
         }
         let anchoring = Task {
             while !Task.isCancelled {

@@ -21,6 +21,7 @@ extension ShadowCommand {
         @Option(help: "Shadow id, for a new version of an existing shadow (default: a new random id).") var shadow: String?
         @Option(help: "Version (1 for a new shadow; each version has its own data key).") var version: UInt64 = 1
         @Option(help: "Also wrap the data key for these keys (x-only public keys, hex), comma-separated.") var recipients: String?
+        @Flag(help: "Do not wrap the data key for the holders of active read grants that cover the shadow.") var noGrantees = false
         @Argument(help: "The file to encrypt and upload.") var file: String
         @OptionGroup var wallet: WalletOptions
 
@@ -55,26 +56,25 @@ extension ShadowCommand {
             let upload = try await uploadFile(URL(fileURLWithPath: sealedPath), size: ciphertextSize, mediaType: mediaType,
                                               patient: patientID, key: key, chainID: health.chainID, client: client)
             guard let manifest = Hash32(hex: upload.manifest) else { throw WalletError("the node answered a bad manifest address") }
-            // A key envelope per recipient, each uploaded as a blob of its own.
-            var keys = [key.publicKey]
+            // A key envelope per recipient, each uploaded as a blob of its own: the signer, the keys named, and
+            // (unless told not to) everyone holding an active read grant that covers this shadow.
+            let keys = ShadowKeys(client: client, chainID: health.chainID, key: key)
+            var recipientKeys = [key.publicKey]
             for text in list(recipients) {
                 guard let bytes = Hex.decode(text), let recipient = try? PublicKey(bytes: bytes) else {
                     throw ValidationError("--recipients: \(text) is not an x-only public key")
                 }
-                if !keys.contains(recipient) { keys.append(recipient) }
+                if !recipientKeys.contains(recipient) { recipientKeys.append(recipient) }
+            }
+            if !noGrantees {
+                for reader in try await keys.readers(of: patientID, shadow: id, categories: list(categories))
+                where !recipientKeys.contains(reader) {
+                    recipientKeys.append(reader)
+                }
             }
             var envelopes: [EnvelopeReference] = []
-            for recipient in keys {
-                let envelope = try KeyEnvelope.wrap(dataKey: dataKey, for: recipient)
-                let path = NSTemporaryDirectory() + "twinledger-envelope-\(UUID().uuidString).bin"
-                FileManager.default.createFile(atPath: path, contents: Data(envelope.bytes))
-                defer { try? FileManager.default.removeItem(atPath: path) }
-                let stored = try await uploadFile(URL(fileURLWithPath: path), size: UInt64(envelope.bytes.count),
-                                                  mediaType: "application/vnd.twinledger.key-envelope", patient: patientID, key: key,
-                                                  chainID: health.chainID, client: client, quiet: true)
-                guard let address = stored.chunks.first.flatMap({ Hash32(hex: $0) }), address == Hashing.sha3(envelope.bytes) else {
-                    throw WalletError("the node stored the envelope under an unexpected address")
-                }
+            for recipient in recipientKeys {
+                let address = try await keys.uploadEnvelope(dataKey, for: recipient, patient: patientID)
                 envelopes.append(EnvelopeReference(recipient: recipient.keyID, address: address))
             }
             let register = ShadowRegister(shadow: id, patient: patientID, version: version, categories: list(categories),
@@ -103,24 +103,12 @@ extension ShadowCommand {
             guard let purpose = Purpose(rawValue: purpose) else { throw ValidationError("--purpose: unknown purpose \(purpose)") }
             let id = try hash(shadow, "--shadow")
             let health: HealthResponse = try await client.get("health")
-            let state: StateResponse = try await client.get("v1/state/\(Hex.encode(StateKey.shadow(id)))")
-            guard let value = state.value.flatMap(Hex.decode), let record = try? Canonical.decode(Shadow.self, from: value) else {
-                throw WalletError.refused("unknown_shadow", "no shadow \(id.hex) on the ledger")
-            }
+            let keys = ShadowKeys(client: client, chainID: health.chainID, key: key)
+            let record = try await keys.shadow(id)
             let registration = record.registration
-            guard let envelope = registration.envelopes.first(where: { $0.recipient == key.publicKey.keyID }) else {
-                throw WalletError("the shadow has no key envelope for this key (ask the patient to wrap its data key for you)")
-            }
-            func read(_ path: String, blob: Hash32) async throws -> Data {
-                let request = ReadRequest(chainID: health.chainID, requester: key.publicKey, shadow: id, blob: blob, purpose: purpose,
-                                          timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))
-                let header = try SignedReadRequest(signing: request, with: key).headerValue
-                return try await client.raw(client.request(path, headers: ["TwinLedger-Read": header]))
-            }
-            let envelopeBytes = try await read("v1/shadows/\(id.hex)/blobs/\(envelope.address.hex)", blob: envelope.address)
-            let dataKey = try KeyEnvelope(bytes: [UInt8](envelopeBytes)).unwrap(with: key)
+            let dataKey = try await keys.dataKey(of: record, purpose: purpose)
             progress("downloading", 0)
-            let payload = try await read("v1/shadows/\(id.hex)/payload", blob: registration.manifest)
+            let payload = try await keys.read("v1/shadows/\(id.hex)/payload", shadow: id, blob: registration.manifest, purpose: purpose)
             guard UInt64(payload.count) == registration.size else {
                 throw WalletError("the node sent \(payload.count) bytes of \(registration.size): incomplete, try again")
             }

@@ -113,6 +113,8 @@ struct ConsentCommand: AsyncParsableCommand {
         @Option(help: "Comma-separated shadow ids.") var shadows: String?
         @Option(help: "TREAT, ETREAT, CAREMGT, HRESCH, PUBHLTH, PATRQT") var purpose = "TREAT"
         @Option(help: "Valid for this many days (0: open-ended).") var days = 30
+        @Flag(help: "Do not wrap the covered shadows' data keys for the grantee (by default a read grant to a participant carries them).")
+        var withoutKeys = false
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
@@ -130,13 +132,42 @@ struct ConsentCommand: AsyncParsableCommand {
             }
             guard let purposeValue = Purpose(rawValue: purpose) else { throw ValidationError("unknown purpose \(purpose)") }
             let now = UInt64(Date().timeIntervalSince1970)
-            let grant = ConsentGrant(
+            var grant = ConsentGrant(
                 patient: try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey), grantee: grantee,
                 actions: actionSet,
                 scope: Scope(shadows: try list(shadows).map { try hash($0, "shadow id") }, categories: list(categories)),
                 purpose: purposeValue, validFrom: now - 60, validUntil: days > 0 ? now + UInt64(days) * 86_400 : nil
             )
+            if case .participant(let granteeID) = grantee, actionSet.contains(.read), !withoutKeys {
+                grant.envelopes = try await wrapKeys(grant, for: granteeID, key: key)
+            }
             try await submitAndReport(.consentGrant(grant), key: key, wallet: wallet)
+        }
+
+        /// A key envelope for the grantee of every covered shadow whose data key the signer can open (Docs/shadows.md,
+        /// "Key envelopes for grantees"); a shadow whose key the signer holds no envelope for is named and skipped.
+        func wrapKeys(_ grant: ConsentGrant, for granteeID: Hash32, key: SecretKey) async throws -> [ShadowEnvelope] {
+            let client = try wallet.client()
+            let health: HealthResponse = try await client.get("health")
+            let keys = ShadowKeys(client: client, chainID: health.chainID, key: key)
+            let granteeKey: PublicKey
+            if let toKeyFile { granteeKey = try KeyFile.loadPublicKey(from: toKeyFile) } else { granteeKey = try await keys.publicKey(of: granteeID) }
+            var envelopes: [ShadowEnvelope] = []
+            for record in try await keys.shadows(of: grant.patient, coveredBy: grant.scope).prefix(Limits.envelopesMax) {
+                let registration = record.registration
+                let dataKey: [UInt8]
+                do { dataKey = try await keys.dataKey(of: record, purpose: grant.purpose) } catch {
+                    let note = "shadow \(registration.shadow.hex.prefix(16))…: its data key is not wrapped for the grantee (\(error))\n"
+                    FileHandle.standardError.write(Data(note.utf8))
+                    continue
+                }
+                let address = try await keys.uploadEnvelope(dataKey, for: granteeKey, patient: grant.patient)
+                envelopes.append(ShadowEnvelope(shadow: registration.shadow, version: registration.version, address: address))
+            }
+            if !wallet.json && !envelopes.isEmpty {
+                print("  data keys of \(envelopes.count) shadow(s) wrapped for the grantee")
+            }
+            return envelopes
         }
     }
 

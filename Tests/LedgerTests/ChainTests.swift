@@ -77,6 +77,14 @@ struct ChainTests {
         #expect { try Chain(store: store, genesis: genesis(try SecretKey())) } throws: {
             ($0 as? LedgerError)?.code == .invalidField
         }
+        // A store of ledger format 1 (0.6.0 and earlier wrote no format key) is refused with the reason, untouched.
+        var downgrade = WriteBatch()
+        downgrade.delete([0x86])
+        try store.write(downgrade, sync: true)
+        #expect { try Chain(store: store, genesis: genesis(organization)) } throws: {
+            ($0 as? LedgerError)?.message.contains("ledger format 1") == true
+        }
+        #expect(try store.get([0x86]) == nil)
     }
 
     @Test("SIGKILL during block production: restart at the last whole block, consistent, and continue")

@@ -50,6 +50,42 @@ struct ReadAccessTests {
         #expect(refusal(world, other.key, mri) == .noGrant)
     }
 
+    @Test("the envelopes a requester may fetch: their own from the registration, and the allowing grant's for the current version")
+    func envelopes() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let doctor = try world.enroll(.practitioner)
+        let nurse = try world.enroll(.practitioner)
+        let mri = Hashing.sha3([1])
+        var register = world.shadowPayload(patient, mri, ["neuro.mri"])
+        let patientEnvelope = Hashing.sha3([2])
+        register.envelopes = [EnvelopeReference(recipient: patient.key.publicKey.keyID, address: patientEnvelope)]
+        try world.accept(patient.key, .shadowRegister(register))
+        func allowed(_ who: SecretKey, blob: Hash32? = nil) throws -> ReadAccess.Allowed {
+            try ReadAccess.check(requester: who.publicKey.keyID, shadow: mri, purpose: .treatment, time: world.time, blob: blob,
+                                 state: world.store)
+        }
+        #expect(try allowed(patient.key).envelopes == [patientEnvelope])
+        // A grant without keys first, then one carrying the doctor's envelope: asking for that envelope picks the
+        // second grant; asking for anything else takes the first in index order.
+        let plain = try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: doctor, categories: ["neuro"])))
+        var keyed = world.grantPayload(patient, to: doctor, categories: ["neuro"])
+        let doctorEnvelope = Hashing.sha3([3])
+        keyed.envelopes = [ShadowEnvelope(shadow: mri, version: 1, address: doctorEnvelope)]
+        let carrying = try world.accept(patient.key, .consentGrant(keyed))
+        let viaEnvelope = try allowed(doctor, blob: doctorEnvelope)
+        #expect(viaEnvelope.decision == .grant(carrying.transaction) && viaEnvelope.envelopes == [doctorEnvelope])
+        let other = try allowed(doctor, blob: register.manifest)
+        #expect([plain.transaction, carrying.transaction].contains(try #require(other.decision.grant)))
+        // The patient's envelope is not the doctor's, nor the doctor's the nurse's (who holds a keyless grant).
+        #expect(!viaEnvelope.envelopes.contains(patientEnvelope))
+        try world.accept(patient.key, .consentGrant(world.grantPayload(patient, to: nurse, categories: ["neuro"])))
+        #expect(try allowed(nurse, blob: doctorEnvelope).envelopes.isEmpty)
+        // A new version has a new data key: the grant's envelope for version 1 no longer counts.
+        _ = try world.registerShadow(patient, version: 2, shadow: mri)
+        #expect(try allowed(doctor, blob: doctorEnvelope).envelopes.isEmpty)
+    }
+
     @Test("every way a grant falls short is refused with its reason, the closest grant's reason first")
     func refusals() throws {
         let world = try LedgerWorld()

@@ -216,6 +216,46 @@ struct ConsentTests {
         try world.reject(patient.key, .consentGrant(emptyPolicy), .invalidField)
     }
 
+    @Test("a read grant carries key envelopes for covered, live shadows at their current version; the index finds them")
+    func envelopes() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let other = try world.enrollPatient()
+        let practitioner = try world.enroll(.practitioner)
+        let mri = try world.registerShadow(patient, categories: ["neuro.mri"])
+        let ecg = try world.registerShadow(patient, categories: ["cardio.ecg"])
+        _ = try world.registerShadow(patient, version: 2, shadow: mri)
+        let theirs = try world.registerShadow(other, categories: ["neuro.mri"])
+        func grant(_ envelopes: [ShadowEnvelope], actions: Actions = .read, policy: Bool = false) -> Payload {
+            var p = world.grantPayload(patient, to: practitioner, actions: actions, categories: ["neuro"])
+            p.envelopes = envelopes
+            if policy { p.grantee = .policy("HOSP_A.neurologist") }
+            return .consentGrant(p)
+        }
+        let address = Hashing.sha3([7])
+        let current = ShadowEnvelope(shadow: mri, version: 2, address: address)
+        try world.reject(patient.key, grant([ShadowEnvelope(shadow: mri, version: 1, address: address)]), .badSequence)
+        try world.reject(patient.key, grant([ShadowEnvelope(shadow: ecg, version: 1, address: address)]), .invalidField)
+        try world.reject(patient.key, grant([ShadowEnvelope(shadow: theirs, version: 1, address: address)]), .invalidField)
+        try world.reject(patient.key, grant([ShadowEnvelope(shadow: Hashing.sha3([9]), version: 1, address: address)]), .notFound)
+        try world.reject(patient.key, grant([current, current]), .invalidField)
+        try world.reject(patient.key, grant([current], actions: .write), .invalidField)
+        try world.reject(patient.key, grant([current], policy: true), .invalidField)
+        let receipt = try world.accept(patient.key, grant([current]))
+        let id = try #require(receipt.created)
+        #expect(try world.record(Grant.self, StateKey.grant(id))?.envelopes == [current])
+        #expect(try world.record(ShadowEnvelope.self, StateKey.shadowGrantEnvelope(mri, id)) == current)
+        // The indexes stay out of the state root: they are derived from the grant and registration records. Every
+        // version of a shadow stays listed (erasure deletes them all).
+        #expect(!StateKey.isAuthenticated(StateKey.shadowGrantEnvelope(mri, id)))
+        #expect(try world.record(ShadowRegister.self, StateKey.shadowVersion(mri, 1))?.version == 1)
+        #expect(try world.record(ShadowRegister.self, StateKey.shadowVersion(mri, 2))?.version == 2)
+        #expect(!StateKey.isAuthenticated(StateKey.shadowVersion(mri, 1)))
+        // An erased shadow takes no new envelopes.
+        try world.accept(patient.key, .shadowErase(ShadowErase(shadow: mri)))
+        try world.reject(patient.key, grant([current]), .erased)
+    }
+
     @Test("revocation by the patient, the grantor or a delegate with revoke power; never twice")
     func revoke() throws {
         let world = try LedgerWorld()

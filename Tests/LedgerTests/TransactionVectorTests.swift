@@ -50,7 +50,8 @@ func expectedPayloads() throws -> [String: Payload] {
             policy: "HOSP_A.neurologist")),
         "consent.grant": .consentGrant(ConsentGrant(
             patient: h("patient"), grantee: .participant(h("grantee")), actions: [.read, .share], scope: scope,
-            purpose: .treatment, validFrom: 1_800_000_000, validUntil: 1_800_086_400)),
+            purpose: .treatment, validFrom: 1_800_000_000, validUntil: 1_800_086_400,
+            envelopes: [ShadowEnvelope(shadow: h("shadow"), version: 3, address: h("envelope"))])),
         "consent.grant policy": .consentGrant(ConsentGrant(
             patient: h("patient"), grantee: .policy("HOSP_A.cardiologist or NEURO.neurologist"), actions: .read,
             scope: scope, purpose: .research, validFrom: 1_800_000_000, validUntil: nil)),

@@ -121,10 +121,11 @@ payloads = [
     ("authority.rotate", 2, uvarint(2) + lst([("cardiologist", b"\x04")], lambda a: tstr(a[0]) + bstr(a[1]))),
     ("shadow.register", 3, SHADOW + PATIENT + uvarint(1) + lst(["neuro.mri"], tstr) + MANIFEST + uvarint(1048576)
      + lst([(GRANTEE, ENVELOPE)], lambda e: e[0] + e[1]) + opt("HOSP_A.neurologist", tstr)),
+    # consent.grant ends with its key envelopes (ledger format 2): shadow id, version, envelope address.
     ("consent.grant", 4, PATIENT + uvarint(0) + GRANTEE + uvarint(5) + scope + tstr("TREAT") + uvarint(1800000000)
-     + opt(1800086400, uvarint)),
+     + opt(1800086400, uvarint) + lst([(SHADOW, 3, ENVELOPE)], lambda e: e[0] + uvarint(e[1]) + e[2])),
     ("consent.grant policy", 4, PATIENT + uvarint(1) + tstr("HOSP_A.cardiologist or NEURO.neurologist") + uvarint(1)
-     + scope + tstr("HRESCH") + uvarint(1800000000) + opt(None, uvarint)),
+     + scope + tstr("HRESCH") + uvarint(1800000000) + opt(None, uvarint) + lst([], lambda e: e)),
     ("consent.revoke", 5, GRANT),
     ("delegation.grant", 6, PATIENT + GRANTEE + uvarint(3) + lst(["neuro"], tstr) + opt(1900000000, uvarint)),
     ("delegation.revoke", 7, DELEG),
