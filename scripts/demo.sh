@@ -64,7 +64,7 @@ done
 cmp -s "$W/mri.bin" "$W/mri-neurologist.bin" && echo "  identical to the patient's file"
 
 step "The radiologist tries to grant itself access: refused"
-$T consent grant --key "$W/radiologist.key" --patient "$PATIENT_ID" --to-key-file "$W/radiologist.key" --categories neuro || true
+$T consent grant --key "$W/radiologist.key" --patient "$PATIENT_ID" --to-key-file "$W/radiologist.key" --categories neuro --without-keys || true
 
 step "The patient delegates consent management for neuro data to the caregiver"
 $T delegate grant --key "$W/patient.key" --to-key-file "$W/caregiver.key" --powers grant,revoke --categories neuro
