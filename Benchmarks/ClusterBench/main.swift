@@ -477,6 +477,17 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
     return ClusterResult(validators: validators, ceilingPerValidator: limit, ledgerFloorPerValidator: floor, rates: results)
 }
 
+/// A process's resident memory now, split into anonymous (its heap and stacks) and file-backed pages (the binary,
+/// libraries, and LevelDB's mapped table files), in bytes.
+func residentSplit(_ pid: Int32) -> (anonymous: Double, file: Double) {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return (0, 0) }
+    func kib(_ name: String) -> Double {
+        text.split(separator: "\n").first { $0.hasPrefix(name) }
+            .flatMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first }.flatMap { Double($0) }.map { $0 * 1_024 } ?? 0
+    }
+    return (kib("RssAnon:"), kib("RssFile:"))
+}
+
 /// Peak resident memory of a process (VmHWM, bytes), from /proc.
 func peakRSS(_ pid: Int32) -> Double {
     guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
@@ -550,8 +561,12 @@ func runShadowReplication(_ options: Options, validators: Int) async throws {
         }
         usleep(100_000)
     }
-    print(String(format: "shadow of %d MiB: upload to v0 %.2f s (%.0f MB/s); v0 peak RSS %.0f MiB before, %.0f MiB after",
-                 options.shadowMiB, uploadSeconds, Double(size) / 1e6 / uploadSeconds, rssBefore / 1_048_576, rssAfter / 1_048_576))
+    let rssReplicated = peakRSS(v0)
+    let (anon, file) = residentSplit(v0)
+    print(String(format: "shadow of %d MiB: upload to v0 %.2f s (%.0f MB/s); v0 peak RSS %.0f MiB before, %.0f MiB after the upload, "
+                 + "%.0f MiB after serving its replication (now %.0f MiB anonymous, %.0f MiB file-backed)",
+                 options.shadowMiB, uploadSeconds, Double(size) / 1e6 / uploadSeconds, rssBefore / 1_048_576, rssAfter / 1_048_576,
+                 rssReplicated / 1_048_576, anon / 1_048_576, file / 1_048_576))
     print("  replicated to every other validator, from the registration's commit: "
           + replicated.dropFirst().map { String(format: "%.2f s", $0) }.joined(separator: ", ")
           + String(format: " (the last at %.0f MB/s)", Double(size) / 1e6 / (replicated.dropFirst().max() ?? 1)))

@@ -49,7 +49,7 @@ public actor BlobReplicator {
 
     static let requestTimeoutMillis: UInt64 = 5_000
     static let retryMillis: UInt64 = 1_000
-    static let inFlightMax = 32
+    static let inFlightMax = 16
     static let responseBytesMax = 9 << 20
 
     /// Signs erasure receipts: the node's key (the genesis names it); nil only in tests.

@@ -149,7 +149,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         return addresses
     }
 
-    public static let defaultShadows = ShadowsSection(payloadBytesMax: 1 << 30, patientQuotaBytes: 16 << 30, requestWindowMs: 60_000)
+    public static let defaultShadows = ShadowsSection(payloadBytesMax: 2 << 30, patientQuotaBytes: 16 << 30, requestWindowMs: 60_000)
 
     /// The shadows section, defaulted.
     public var shadowsSettings: ShadowsSection { shadows ?? Self.defaultShadows }

@@ -21,7 +21,24 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         /// Bits per key of the Bloom filter; 0 disables it.
         public var bloomFilterBitsPerKey = 10
         public var snappyCompression = true
+        /// Target size of a table file (LevelDB's default, 2 MiB, when nil).
+        public var maxFileBytes: Int?
         public init() {}
+
+        /// For the blob store: values are 1 MiB chunks of ciphertext. No compression (ciphertext does not compress;
+        /// trying costs a pass over every byte), and a small table cache: LevelDB maps each table it keeps open, and
+        /// the pages a compaction reads stay counted in the node's resident memory until the table is closed, so
+        /// 64 open tables (LevelDB's minimum) bound that; opening a table costs an index read, nothing next to a
+        /// 1 MiB value. Blocks read through the maps are not copied into the block cache, which stays small.
+        public static var blobs: Options {
+            var options = Options()
+            options.snappyCompression = false
+            options.maxOpenFiles = 74
+            options.blockCacheBytes = 8 << 20
+            options.writeBufferBytes = 8 << 20
+            options.maxFileBytes = 1 << 20
+            return options
+        }
     }
 
     public let path: String
@@ -134,6 +151,7 @@ final class Handle: @unchecked Sendable {
         leveldb_options_set_paranoid_checks(options, settings.paranoidChecks ? 1 : 0)
         leveldb_options_set_write_buffer_size(options, settings.writeBufferBytes)
         leveldb_options_set_max_open_files(options, Int32(clamping: settings.maxOpenFiles))
+        if let bytes = settings.maxFileBytes { leveldb_options_set_max_file_size(options, bytes) }
         leveldb_options_set_compression(
             options, Int32(settings.snappyCompression ? leveldb_snappy_compression : leveldb_no_compression)
         )

@@ -67,6 +67,23 @@ struct NodeClient {
         return data
     }
 
+    /// Downloads a successful answer's body to a temporary file (the caller moves or removes it), so a large body
+    /// never sits in memory; an error answer becomes a `WalletError` as in `raw`.
+    func download(_ request: URLRequest) async throws -> URL {
+        let (file, response): (URL, URLResponse)
+        do { (file, response) = try await URLSession.shared.download(for: request) } catch {
+            throw WalletError("cannot reach the node at \(base.absoluteString): \(error.localizedDescription)")
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        guard (200..<300).contains(status) else {
+            defer { try? FileManager.default.removeItem(at: file) }
+            let data = (try? Data(contentsOf: file)) ?? Data()
+            if let body = try? JSONDecoder().decode(ErrorBody.self, from: data) { throw WalletError.refused(body.code, body.message) }
+            throw WalletError("the node answered HTTP \(status)")
+        }
+        return file
+    }
+
     func request(_ path: String, method: String = "GET", headers: [String: String] = [:]) -> URLRequest {
         var request = URLRequest(url: url(path))
         request.httpMethod = method

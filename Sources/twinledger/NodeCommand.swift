@@ -94,7 +94,7 @@ struct NodeCommand: AsyncParsableCommand {
             logger[metadataKey: "node"] = "\(config.node.moniker)"
             try FileManager.default.createDirectory(atPath: paths.data, withIntermediateDirectories: true)
             let level = try LevelDBStore(path: paths.state)
-            let blobLevel = try LevelDBStore(path: paths.blobs)
+            let blobLevel = try LevelDBStore(path: paths.blobs, options: .blobs)
             let store = CachedStore(base: level, capacityBytes: config.storageSettings.stateCacheMB << 20)
             var settings = LedgerNode.Settings()
             settings.blockInterval = .milliseconds(config.producer.blockIntervalMs)

@@ -29,6 +29,16 @@ struct ShadowKeys {
         return try await client.raw(client.request(path, headers: ["TwinLedger-Read": header]))
     }
 
+    /// Like `read`, into a temporary file (the payload of a large shadow never sits in memory).
+    func download(_ path: String, shadow id: Hash32, blob: Hash32, purpose: Purpose) async throws -> URL {
+        let request = ReadRequest(chainID: chainID, requester: key.publicKey, shadow: id, blob: blob, purpose: purpose,
+                                  timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))
+        let header = try SignedReadRequest(signing: request, with: key).headerValue
+        var http = client.request(path, headers: ["TwinLedger-Read": header])
+        http.timeoutInterval = 3_600
+        return try await client.download(http)
+    }
+
     /// Where this key's envelope for the shadow's current version is: named for it at registration, or carried by a
     /// grant to it (an active one first; an ended one's is still tried, so that the node says why it refuses). Nil if
     /// there is none.

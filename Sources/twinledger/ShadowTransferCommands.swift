@@ -108,21 +108,26 @@ extension ShadowCommand {
             let registration = record.registration
             let dataKey = try await keys.dataKey(of: record, purpose: purpose)
             progress("downloading", 0)
-            let payload = try await keys.read("v1/shadows/\(id.hex)/payload", shadow: id, blob: registration.manifest, purpose: purpose)
-            guard UInt64(payload.count) == registration.size else {
-                throw WalletError("the node sent \(payload.count) bytes of \(registration.size): incomplete, try again")
+            let downloaded = try await keys.download("v1/shadows/\(id.hex)/payload", shadow: id, blob: registration.manifest, purpose: purpose)
+            defer { try? FileManager.default.removeItem(at: downloaded) }
+            progress("downloading", 1)
+            let received = UInt64((try? FileManager.default.attributesOfItem(atPath: downloaded.path)[.size] as? NSNumber)??.uint64Value ?? 0)
+            guard received == registration.size else {
+                throw WalletError("the node sent \(received) bytes of \(registration.size): incomplete, try again")
             }
+            guard let payload = FileHandle(forReadingAtPath: downloaded.path) else { throw WalletError("cannot read the download") }
+            defer { try? payload.close() }
+            // Decrypted segment by segment (memory holds one); a segment that does not open leaves no output file.
             let cipher = try ShadowCipher(dataKey: dataKey, shadow: id, version: registration.version)
             let sealedBytes = ShadowCipher.plaintextSegmentBytes + ShadowCipher.overheadBytes
-            let count = UInt64(max(1, (payload.count + sealedBytes - 1) / sealedBytes))
+            let count = max(1, (received + UInt64(sealedBytes) - 1) / UInt64(sealedBytes))
             guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
                 let output = FileHandle(forWritingAtPath: out)
             else { throw ValidationError("cannot write \(out)") }
             defer { try? output.close() }
             var written = 0
             for index in 0..<count {
-                let start = Int(index) * sealedBytes
-                let segment = [UInt8](payload[start..<min(payload.count, start + sealedBytes)])
+                let segment = try payload.read(upToCount: sealedBytes).map { [UInt8]($0) } ?? []
                 let plaintext: [UInt8]
                 do { plaintext = try cipher.open(segment, index: index, count: count) } catch {
                     try? FileManager.default.removeItem(atPath: out)
