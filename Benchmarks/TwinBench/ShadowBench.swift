@@ -36,7 +36,7 @@ func runShadowBenchmark(sizes: [Int]) async throws {
         chainID: chainID, signer: organization.publicKey, nonce: 1,
         payload: .enroll(Enroll(key: patient.publicKey, role: .patient, organization: "HOSP_A"))), with: organization).bytes)
     try await node.produceBlock()
-    let blobLevel = try LevelDBStore(path: directory + "/blobs")
+    let blobLevel = try LevelDBStore(path: directory + "/blobs", options: .blobs)
     defer { blobLevel.close() }
     var limits = ShadowDesk.Limits()
     limits.payloadBytesMax = 1 << 34
@@ -60,7 +60,7 @@ func runShadowBenchmark(sizes: [Int]) async throws {
         var upload: [Double] = [], uploadCeiling: [Double] = [], download: [Double] = [], downloadCeiling: [Double] = []
         for run in 0..<runs {
             // Ceiling: SHA3 and raw puts of the same chunks into a fresh LevelDB, one sync at the end.
-            let raw = try LevelDBStore(path: directory + "/raw-\(size)-\(run)")
+            let raw = try LevelDBStore(path: directory + "/raw-\(size)-\(run)", options: .blobs)
             uploadCeiling.append(Double(size) / 1e6 / time {
                 for index in 0..<chunkCount {
                     let chunk = Array(payload[(index << 20)..<min(size, (index + 1) << 20)])
@@ -82,7 +82,7 @@ func runShadowBenchmark(sizes: [Int]) async throws {
                                         mediaType: "application/octet-stream", timeMillis: LedgerNode.wallClockMillis(),
                                         nonce: SecureRandom.bytes(16))
             let header = try SignedUploadRequest(signing: request, with: patient).headerValue
-            var response: (status: Int, body: [UInt8]) = (0, [])
+            var response: (status: Int, body: ArraySlice<UInt8>) = (0, [])
             let seconds = try time {
                 response = try shadowBenchHTTP(port: port, method: "POST", path: "/v1/shadows/upload",
                                                headers: ["TwinLedger-Upload": header], body: payload)
@@ -107,8 +107,47 @@ func runShadowBenchmark(sizes: [Int]) async throws {
                 response = try shadowBenchHTTP(port: port, method: "GET", path: "/v1/shadows/\(shadow.hex)/payload",
                                                headers: ["TwinLedger-Read": readHeader], body: nil, expect: size)
             }
-            guard response.status == 200, response.body == payload else { throw NodeError("download failed: \(response.status)") }
+            guard response.status == 200, response.body.elementsEqual(payload) else { throw NodeError("download failed: \(response.status)") }
             download.append(Double(size) / 1e6 / downloadSeconds)
+            // Where a small read's fixed cost goes (once, on the first size): the desk's admission (signature, replay,
+            // the ledger's decision), the synced access record, a bare HTTP round trip (new connection, /health), and
+            // signed reads of the manifest blob and of the whole (small) payload over HTTP.
+            if run == 0 && size == sizes.first {
+                var admitTimes: [Double] = [], recordTimes: [Double] = []
+                for _ in 0..<200 {
+                    let r = ReadRequest(chainID: chainID, requester: patient.publicKey, shadow: shadow, blob: manifest,
+                                        purpose: .patientRequest, timeMillis: LedgerNode.wallClockMillis(), nonce: SecureRandom.bytes(16))
+                    let h = try SignedReadRequest(signing: r, with: patient).headerValue
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    let admitted = try await desk.admitRead(header: h, shadow: shadow, blob: nil)
+                    let t1 = DispatchTime.now().uptimeNanoseconds
+                    try admitted.access.record()
+                    let t2 = DispatchTime.now().uptimeNanoseconds
+                    admitTimes.append(Double(t1 - t0) / 1e3); recordTimes.append(Double(t2 - t1) / 1e3)
+                }
+                var healthTimes: [Double] = [], blobTimes: [Double] = [], payloadTimes: [Double] = []
+                for _ in 0..<200 {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    _ = try shadowBenchHTTP(port: port, method: "GET", path: "/health", headers: [:], body: nil)
+                    healthTimes.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e3)
+                    for path in ["/v1/shadows/\(shadow.hex)/blobs/\(manifest.hex)", "/v1/shadows/\(shadow.hex)/payload"] {
+                        let r = ReadRequest(chainID: chainID, requester: patient.publicKey, shadow: shadow, blob: manifest,
+                                            purpose: .patientRequest, timeMillis: LedgerNode.wallClockMillis(), nonce: SecureRandom.bytes(16))
+                        let h = try SignedReadRequest(signing: r, with: patient).headerValue
+                        let t1 = DispatchTime.now().uptimeNanoseconds
+                        _ = try shadowBenchHTTP(port: port, method: "GET", path: path, headers: ["TwinLedger-Read": h], body: nil, expect: size)
+                        let us = Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e3
+                        if path.hasSuffix("payload") { payloadTimes.append(us) } else { blobTimes.append(us) }
+                    }
+                }
+                for (name, values) in [("signed read admission (desk, in process)", admitTimes), ("access record, synced write", recordTimes),
+                                       ("HTTP round trip, new connection (/health)", healthTimes),
+                                       ("signed read of the manifest over HTTP", blobTimes),
+                                       ("signed read of a \(size >> 10) KiB payload over HTTP", payloadTimes)] {
+                    rows.append(Row(name: name, value: median(values), unit: "us", runs: []))
+                    printRow(name, median(values), "us")
+                }
+            }
         }
         let label = size >= 1 << 20 ? "\(size >> 20) MiB" : "\(size >> 10) KiB"
         for (name, values) in [("shadow upload over HTTP, \(label)", upload), ("  ceiling: SHA3 + raw LevelDB puts, \(label)", uploadCeiling),
@@ -126,7 +165,7 @@ func runShadowBenchmark(sizes: [Int]) async throws {
 
 /// One HTTP/1.1 exchange over a plain socket: the body sent in 64 KiB writes, the whole response read.
 func shadowBenchHTTP(port: Int, method: String, path: String, headers: [String: String], body: [UInt8]?,
-                     expect: Int = 0) throws -> (status: Int, body: [UInt8]) {
+                     expect: Int = 0) throws -> (status: Int, body: ArraySlice<UInt8>) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw NodeError("socket: errno \(errno)") }
     defer { close(fd) }
@@ -152,13 +191,24 @@ func shadowBenchHTTP(port: Int, method: String, path: String, headers: [String: 
     }
     try Array(head.utf8).withUnsafeBytes { try sendAll($0) }
     if let body { try body.withUnsafeBytes { try sendAll($0) } }
-    var response: [UInt8] = []
-    response.reserveCapacity(expect + 4_096)
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = recv(fd, &buffer, buffer.count, 0)
-        if n <= 0 { break }
-        response.append(contentsOf: buffer[..<n])
+    // Received straight into the response's storage (sized for the expected body), as a lean client would.
+    let capacity = expect + 65_536
+    var response = [UInt8](unsafeUninitializedCapacity: capacity) { storage, count in
+        var filled = 0
+        while filled < capacity {
+            let n = recv(fd, storage.baseAddress! + filled, capacity - filled, 0)
+            if n <= 0 { break }
+            filled += n
+        }
+        count = filled
+    }
+    if response.count == capacity {
+        var more = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = recv(fd, &more, more.count, 0)
+            if n <= 0 { break }
+            response.append(contentsOf: more[..<n])
+        }
     }
     guard let split = (0..<max(0, response.count - 3)).first(where: {
         response[$0] == 13 && response[$0 + 1] == 10 && response[$0 + 2] == 13 && response[$0 + 3] == 10
@@ -166,8 +216,8 @@ func shadowBenchHTTP(port: Int, method: String, path: String, headers: [String: 
     let statusLine = String(decoding: response[..<split], as: UTF8.self).split(separator: "\r\n").first ?? ""
     let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
     let headText = String(decoding: response[..<split], as: UTF8.self).lowercased()
-    var payload = Array(response[(split + 4)...])
-    if headText.contains("transfer-encoding: chunked") { payload = dechunkBench(payload) }
+    var payload = response[(split + 4)...]
+    if headText.contains("transfer-encoding: chunked") { payload = dechunkBench(Array(payload))[...] }
     return (status, payload)
 }
 

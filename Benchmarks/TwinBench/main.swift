@@ -16,6 +16,8 @@ struct Options {
     var grants = 1_000_000
     var clients = 500
     var blocks = 15
+    /// Payload sizes of the shadows suite (bytes); empty: the defaults.
+    var shadowSizes: [Int] = []
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -29,6 +31,7 @@ struct Options {
             case "--grants": grants = iterator.next().flatMap { Int($0) } ?? grants
             case "--blocks": blocks = iterator.next().flatMap { Int($0) } ?? blocks
             case "--clients": clients = iterator.next().flatMap { Int($0) } ?? clients
+            case "--shadow-sizes": shadowSizes = (iterator.next() ?? "").split(separator: ",").compactMap { Int($0) }
             default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
             }
         }
@@ -244,7 +247,8 @@ if options.suites.contains("http") {
 
 if options.suites.contains("shadows") {
     print(String(repeating: "-", count: 76))
-    try await runShadowBenchmark(sizes: options.quick ? [1 << 20, 16 << 20] : [1 << 20, 256 << 20])
+    try await runShadowBenchmark(sizes: !options.shadowSizes.isEmpty ? options.shadowSizes
+        : options.quick ? [1 << 20, 16 << 20] : [1 << 20, 256 << 20])
 }
 
 if let path = options.jsonPath {

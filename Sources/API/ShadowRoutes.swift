@@ -5,6 +5,7 @@ import Hummingbird
 import Ledger
 import Node
 import NIOCore
+import NIOPosix
 import Shadows
 import Storage
 
@@ -154,11 +155,14 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
     router.get("/v1/shadows/:shadow/blobs/:address") { request, context -> Response in
         let shadow = try hashParameter(context, "shadow"), address = try hashParameter(context, "address")
         let readable: ShadowDesk.Readable
+        let access: ShadowDesk.PendingAccess
         do throws(ShadowDeskError) {
-            readable = try await desk.admitRead(header: request.headers[.twinLedgerRead], shadow: shadow, blob: address).readable
+            (_, _, readable, access) = try await desk.admitRead(header: request.headers[.twinLedgerRead], shadow: shadow, blob: address)
         } catch {
             throw APIError.desk(error)
         }
+        // The access is recorded on a thread of its own while the blob is read; nothing leaves before it is on disk.
+        let recorded = recordAccess(access)
         let bytes: [UInt8]
         do {
             switch readable {
@@ -175,6 +179,7 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
         } catch let error as BlobError {
             throw APIError.desk(.shadow(ShadowError(error.code == .corrupted ? .corrupted : .storage, error.message)))
         }
+        try await awaitRecorded(recorded)
         return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: "\(bytes.count)"],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
@@ -184,8 +189,9 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
     router.get("/v1/shadows/:shadow/payload") { request, context -> Response in
         let shadow = try hashParameter(context, "shadow")
         let readable: ShadowDesk.Readable
+        let access: ShadowDesk.PendingAccess
         do throws(ShadowDeskError) {
-            readable = try await desk.admitRead(header: request.headers[.twinLedgerRead], shadow: shadow, blob: nil).readable
+            (_, _, readable, access) = try await desk.admitRead(header: request.headers[.twinLedgerRead], shadow: shadow, blob: nil)
         } catch {
             throw APIError.desk(error)
         }
@@ -193,9 +199,16 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
             throw APIError.desk(.access(AccessError(.badRequest, "a payload request names the shadow's manifest as its blob")))
         }
         let blobs = desk.blobs
-        // The first chunk is read before the response starts, so a missing or damaged start is a proper error.
+        // The access is recorded on a thread of its own while the first chunk is read, before the response starts (so
+        // a missing or damaged start is a proper error); no byte leaves before the record is on disk.
+        let recorded = recordAccess(access)
         let first: [UInt8]?
-        do throws(ShadowError) { first = manifest.chunks.isEmpty ? nil : try blobs.chunk(0, of: manifest) } catch { throw APIError.desk(.shadow(error)) }
+        do throws(ShadowError) {
+            first = manifest.chunks.isEmpty ? nil : try blobs.chunk(0, of: manifest)
+        } catch {
+            throw APIError.desk(.shadow(error))
+        }
+        try await awaitRecorded(recorded)
         let body = ResponseBody(contentLength: Int(manifest.size)) { writer in
             if let first { try await writer.write(ByteBuffer(bytes: first)) }
             for index in manifest.chunks.indices.dropFirst() {
@@ -204,5 +217,20 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
+    }
+}
+
+/// Starts writing an allowed read's access record on NIO's blocking-IO thread pool and returns at once, so the route
+/// reads its first bytes meanwhile; the route awaits the result before anything leaves.
+func recordAccess(_ access: ShadowDesk.PendingAccess) -> EventLoopFuture<Void> {
+    NIOThreadPool.singleton.runIfActive(eventLoop: MultiThreadedEventLoopGroup.singleton.any()) {
+        do throws(ShadowDeskError) { try access.record() } catch { throw error }
+    }
+}
+
+/// Waits for `recordAccess`'s write: its failure becomes the desk's typed error.
+func awaitRecorded(_ recorded: EventLoopFuture<Void>) async throws {
+    do { try await recorded.get() } catch let error as ShadowDeskError { throw APIError.desk(error) } catch {
+        throw APIError.desk(.shadow(ShadowError(.storage, "the access log could not record the read: \(error)")))
     }
 }

@@ -1,4 +1,5 @@
 import Encoding
+import Foundation
 import KeyValue
 import Ledger
 import TwinCrypto
@@ -8,7 +9,8 @@ import TwinCrypto
 ///
 /// Keys: `0x10 ‖ sequence:u64be` → record, `0x11 ‖ patient ‖ sequence:u64be` → empty, `0x12 ‖ first:u64be` → batch,
 /// `0x13` → the next sequence and the first record not yet in a batch. Every append is one synced write (the record
-/// and the counters together), so a served read is on disk before its bytes leave, and a crash loses none.
+/// and the counters together), so a served read is on disk before its bytes leave, and a crash loses none. Appends and
+/// batch cuts take a lock, so reads served on several threads record in one sequence.
 public final class AccessLog: @unchecked Sendable {
     /// A batch of consecutive records and the root the node anchors for them.
     public struct Batch: Sendable, Hashable, CanonicalCodable {
@@ -51,7 +53,10 @@ public final class AccessLog: @unchecked Sendable {
     let store: any KeyValueStore
     /// The key id that anchors this log on the ledger.
     public let node: Hash32
-    private(set) var counters: Counters
+    /// Guards `storedCounters` and orders appends and batch cuts.
+    private let lock = NSLock()
+    private var storedCounters: Counters
+    var counters: Counters { lock.withLock { storedCounters } }
 
     static let recordPrefix: UInt8 = 0x10
     static let patientPrefix: UInt8 = 0x11
@@ -65,21 +70,27 @@ public final class AccessLog: @unchecked Sendable {
         self.store = store
         self.node = node
         if let bytes = try store.get(Self.countersKey), let stored = try? Canonical.decode(Counters.self, from: bytes) {
-            counters = stored
+            storedCounters = stored
         } else {
-            counters = Counters(next: start, unbatched: start)
+            storedCounters = Counters(next: start, unbatched: start)
         }
     }
 
     /// Sequence of the next record.
     public var nextSequence: UInt64 { counters.next }
     /// Records not yet in a batch.
-    public var unbatchedCount: UInt64 { counters.next - counters.unbatched }
+    public var unbatchedCount: UInt64 {
+        let c = counters
+        return c.next - c.unbatched
+    }
 
     /// Appends a record (durably) and returns it.
     @discardableResult
     public func append(timeMillis: UInt64, requester: Hash32, patient: Hash32, shadow: Hash32, blob: Hash32, grant: Hash32?,
                        purpose: Purpose) throws(StorageError) -> AccessRecord {
+        lock.lock()
+        defer { lock.unlock() }
+        let counters = storedCounters
         let record = AccessRecord(sequence: counters.next, timeMillis: timeMillis, node: node, requester: requester,
                                   patient: patient, shadow: shadow, blob: blob, grant: grant, purpose: purpose)
         var next = counters
@@ -89,7 +100,7 @@ public final class AccessLog: @unchecked Sendable {
         batch.put([Self.patientPrefix] + patient.bytes + Self.be(record.sequence), [])
         batch.put(Self.countersKey, Canonical.encode(next))
         try store.write(batch, sync: true)
-        counters = next
+        storedCounters = next
         return record
     }
 
@@ -111,6 +122,9 @@ public final class AccessLog: @unchecked Sendable {
 
     /// Puts the records not yet in a batch (at most `batchMax`) into the next one and returns it; nil if none wait.
     public func cutBatch() throws(StorageError) -> Batch? {
+        lock.lock()
+        defer { lock.unlock() }
+        let counters = storedCounters
         let count = min(counters.next - counters.unbatched, UInt64(Self.batchMax))
         guard count > 0 else { return nil }
         var leaves: [[UInt8]] = []
@@ -127,7 +141,7 @@ public final class AccessLog: @unchecked Sendable {
         write.put([Self.batchPrefix] + Self.be(batch.first), Canonical.encode(batch))
         write.put(Self.countersKey, Canonical.encode(next))
         try store.write(write, sync: true)
-        counters = next
+        storedCounters = next
         return batch
     }
 

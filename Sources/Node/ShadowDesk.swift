@@ -10,7 +10,7 @@ import TwinCrypto
 /// quota. The payload bytes themselves stream between the API and the blob store without passing through here.
 public actor ShadowDesk {
     public struct Limits: Sendable {
-        public var payloadBytesMax: UInt64 = 1 << 30
+        public var payloadBytesMax: UInt64 = 2 << 30
         public var patientQuotaBytes: UInt64 = 16 << 30
         public var requestWindowMillis: UInt64 = 60_000
         public var chunkBytes: UInt64 = Manifest.standardChunkBytes
@@ -81,10 +81,32 @@ public actor ShadowDesk {
         case envelope
     }
 
+    /// The record of a read that was allowed, to be written before any of its bytes leave (`record()`, which blocks
+    /// on a synced write: the API runs it on a thread of its own while it reads the first chunk).
+    public struct PendingAccess: Sendable {
+        let log: AccessLog?
+        let timeMillis: UInt64
+        let requester: Hash32, patient: Hash32, shadow: Hash32, blob: Hash32
+        let grant: Hash32?
+        let purpose: Purpose
+
+        /// Appends the record to the access log, durably.
+        public func record() throws(ShadowDeskError) {
+            guard let log else { return }
+            do {
+                try log.append(timeMillis: timeMillis, requester: requester, patient: patient, shadow: shadow, blob: blob,
+                               grant: grant, purpose: purpose)
+            } catch {
+                throw .shadow(ShadowError(.storage, "the access log could not record the read: \(error)"))
+            }
+        }
+    }
+
     /// Checks a read's `TwinLedger-Read` header for `blob` of `shadow`: signature, time, nonce, the ledger's consent,
-    /// and that the blob is the shadow's manifest, one of its chunks, or the requester's own envelope.
-    /// `blob` nil takes the blob the request names (the payload route, whose URL names none).
-    public func admitRead(header: String?, shadow: Hash32, blob expected: Hash32?) async throws(ShadowDeskError) -> (request: ReadRequest, decision: ReadAccess.Decision, readable: Readable) {
+    /// and that the blob is the shadow's manifest, one of its chunks, or one of the requester's envelopes.
+    /// `blob` nil takes the blob the request names (the payload route, whose URL names none). The caller serves
+    /// nothing before `access.record()` returned.
+    public func admitRead(header: String?, shadow: Hash32, blob expected: Hash32?) async throws(ShadowDeskError) -> (request: ReadRequest, decision: ReadAccess.Decision, readable: Readable, access: PendingAccess) {
         let request: ReadRequest
         let allowed: ReadAccess.Allowed
         do throws(AccessError) {
@@ -102,15 +124,10 @@ public actor ShadowDesk {
         let registration = allowed.shadow.registration
         let blob = request.blob
         let readable = try readable(blob, of: registration, envelopes: allowed.envelopes)
-        if let accessLog {
-            do {
-                try accessLog.append(timeMillis: node.clockMillis, requester: request.requester.keyID, patient: registration.patient,
-                                     shadow: shadow, blob: blob, grant: decision.grant, purpose: request.purpose)
-            } catch {
-                throw .shadow(ShadowError(.storage, "the access log could not record the read: \(error)"))
-            }
-        }
-        return (request, decision, readable)
+        let access = PendingAccess(log: accessLog, timeMillis: node.clockMillis, requester: request.requester.keyID,
+                                   patient: registration.patient, shadow: shadow, blob: blob, grant: decision.grant,
+                                   purpose: request.purpose)
+        return (request, decision, readable, access)
     }
 
     /// What `blob` is of the shadow: its manifest, one of its chunks, or one of the requester's own envelopes

@@ -1,6 +1,8 @@
 // The node's access log on a real LevelDB: records survive reopening with their counters, batches cut in sequence and
 // at most batchMax records, proofs verify against the batch root for every record and fail for a changed record, and
-// the patient index returns each patient's records only.
+// the patient index returns each patient's records only. Reads served on several threads at once (the API records
+// on NIO's blocking-IO pool) append and cut batches in one gapless sequence.
+import Dispatch
 import Encoding
 import Ledger
 import Node
@@ -11,6 +13,35 @@ import TwinCrypto
 
 @Suite("Access log")
 struct AccessLogTests {
+    @Test("appends from eight threads at once, with batches cut meanwhile, give one gapless sequence of distinct records")
+    func concurrentAppends() throws {
+        let dir = try makeTemporaryDirectory("access-log-threads")
+        defer { removeTemporaryDirectory(dir) }
+        let level = try LevelDBStore(path: dir + "/db")
+        defer { level.close() }
+        let log = try AccessLog(store: level, node: Hashing.sha3([1]), start: 7)
+        let patient = Hashing.sha3([2])
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for i in 0..<25 {
+                _ = try? log.append(timeMillis: UInt64(thread * 1_000 + i), requester: Hashing.sha3([UInt8(thread)]), patient: patient,
+                                    shadow: .zero, blob: Hashing.sha3([UInt8(thread), UInt8(i)]), grant: nil, purpose: .treatment)
+                if i % 10 == 9 { _ = try? log.cutBatch() }
+            }
+        }
+        _ = try log.cutBatch()
+        #expect(log.nextSequence == 7 + 200 && log.unbatchedCount == 0)
+        let records = try log.records(patient: patient, limit: 1_000)
+        #expect(records.map(\.sequence) == Array(7..<207))
+        #expect(Set(records.map(\.blob)).count == 200)
+        // The batches tile the sequence without gap or overlap.
+        var next: UInt64 = 7
+        for batch in try log.batches() {
+            #expect(batch.first == next)
+            next += batch.count
+        }
+        #expect(next == 207)
+    }
+
     @Test("records and batches survive reopening; every proof verifies, and a changed record does not")
     func persistence() throws {
         let dir = try makeTemporaryDirectory("access-log")
