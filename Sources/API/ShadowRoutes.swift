@@ -117,9 +117,13 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
             guard let error = error as? ShadowError else { throw error }
             throw APIError.desk(.shadow(error.code == .tooLarge ? ShadowError(.sizeMismatch, "the body is longer than the declared \(upload.size) bytes") : error))
         }
+        // The manifest and the patient's usage are stored in one synced write.
         let (manifest, address): (Manifest, Hash32)
-        do throws(ShadowError) { (manifest, address) = try writer.finish(mediaType: upload.mediaType) } catch { throw APIError.desk(.shadow(error)) }
-        do throws(ShadowDeskError) { try await desk.uploaded(upload, bytes: manifest.size) } catch { throw APIError.desk(error) }
+        do throws(ShadowError) {
+            (manifest, address) = try writer.finish(mediaType: upload.mediaType, owner: upload.patient)
+        } catch {
+            throw APIError.desk(.shadow(error))
+        }
         return UploadResponse(manifest: address.hex, size: manifest.size, chunks: manifest.chunks.map(\.hex), chunkBytes: manifest.chunkBytes)
     }
 
@@ -202,17 +206,18 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
         // The access is recorded on a thread of its own while the first chunk is read, before the response starts (so
         // a missing or damaged start is a proper error); no byte leaves before the record is on disk.
         let recorded = recordAccess(access)
-        let first: [UInt8]?
+        // Each chunk is copied once, from LevelDB's value into the response's buffer.
+        let first: ByteBuffer?
         do throws(ShadowError) {
-            first = manifest.chunks.isEmpty ? nil : try blobs.chunk(0, of: manifest)
+            first = manifest.chunks.isEmpty ? nil : try blobs.withChunk(0, of: manifest) { ByteBuffer(bytes: $0) }
         } catch {
             throw APIError.desk(.shadow(error))
         }
         try await awaitRecorded(recorded)
         let body = ResponseBody(contentLength: Int(manifest.size)) { writer in
-            if let first { try await writer.write(ByteBuffer(bytes: first)) }
+            if let first { try await writer.write(first) }
             for index in manifest.chunks.indices.dropFirst() {
-                try await writer.write(ByteBuffer(bytes: try blobs.chunk(index, of: manifest)))
+                try await writer.write(try blobs.withChunk(index, of: manifest) { ByteBuffer(bytes: $0) })
             }
             try await writer.finish(nil)
         }

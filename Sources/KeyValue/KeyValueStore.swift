@@ -12,6 +12,17 @@ public protocol KeyValueReader: Sendable {
     func forEach(
         prefix: [UInt8], start: [UInt8]?, _ body: (KeyValueEntry) throws(StorageError) -> Bool
     ) throws(StorageError)
+
+    /// Calls `body` with the bytes stored under `key` (valid only inside it) and returns its result, or nil if there
+    /// is no value. A store that can lend its own copy (LevelDB) spares the copy into an array.
+    func withValue<R>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) throws(StorageError) -> R?
+}
+
+extension KeyValueReader {
+    public func withValue<R>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) throws(StorageError) -> R? {
+        guard let bytes = try get(key) else { return nil }
+        return bytes.withUnsafeBytes(body)
+    }
 }
 
 /// A store that can also write and take consistent snapshots.

@@ -48,12 +48,17 @@ public struct ChunkWriter: ~Copyable {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Stores the last partial chunk and the manifest (synced); returns the manifest and its address.
-    public consuming func finish(mediaType: String) throws(ShadowError) -> (manifest: Manifest, address: Hash32) {
+    /// Stores the last partial chunk and the manifest (synced; with `owner`, the payload's size is added to the
+    /// owner's usage in the same write); returns the manifest and its address.
+    public consuming func finish(mediaType: String, owner: Hash32? = nil) throws(ShadowError) -> (manifest: Manifest, address: Hash32) {
         if !buffer.isEmpty { try flushChunk() }
         let manifest = try Manifest(chunkBytes: UInt64(chunkBytes), size: size, mediaType: mediaType, chunks: chunks)
         let bytes = Canonical.encode(manifest)
-        do { return (manifest, try blobs.put(bytes, sync: true)) } catch { throw ShadowError(.storage, "\(error)") }
+        do {
+            return (manifest, try blobs.put(bytes, sync: true, usage: owner.map { ($0, size) }))
+        } catch {
+            throw ShadowError(.storage, "\(error)")
+        }
     }
 }
 
@@ -70,17 +75,28 @@ extension BlobStore {
 
     /// Chunk `index` of `manifest`, checked against its address and its expected length.
     public func chunk(_ index: Int, of manifest: Manifest) throws(ShadowError) -> [UInt8] {
+        try withChunk(index, of: manifest) { Array($0) }
+    }
+
+    /// Calls `body` with chunk `index` of `manifest` (valid only inside it), checked against its address and its
+    /// expected length first.
+    public func withChunk<R>(_ index: Int, of manifest: Manifest, _ body: (UnsafeRawBufferPointer) -> R) throws(ShadowError) -> R {
         guard manifest.chunks.indices.contains(index) else {
             throw ShadowError(.invalidManifest, "chunk \(index) of \(manifest.chunks.count)")
         }
         let address = manifest.chunks[index]
-        let bytes: [UInt8]?
-        do { bytes = try get(address) } catch { throw ShadowError(error.code == .corrupted ? .corrupted : .storage, "\(error)") }
-        guard let bytes else { throw ShadowError(.missingChunk, "chunk \(index) (\(address.hex)) is not stored here") }
-        guard bytes.count == manifest.length(ofChunk: index) else {
-            throw ShadowError(.invalidManifest, "chunk \(index) is \(bytes.count) bytes, the manifest says \(manifest.length(ofChunk: index))")
+        let expected = manifest.length(ofChunk: index)
+        let result: Result<R, ShadowError>?
+        do {
+            result = try withBlob(address) { bytes in
+                bytes.count == expected ? .success(body(bytes))
+                    : .failure(ShadowError(.invalidManifest, "chunk \(index) is \(bytes.count) bytes, the manifest says \(expected)"))
+            }
+        } catch {
+            throw ShadowError(error.code == .corrupted ? .corrupted : .storage, "\(error)")
         }
-        return bytes
+        guard let result else { throw ShadowError(.missingChunk, "chunk \(index) (\(address.hex)) is not stored here") }
+        return try result.get()
     }
 
     /// The chunks of `manifest` this store lacks.

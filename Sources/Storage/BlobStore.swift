@@ -1,5 +1,6 @@
 import CodedErrors
 import Encoding
+import Foundation
 import KeyValue
 import TwinCrypto
 
@@ -19,6 +20,8 @@ public final class BlobStore: Sendable {
     public static let blobBytesMax = (1 << 20) + 1_024
 
     let store: any KeyValueStore
+    /// Orders the read-modify-write of usage counters (uploads finish on several threads).
+    let usageLock = NSLock()
 
     static let blobPrefix: UInt8 = 0x01
     static let quarantinePrefix: UInt8 = 0x02
@@ -36,7 +39,10 @@ public final class BlobStore: Sendable {
     /// (`address_mismatch`) and nothing is written. Storing a blob already present writes nothing. With `sync`, the
     /// blob is on stable storage before this returns (a synced write also makes every earlier unsynced one durable).
     @discardableResult
-    public func put(_ bytes: [UInt8], expected: Hash32? = nil, sync: Bool = false) throws(BlobError) -> Hash32 {
+    /// With `usage`, `usage.bytes` are added to `usage.owner`'s usage in the same write (an upload's manifest and its
+    /// quota bookkeeping land together).
+    public func put(_ bytes: [UInt8], expected: Hash32? = nil, sync: Bool = false,
+                    usage: (owner: Hash32, bytes: UInt64)? = nil) throws(BlobError) -> Hash32 {
         guard bytes.count <= Self.blobBytesMax else {
             throw BlobError(.tooLarge, "a blob of \(bytes.count) bytes (at most \(Self.blobBytesMax))")
         }
@@ -44,13 +50,20 @@ public final class BlobStore: Sendable {
         if let expected, expected != address {
             throw BlobError(.addressMismatch, "the bytes hash to \(address.hex), not to \(expected.hex)")
         }
+        var batch = WriteBatch()
+        if usage != nil { usageLock.lock() }
+        defer { if usage != nil { usageLock.unlock() } }
+        if let usage {
+            let total = try self.usage(usage.owner).addingReportingOverflow(usage.bytes)
+            batch.put(Self.key(Self.usagePrefix, usage.owner), Canonical.encode(total.overflow ? UInt64.max : total.partialValue))
+        }
         do {
-            if try store.get(Self.key(Self.blobPrefix, address)) != nil { return address }
-            // A good copy of a quarantined blob repairs it: the damaged bytes go in the same write.
-            var batch = WriteBatch()
-            batch.put(Self.key(Self.blobPrefix, address), bytes)
-            batch.delete(Self.key(Self.quarantinePrefix, address))
-            try store.write(batch, sync: sync)
+            if try store.withValue(Self.key(Self.blobPrefix, address), { _ in true }) == nil {
+                // A good copy of a quarantined blob repairs it: the damaged bytes go in the same write.
+                batch.put(Self.key(Self.blobPrefix, address), bytes)
+                batch.delete(Self.key(Self.quarantinePrefix, address))
+            }
+            if !batch.operations.isEmpty { try store.write(batch, sync: sync) }
         } catch {
             throw BlobError(.storage, "\(error)")
         }
@@ -60,18 +73,31 @@ public final class BlobStore: Sendable {
     /// The blob at `address`, checked against it; nil if absent. A blob whose bytes do not hash to its address is
     /// quarantined and reported as `corrupted` (it is then absent).
     public func get(_ address: Hash32) throws(BlobError) -> [UInt8]? {
+        try withBlob(address) { Array($0) }
+    }
+
+    /// Calls `body` with the blob at `address` (the bytes are valid only inside it), checked against the address
+    /// first; nil if absent. The store lends its own copy, so serving a chunk copies it once, into the response.
+    /// A blob whose bytes do not hash to its address is quarantined and reported as `corrupted`; `body` never sees it.
+    public func withBlob<R>(_ address: Hash32, _ body: (UnsafeRawBufferPointer) -> R) throws(BlobError) -> R? {
         let key = Self.key(Self.blobPrefix, address)
-        let bytes: [UInt8]?
-        do { bytes = try store.get(key) } catch { throw BlobError(.storage, "\(error)") }
-        guard let bytes else { return nil }
-        guard Hashing.sha3(bytes) == address else {
-            var batch = WriteBatch()
-            batch.delete(key)
-            batch.put(Self.key(Self.quarantinePrefix, address), bytes)
-            do { try store.write(batch, sync: true) } catch { throw BlobError(.storage, "\(error)") }
-            throw BlobError(.corrupted, "blob \(address.hex) does not match its address; quarantined")
+        // Either what `body` made of good bytes, or a copy of damaged ones (to quarantine).
+        let outcome: (good: R?, damaged: [UInt8]?)?
+        do {
+            outcome = try store.withValue(key) { (bytes: UnsafeRawBufferPointer) -> (good: R?, damaged: [UInt8]?) in
+                if Hashing.sha3(bytes) == address { return (body(bytes), nil) }
+                return (nil, Array(bytes))
+            }
+        } catch {
+            throw BlobError(.storage, "\(error)")
         }
-        return bytes
+        guard let outcome else { return nil }
+        if let good = outcome.good { return good }
+        var batch = WriteBatch()
+        batch.delete(key)
+        batch.put(Self.key(Self.quarantinePrefix, address), outcome.damaged ?? [])
+        do { try store.write(batch, sync: true) } catch { throw BlobError(.storage, "\(error)") }
+        throw BlobError(.corrupted, "blob \(address.hex) does not match its address; quarantined")
     }
 
     /// Whether a blob is stored at `address` (its bytes are checked when it is read, not here).
@@ -119,6 +145,8 @@ public final class BlobStore: Sendable {
 
     /// Adds `bytes` to `owner`'s usage (synced). The caller serializes calls for one owner.
     public func addUsage(_ owner: Hash32, _ bytes: UInt64) throws(BlobError) {
+        usageLock.lock()
+        defer { usageLock.unlock() }
         let total = try usage(owner).addingReportingOverflow(bytes)
         do { try store.put(Self.key(Self.usagePrefix, owner), Canonical.encode(total.overflow ? UInt64.max : total.partialValue), sync: true) } catch {
             throw BlobError(.storage, "\(error)")

@@ -81,6 +81,10 @@ public final class LevelDBStore: KeyValueStore, @unchecked Sendable {
         try withHandle { (h: Handle) throws(StorageError) in try h.get(key, readOptions: h.readOptions) }
     }
 
+    public func withValue<R>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) -> R) throws(StorageError) -> R? {
+        try withHandle { (h: Handle) throws(StorageError) in try h.withValue(key, readOptions: h.readOptions, body) }
+    }
+
     public func forEach(
         prefix: [UInt8], start: [UInt8]?, _ body: (KeyValueEntry) throws(StorageError) -> Bool
     ) throws(StorageError) {
@@ -203,6 +207,19 @@ final class Handle: @unchecked Sendable {
         guard let value else { return nil }
         defer { leveldb_free(value) }
         return Array(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// `get` lending LevelDB's own copy of the value to `body`.
+    func withValue<R>(_ key: [UInt8], readOptions: OpaquePointer, _ body: (UnsafeRawBufferPointer) -> R) throws(StorageError) -> R? {
+        var length = 0
+        var error: UnsafeMutablePointer<CChar>? = nil
+        let value = key.withCBytes { pointer, count in
+            leveldb_get(db, readOptions, pointer, count, &length, &error)
+        }
+        try check(error)
+        guard let value else { return nil }
+        defer { leveldb_free(value) }
+        return body(UnsafeRawBufferPointer(start: value, count: length))
     }
 
     func forEach(

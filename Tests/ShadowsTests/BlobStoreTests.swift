@@ -2,6 +2,7 @@
 // that do not match the address they are offered under are refused and nothing is written, a blob damaged on disk
 // is detected on read, quarantined and never served, deletion removes blobs and their quarantined copies, and
 // everything survives reopening.
+import Dispatch
 import Encoding
 import Foundation
 import KeyValue
@@ -74,6 +75,27 @@ struct BlobStoreTests {
             try blobs.delete([address])
             #expect(try blobs.get(address) == nil)
             #expect(try blobs.quarantined().isEmpty)
+        }
+    }
+
+    @Test("usage added from eight threads at once, alone or with a blob in the same write, loses no update")
+    func concurrentUsage() throws {
+        try withStore { blobs, _, _ in
+            let owner = Hashing.sha3([42])
+            DispatchQueue.concurrentPerform(iterations: 8) { thread in
+                for i in 0..<20 {
+                    if i % 2 == 0 {
+                        _ = try? blobs.put([UInt8(thread), UInt8(i)], sync: false, usage: (owner, 3))
+                    } else {
+                        try? blobs.addUsage(owner, 5)
+                    }
+                }
+            }
+            #expect(try blobs.usage(owner) == 8 * 10 * 3 + 8 * 10 * 5)
+            // The blob and its usage land together; storing the same bytes again still counts the upload.
+            #expect(try blobs.get(Hashing.sha3([3, 4])) == [3, 4])
+            _ = try blobs.put([3, 4], usage: (owner, 7))
+            #expect(try blobs.usage(owner) == 640 + 7)
         }
     }
 
