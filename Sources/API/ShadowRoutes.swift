@@ -214,6 +214,11 @@ func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
             throw APIError.desk(.shadow(error))
         }
         try await awaitRecorded(recorded)
+        // A payload of one chunk goes out as a plain body; longer ones stream a chunk at a time.
+        if manifest.chunks.count <= 1 {
+            return Response(status: .ok, headers: [.contentType: "application/octet-stream", .contentLength: "\(manifest.size)"],
+                            body: .init(byteBuffer: first ?? ByteBuffer()))
+        }
         let body = ResponseBody(contentLength: Int(manifest.size)) { writer in
             if let first { try await writer.write(first) }
             for index in manifest.chunks.indices.dropFirst() {
