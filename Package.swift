@@ -55,6 +55,8 @@ let package = Package(
             ]
         ),
         // Pure: transactions, authorization rules, the state machine (over the KeyValue protocol).
+        // BLS12-381: fields, groups, the pairing, hash to curve (pure Swift, no IO; Docs/crypto.md, "BLS12-381").
+        .target(name: "Pairing", dependencies: ["CodedErrors"]),
         .target(name: "Ledger", dependencies: ["CodedErrors", "Consensus", "Encoding", "KeyValue", "TwinCrypto"]),
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
         .target(name: "Consensus", dependencies: ["CodedErrors", "Encoding", "TwinCrypto"]),
@@ -113,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "TwinBench",
             dependencies: [
-                "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API", "Shadows",
+                "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API", "Shadows", "Pairing",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Benchmarks/TwinBench"
@@ -134,6 +136,7 @@ let package = Package(
         // Shared test helpers: seeded PRNG, hex, vector loading, loopback HTTP.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding", "TestSupport"]),
+        .testTarget(name: "PairingTests", dependencies: ["Pairing", "TestSupport"]),
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "ShadowsTests", dependencies: ["Shadows", "Storage", "KeyValue", "Encoding", "TwinCrypto", "TestSupport"]),

@@ -12,7 +12,7 @@ struct Options {
     var cVerifyBinary: String?
     var jsonPath: String?
     var quick = false
-    var suites: Set<String> = ["foundation", "ledger", "http", "shadows"]
+    var suites: Set<String> = ["foundation", "ledger", "http", "shadows", "pairing"]
     var grants = 1_000_000
     var clients = 500
     var blocks = 15
@@ -249,6 +249,11 @@ if options.suites.contains("shadows") {
     print(String(repeating: "-", count: 76))
     try await runShadowBenchmark(sizes: !options.shadowSizes.isEmpty ? options.shadowSizes
         : options.quick ? [1 << 20, 16 << 20] : [1 << 20, 256 << 20])
+}
+
+if options.suites.contains("pairing") {
+    print(String(repeating: "-", count: 76))
+    runPairingBenchmark(quick: options.quick)
 }
 
 if let path = options.jsonPath {

@@ -1,0 +1,35 @@
+import Pairing
+
+/// BLS12-381 field arithmetic (Docs/performance.md, "Pairing"): nanoseconds per operation, timed over chains of
+/// dependent operations (each input is the previous output, so nothing can be dropped or overlapped), the median of
+/// `runs`.
+@MainActor
+func runPairingBenchmark(quick: Bool) {
+    let count = quick ? 200_000 : 2_000_000
+    var x = Fp(0x1234_5678) * Fp(0x9abc_def0)
+    let y = Fp(0x0fed_cba9) + Fp.one
+    nanoseconds("Fp multiplication", count) { for _ in 0..<count { x = x * y } }
+    nanoseconds("Fp squaring", count) { for _ in 0..<count { x = x.squared } }
+    nanoseconds("Fp addition", count) { for _ in 0..<count { x = x + y } }
+    let inversions = quick ? 200 : 2_000
+    nanoseconds("Fp inversion (Fermat: 380 squarings, ~190 products)", inversions) {
+        for _ in 0..<inversions { x = (x.inverse ?? .one) + .one }
+    }
+    var pair = Fp2(x, y)
+    let pairOther = Fp2(y, x)
+    nanoseconds("Fp2 multiplication (Karatsuba)", count) { for _ in 0..<count { pair = pair * pairOther } }
+    nanoseconds("Fp2 squaring", count) { for _ in 0..<count { pair = pair.squared } }
+    var scalar = Fr(0x1234_5678)
+    let scalarOther = Fr(0x9abc_def0)
+    nanoseconds("Fr multiplication", count) { for _ in 0..<count { scalar = scalar * scalarOther } }
+    blackHole(x.bytes + pair.bytes + scalar.bytes)
+}
+
+/// Records and prints the median nanoseconds per operation of `body`, which performs `count` operations.
+@MainActor
+func nanoseconds(_ name: String, _ count: Int, _ body: () -> Void) {
+    var values: [Double] = []
+    for _ in 0..<runs { values.append(time(body) * 1e9 / Double(count)) }
+    rows.append(Row(name: name, value: median(values), unit: "ns", runs: values))
+    printRow(name, median(values), "ns", decimals: 1)
+}
