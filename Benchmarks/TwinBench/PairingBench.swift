@@ -22,7 +22,19 @@ func runPairingBenchmark(quick: Bool) {
     var scalar = Fr(0x1234_5678)
     let scalarOther = Fr(0x9abc_def0)
     nanoseconds("Fr multiplication", count) { for _ in 0..<count { scalar = scalar * scalarOther } }
-    blackHole(x.bytes + pair.bytes + scalar.bytes)
+    var point = G1Point.generator.multiplied(by: Fr(0x1234_5678))
+    let additions = quick ? 20_000 : 200_000
+    nanoseconds("G1 addition (complete, projective)", additions) { for _ in 0..<additions { point = point + G1Point.generator } }
+    nanoseconds("G1 doubling (complete, projective)", additions) { for _ in 0..<additions { point = point.doubled } }
+    let ladders = quick ? 10 : 100
+    nanoseconds("G1 scalar multiplication (constant-time ladder)", ladders) {
+        for _ in 0..<ladders { point = point.multiplied(by: scalar) }
+    }
+    var encoded = point.compressed
+    nanoseconds("G1 decompression with subgroup check", ladders) {
+        for _ in 0..<ladders { encoded = ((try? G1Point(compressed: encoded)) ?? .generator).compressed }
+    }
+    blackHole(x.bytes + pair.bytes + scalar.bytes + point.compressed + encoded)
 }
 
 /// Records and prints the median nanoseconds per operation of `body`, which performs `count` operations.

@@ -6,6 +6,10 @@ public protocol PairingField: Sendable, Hashable {
     static func - (a: Self, b: Self) -> Self
     static func * (a: Self, b: Self) -> Self
     var squared: Self { get }
+    /// 1/self, or nil for zero.
+    var inverse: Self? { get }
+    /// `a` if `mask` is all ones, `b` if it is zero, without a branch.
+    static func select(_ mask: UInt64, _ a: Self, _ b: Self) -> Self
 }
 
 extension PairingField {
@@ -39,15 +43,12 @@ extension PairingField {
 /// The limb operations `Fp` and `Fr` implement for their own sizes, from which their modular sums and differences
 /// follow (`modularSum`, `modularDifference`).
 @usableFromInline
-protocol MontgomeryLimbs {
+protocol MontgomeryLimbs: PairingField {
     static var modulus: Self { get }
-    static var zero: Self { get }
     /// The limbs' sum, with no carry out (both operands below a modulus with headroom).
     static func addLimbs(_ a: Self, _ b: Self) -> Self
     /// The limbs' difference and the borrow out (1 if a < b).
     static func subtractWithBorrow(_ a: Self, _ b: Self) -> (Self, UInt64)
-    /// `a` if `mask` is all ones, `b` if it is zero.
-    static func select(_ mask: UInt64, _ a: Self, _ b: Self) -> Self
 }
 
 extension MontgomeryLimbs {

@@ -101,7 +101,7 @@ public struct Fp: PairingField, MontgomeryLimbs {
 
     /// `a` if `mask` is all ones, `b` if it is zero.
     @inlinable @inline(__always)
-    static func select(_ mask: UInt64, _ a: Fp, _ b: Fp) -> Fp {
+    public static func select(_ mask: UInt64, _ a: Fp, _ b: Fp) -> Fp {
         Fp(limbs: (a.l0 & mask) | (b.l0 & ~mask), (a.l1 & mask) | (b.l1 & ~mask), (a.l2 & mask) | (b.l2 & ~mask),
            (a.l3 & mask) | (b.l3 & ~mask), (a.l4 & mask) | (b.l4 & ~mask), (a.l5 & mask) | (b.l5 & ~mask))
     }

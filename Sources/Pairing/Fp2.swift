@@ -57,6 +57,11 @@ public struct Fp2: PairingField {
         return Fp2((c0 + c1) * (c0 - c1), product.doubled)
     }
 
+    @inlinable
+    public static func select(_ mask: UInt64, _ a: Fp2, _ b: Fp2) -> Fp2 {
+        Fp2(Fp.select(mask, a.c0, b.c0), Fp.select(mask, a.c1, b.c1))
+    }
+
     /// c0 − c1·u, which is also the Frobenius map x ↦ x^p.
     @inlinable
     public var conjugate: Fp2 { Fp2(c0, -c1) }

@@ -103,7 +103,7 @@ public struct Fr: PairingField, MontgomeryLimbs {
     }
 
     @inlinable @inline(__always)
-    static func select(_ mask: UInt64, _ a: Fr, _ b: Fr) -> Fr {
+    public static func select(_ mask: UInt64, _ a: Fr, _ b: Fr) -> Fr {
         Fr(limbs: (a.l0 & mask) | (b.l0 & ~mask), (a.l1 & mask) | (b.l1 & ~mask), (a.l2 & mask) | (b.l2 & ~mask),
            (a.l3 & mask) | (b.l3 & ~mask))
     }

@@ -1,0 +1,189 @@
+/// A short Weierstrass curve y² = x³ + b over a field (a = 0), as BLS12-381's G1 (over F_p) and G2 (over F_p²) are.
+public protocol CurveParameters: Sendable {
+    associatedtype Field: PairingField
+    /// 3·b, the constant of the complete formulas.
+    static var b3: Field { get }
+    static var b: Field { get }
+    /// The standard generator, affine.
+    static var generatorX: Field { get }
+    static var generatorY: Field { get }
+}
+
+/// A point in homogeneous projective coordinates (X : Y : Z), standing for (X/Z, Y/Z); the identity is (0 : 1 : 0).
+///
+/// Addition and doubling are the complete formulas of Renes, Costello and Batina, "Complete addition formulas for
+/// prime order elliptic curves" (EUROCRYPT 2016), Algorithms 7 and 9 for a = 0: one sequence of field operations for
+/// every pair of inputs (equal points, inverse points, the identity), with no branch on the coordinates.
+public struct ProjectivePoint<Curve: CurveParameters>: Sendable {
+    public typealias Field = Curve.Field
+    public var x: Field
+    public var y: Field
+    public var z: Field
+
+    @inlinable
+    public init(x: Field, y: Field, z: Field) {
+        (self.x, self.y, self.z) = (x, y, z)
+    }
+
+    /// The affine point (x, y), on the curve or not: `isOnCurve` tells.
+    @inlinable
+    public init(affineX x: Field, y: Field) { self.init(x: x, y: y, z: .one) }
+
+    public static var identity: Self { Self(x: .zero, y: .one, z: .zero) }
+    public static var generator: Self { Self(affineX: Curve.generatorX, y: Curve.generatorY) }
+
+    public var isIdentity: Bool { z == .zero }
+
+    /// Whether the point satisfies Y²Z = X³ + b·Z³ (the identity does).
+    public var isOnCurve: Bool {
+        y.squared * z == x.squared * x + Curve.b * z.squared * z
+    }
+
+    /// The affine coordinates, or nil for the identity.
+    public var affine: (x: Field, y: Field)? {
+        guard let inverse = z.inverse else { return nil }
+        return (x * inverse, y * inverse)
+    }
+
+    /// −P = (X : −Y : Z).
+    @inlinable
+    public static prefix func - (point: Self) -> Self { Self(x: point.x, y: -point.y, z: point.z) }
+
+    /// P + Q (Algorithm 7 of Renes–Costello–Batina, a = 0): 12 products, 2 products by 3b.
+    @inlinable
+    public static func + (p: Self, q: Self) -> Self {
+        let b3 = Curve.b3
+        var t0 = p.x * q.x, t1 = p.y * q.y, t2 = p.z * q.z
+        var t3 = p.x + p.y, t4 = q.x + q.y
+        t3 = t3 * t4
+        t4 = t0 + t1
+        t3 = t3 - t4
+        t4 = p.y + p.z
+        var x3 = q.y + q.z
+        t4 = t4 * x3
+        x3 = t1 + t2
+        t4 = t4 - x3
+        x3 = p.x + p.z
+        var y3 = q.x + q.z
+        x3 = x3 * y3
+        y3 = t0 + t2
+        y3 = x3 - y3
+        x3 = t0 + t0
+        t0 = x3 + t0
+        t2 = b3 * t2
+        var z3 = t1 + t2
+        t1 = t1 - t2
+        y3 = b3 * y3
+        x3 = t4 * y3
+        t2 = t3 * t1
+        x3 = t2 - x3
+        y3 = y3 * t0
+        t1 = t1 * z3
+        y3 = t1 + y3
+        t0 = t0 * t3
+        z3 = z3 * t4
+        z3 = z3 + t0
+        return Self(x: x3, y: y3, z: z3)
+    }
+
+    @inlinable
+    public static func - (p: Self, q: Self) -> Self { p + (-q) }
+
+    /// 2P (Algorithm 9 of Renes–Costello–Batina, a = 0): 6 products, 2 squarings, 1 product by 3b.
+    @inlinable
+    public var doubled: Self {
+        let b3 = Curve.b3
+        var t0 = y.squared
+        var z3 = t0 + t0
+        z3 = z3 + z3
+        z3 = z3 + z3
+        var t1 = y * z
+        var t2 = z.squared
+        t2 = b3 * t2
+        var x3 = t2 * z3
+        var y3 = t0 + t2
+        z3 = t1 * z3
+        t1 = t2 + t2
+        t2 = t1 + t2
+        t0 = t0 - t2
+        y3 = t0 * y3
+        y3 = x3 + y3
+        t1 = x * y
+        x3 = t0 * t1
+        x3 = x3 + x3
+        return Self(x: x3, y: y3, z: z3)
+    }
+
+    /// `a` if `mask` is all ones, `b` if it is zero (coordinate by coordinate, by mask).
+    @inlinable
+    public static func select(_ mask: UInt64, _ a: Self, _ b: Self) -> Self {
+        Self(x: Field.select(mask, a.x, b.x), y: Field.select(mask, a.y, b.y), z: Field.select(mask, a.z, b.z))
+    }
+
+    /// k·P for a secret scalar: a Montgomery ladder over all 256 bit positions of k's plain value, each step one
+    /// addition and one doubling with a masked swap, so the sequence of operations and memory accesses is the same
+    /// for every k.
+    public func multiplied(by scalar: Fr) -> Self {
+        var r0 = Self.identity, r1 = self
+        for limb in scalar.plainLimbs.reversed() {
+            for bit in stride(from: 63, through: 0, by: -1) {
+                let mask = 0 &- ((limb >> UInt64(bit)) & 1)
+                // bit 1: (r0, r1) ← (r0 + r1, 2·r1); bit 0: (r0, r1) ← (2·r0, r0 + r1).
+                let swapped0 = Self.select(mask, r1, r0), swapped1 = Self.select(mask, r0, r1)
+                let sum = swapped0 + swapped1, double = swapped0.doubled
+                r0 = Self.select(mask, sum, double)
+                r1 = Self.select(mask, double, sum)
+            }
+        }
+        return r0
+    }
+
+    /// k·P for a public k given as limbs (least significant first): plain double-and-add, for checks such as
+    /// multiplying by the group order.
+    public func multiplied(byPublic limbs: [UInt64]) -> Self {
+        var result = Self.identity
+        for limb in limbs.reversed() {
+            for bit in stride(from: 63, through: 0, by: -1) {
+                result = result.doubled
+                if (limb >> UInt64(bit)) & 1 == 1 { result = result + self }
+            }
+        }
+        return result
+    }
+
+    /// Whether the point is in the prime-order subgroup: r·P is the identity.
+    public var isInSubgroup: Bool { multiplied(byPublic: Fr.orderLimbs).isIdentity }
+}
+
+extension ProjectivePoint: Equatable {
+    /// Equal as points: X₁Z₂ = X₂Z₁ and Y₁Z₂ = Y₂Z₁ (every representation of the identity is equal to the others).
+    public static func == (p: Self, q: Self) -> Bool {
+        if p.isIdentity || q.isIdentity { return p.isIdentity && q.isIdentity }
+        return p.x * q.z == q.x * p.z && p.y * q.z == q.y * p.z
+    }
+}
+
+/// BLS12-381's G1 curve: y² = x³ + 4 over F_p.
+public enum G1Curve: CurveParameters {
+    public static let b = Fp(4)
+    public static let b3 = Fp(12)
+    public static let generatorX = (try? Fp(bytes: hexBytes(
+        "17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"))) ?? .zero
+    public static let generatorY = (try? Fp(bytes: hexBytes(
+        "08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1"))) ?? .zero
+}
+
+/// A point of G1 (projective).
+public typealias G1Point = ProjectivePoint<G1Curve>
+
+/// Bytes of a hexadecimal constant written in this module (never input).
+func hexBytes(_ text: String) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2)
+        bytes.append(UInt8(text[index..<next], radix: 16) ?? 0)
+        index = next
+    }
+    return bytes
+}
