@@ -34,7 +34,11 @@ func runPairingBenchmark(quick: Bool) {
     nanoseconds("G1 decompression with subgroup check", ladders) {
         for _ in 0..<ladders { encoded = ((try? G1Point(compressed: encoded)) ?? .generator).compressed }
     }
-    blackHole(x.bytes + pair.bytes + scalar.bytes + point.compressed + encoded)
+    var point2 = G2Point.generator.multiplied(by: Fr(0x1234_5678))
+    nanoseconds("G2 scalar multiplication (constant-time ladder)", ladders) {
+        for _ in 0..<ladders { point2 = point2.multiplied(by: scalar) }
+    }
+    blackHole(x.bytes + pair.bytes + scalar.bytes + point.compressed + encoded + point2.compressed)
 }
 
 /// Records and prints the median nanoseconds per operation of `body`, which performs `count` operations.
