@@ -38,7 +38,13 @@ func runPairingBenchmark(quick: Bool) {
     nanoseconds("G2 scalar multiplication (constant-time ladder)", ladders) {
         for _ in 0..<ladders { point2 = point2.multiplied(by: scalar) }
     }
-    blackHole(x.bytes + pair.bytes + scalar.bytes + point.compressed + encoded + point2.compressed)
+    var gt = Fp12.one
+    let pairings = quick ? 2 : 10
+    nanoseconds("pairing e(P, Q) (affine Miller loop, plain final exponentiation)", pairings) {
+        for _ in 0..<pairings { gt = gt * Pairing.pairing(point, point2) }
+    }
+    nanoseconds("Miller loop alone", pairings) { for _ in 0..<pairings { gt = gt * Pairing.millerLoop(point, point2) } }
+    blackHole(x.bytes + pair.bytes + scalar.bytes + point.compressed + encoded + point2.compressed + [gt == .one ? 1 : 0])
 }
 
 /// Records and prints the median nanoseconds per operation of `body`, which performs `count` operations.

@@ -1,0 +1,93 @@
+/// The optimal ate pairing e: G1 × G2 → GT ⊂ F_p¹² of BLS12-381, and the multi-pairing that shares one final
+/// exponentiation (Docs/crypto.md, "BLS12-381").
+///
+/// This first version is written for clarity and is checked against py_ecc; it is not yet fast. The Miller loop runs
+/// over |x| = 0xd201000000010000 (the curve's parameter x is negative, so the loop's value is conjugated) in affine
+/// coordinates on the twist's image in E(F_p¹²), ψ(x, y) = (x/w², y/w³) (G2's curve is the M-type twist
+/// y² = x³ + 4ξ with ξ = w⁶), with the chord-and-tangent line through the
+/// running point evaluated at P. The final exponentiation raises to (p¹² − 1)/r as (p⁶ − 1) (a conjugate over the
+/// element) then (p⁶ + 1)/r by square-and-multiply. Every input is public wherever the pairing is used (ABE
+/// decryption pairs public ciphertext with a key, but the key's secrecy does not depend on the pairing being
+/// constant-time: Docs/crypto.md says what is and is not).
+public enum Pairing {
+    /// |x| for BLS12-381's x = −0xd201000000010000.
+    static let loopCount: UInt64 = 0xd201_0000_0001_0000
+
+    /// (p⁶ + 1)/r, least significant limb first (2,030 bits).
+    static let hardExponent: [UInt64] = [
+        0x8739_e1cd_c070_5d6a, 0x09a5_256d_e038_1a16, 0x9cf0_f70a_61c7_91e2, 0x3a09_c449_7903_f76e, 0x2d72_7156_3890_f133,
+        0x2247_41b3_6fec_7760, 0x3382_59c2_2a12_bd40, 0x38ee_1cd4_778e_0de7, 0xc3b5_ef4b_188a_20b0, 0x1d61_5d49_e276_4d7b,
+        0x8161_01dd_d076_117d, 0xf007_c01e_7ebe_3afc, 0x27d7_bd90_9350_21c3, 0xc3b5_e2f5_57c0_b15f, 0x5e88_6c94_c4f8_2384,
+        0xee6a_95db_11e6_3f56, 0x2b82_2f51_4a9c_4f6f, 0x12d6_a874_d21b_73da, 0x1304_275e_f499_dffb, 0x9678_78fe_bcb9_5d1f,
+        0x4744_497f_8b2f_2922, 0x85a2_e707_f084_1855, 0x9f0c_5012_6c80_2eec, 0xfb46_e197_bd2f_a489, 0x548c_e080_9bc5_f61a,
+        0xcf56_fb15_73be_aa8c, 0xad73_75a3_763b_df7c, 0xe0ec_9031_179b_decc, 0x6579_aea8_3c48_c1da, 0xdbf8_5ae6_64cf_5bb3,
+        0x7b6f_235c_55ca_7566, 0x0000_28b3_1487_7503,
+    ]
+
+    /// e(P, Q).
+    public static func pairing(_ p: G1Point, _ q: G2Point) -> Fp12 {
+        finalExponentiation(millerLoop(p, q))
+    }
+
+    /// Π e(Pᵢ, Qᵢ) with one final exponentiation for all pairs.
+    public static func multiPairing(_ pairs: [(G1Point, G2Point)]) -> Fp12 {
+        var product = Fp12.one
+        for (p, q) in pairs { product = product * millerLoop(p, q) }
+        return finalExponentiation(product)
+    }
+
+    /// An F_p¹² point in affine coordinates (the twist's image, or G1 embedded).
+    struct Point12 {
+        var x: Fp12
+        var y: Fp12
+    }
+
+    static func embed(_ value: Fp) -> Fp12 { Fp12(Fp6(Fp2(value, .zero), .zero, .zero), .zero) }
+    static func embed(_ value: Fp2) -> Fp12 { Fp12(Fp6(value, .zero, .zero), .zero) }
+    /// 1/w² and 1/w³ (w² = v and w³ = v·w in the tower).
+    static let wSquaredInverse = Fp12(Fp6(.zero, .one, .zero), .zero).inverse ?? .one
+    static let wCubedInverse = Fp12(.zero, Fp6(.zero, .one, .zero)).inverse ?? .one
+
+    /// The line through `a` and `b` (the tangent when they are equal) evaluated at `t`, and a + b.
+    static func line(_ a: Point12, _ b: Point12, at t: Point12) -> (value: Fp12, sum: Point12) {
+        let slope: Fp12
+        if a.x != b.x {
+            slope = (b.y - a.y) * ((b.x - a.x).inverse ?? .zero)
+        } else {
+            // Doubling (the loop never meets a + (−a): Q has order r, far above the loop's multiples).
+            let xx = a.x.squared
+            slope = (xx + xx + xx) * ((a.y + a.y).inverse ?? .zero)
+        }
+        let x3 = slope.squared - a.x - b.x
+        let y3 = slope * (a.x - x3) - a.y
+        return (slope * (t.x - a.x) - (t.y - a.y), Point12(x: x3, y: y3))
+    }
+
+    /// The Miller loop's value f_{|x|,Q}(P), conjugated (x < 0); 1 when either point is the identity.
+    public static func millerLoop(_ p: G1Point, _ q: G2Point) -> Fp12 {
+        guard let (px, py) = p.affine, let (qx, qy) = q.affine else { return .one }
+        let target = Point12(x: embed(px), y: embed(py))
+        let twisted = Point12(x: embed(qx) * wSquaredInverse, y: embed(qy) * wCubedInverse)
+        var r = twisted
+        var f = Fp12.one
+        let top = 63 - loopCount.leadingZeroBitCount
+        for bit in stride(from: top - 1, through: 0, by: -1) {
+            let (doubling, doubled) = line(r, r, at: target)
+            f = f.squared * doubling
+            r = doubled
+            if (loopCount >> UInt64(bit)) & 1 == 1 {
+                let (addition, sum) = line(r, twisted, at: target)
+                f = f * addition
+                r = sum
+            }
+        }
+        return f.conjugate
+    }
+
+    /// f^((p¹² − 1)/r): into GT.
+    public static func finalExponentiation(_ f: Fp12) -> Fp12 {
+        guard let inverse = f.inverse else { return .zero }
+        let easy = f.conjugate * inverse  // f^(p⁶ − 1)
+        return easy.pow(hardExponent)
+    }
+}
