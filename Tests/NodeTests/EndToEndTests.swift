@@ -148,8 +148,13 @@ struct EndToEndTests {
                 }
             }
         }
-        // Let it run, then kill the node without warning.
+        // Let it run until at least 10 commits were reported (or 30 s on a loaded machine), then kill the node
+        // without warning, mid-stream.
+        let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(1_500))
+        while await committed.ids.count < 10, ContinuousClock.now - started < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(100))
+        }
         #expect(node.stop(SIGKILL) == .uncaughtSignal)
         load.cancel()
         await load.value
