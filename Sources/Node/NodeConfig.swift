@@ -62,6 +62,19 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             case patientQuotaBytes = "patient_quota_bytes"
             case requestWindowMs = "request_window_ms"
         }
+
+        public init(payloadBytesMax: UInt64, patientQuotaBytes: UInt64, requestWindowMs: UInt64) {
+            (self.payloadBytesMax, self.patientQuotaBytes, self.requestWindowMs) = (payloadBytesMax, patientQuotaBytes, requestWindowMs)
+        }
+
+        /// A key left out of the table takes its default, so an operator can set one limit alone.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = NodeConfig.defaultShadows
+            payloadBytesMax = try container.decodeIfPresent(UInt64.self, forKey: .payloadBytesMax) ?? defaults.payloadBytesMax
+            patientQuotaBytes = try container.decodeIfPresent(UInt64.self, forKey: .patientQuotaBytes) ?? defaults.patientQuotaBytes
+            requestWindowMs = try container.decodeIfPresent(UInt64.self, forKey: .requestWindowMs) ?? defaults.requestWindowMs
+        }
     }
 
     public struct P2PSection: Codable, Sendable, Hashable {

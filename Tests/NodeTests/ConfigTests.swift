@@ -65,5 +65,13 @@ struct ConfigTests {
         let loaded = try NodeConfig.load(dir + "/old.toml")
         #expect(loaded.storage == nil)
         #expect(loaded.storageSettings.stateCacheMB == NodeConfig.defaultStateCacheMB)
+        // One [shadows] limit set alone: the others take their defaults.
+        let shadowsStart = try #require(text.range(of: "[shadows]"))
+        let shadowsEnd = text[shadowsStart.upperBound...].range(of: "\n[")?.lowerBound ?? text.endIndex
+        let partial = String(text[..<shadowsStart.lowerBound]) + "[shadows]\npayload_bytes_max = 5000\n" + String(text[shadowsEnd...])
+        try partial.write(toFile: dir + "/partial-shadows.toml", atomically: true, encoding: .utf8)
+        let shadows = try NodeConfig.load(dir + "/partial-shadows.toml").shadowsSettings
+        #expect(shadows.payloadBytesMax == 5000 && shadows.patientQuotaBytes == NodeConfig.defaultShadows.patientQuotaBytes)
+        #expect(shadows.requestWindowMs == NodeConfig.defaultShadows.requestWindowMs)
     }
 }
