@@ -403,6 +403,25 @@ public struct ConsentGrant: Sendable, Hashable, CanonicalCodable {
     }
 }
 
+extension ConsentGrant {
+    /// The key envelopes of an encoded signed transaction, if it is a `consent.grant`: read from its payload alone,
+    /// without parsing the signer's key or checking anything (for bookkeeping on transactions a block already
+    /// committed, which are most of a busy block).
+    public static func envelopes(inSignedTransaction bytes: [UInt8]) -> [ShadowEnvelope]? {
+        do throws(CanonicalDecodingError) {
+            var reader = try CanonicalReader(bytes)
+            guard try reader.readFixed(1) == [Canonical.formatVersion] else { return nil }
+            _ = try reader.readString(limit: 64)
+            _ = try reader.readFixed(32)
+            _ = try reader.readUInt()
+            guard try reader.readTag() == 4 else { return nil }
+            return try reader.read(ConsentGrant.self).envelopes
+        } catch {
+            return nil
+        }
+    }
+}
+
 /// `consent.revoke`: ends a grant from the commit height on.
 public struct ConsentRevoke: Sendable, Hashable, CanonicalCodable {
     public var grant: Hash32

@@ -171,13 +171,18 @@ public actor LedgerNode {
         }
         if let replicator {
             for (index, result) in execution.results.enumerated() {
-                guard case .accepted(let receipt) = result,
-                    receipt.kind == "shadow.register" || receipt.kind == "shadow.erase" || receipt.kind == "consent.grant",
+                guard case .accepted(let receipt) = result else { continue }
+                if receipt.kind == "consent.grant" {
+                    // Grants are most of a busy block: only their payload is read, for its envelopes.
+                    let envelopes = ConsentGrant.envelopes(inSignedTransaction: block.transactions[index]) ?? []
+                    replicator.committed(envelopes: envelopes.map(\.address))
+                    continue
+                }
+                guard receipt.kind == "shadow.register" || receipt.kind == "shadow.erase",
                     let signed = try? Canonical.decode(SignedTransaction.self, from: block.transactions[index])
                 else { continue }
                 switch signed.body.payload {
                 case .shadowRegister(let registration): replicator.committed(registration)
-                case .consentGrant(let grant): replicator.committed(envelopes: grant.envelopes.map(\.address))
                 case .shadowErase(let erase):
                     if let shadow = try? record(Shadow.self, StateKey.shadow(erase.shadow)) {
                         replicator.committed(erasure: erasure(of: shadow, height: block.header.height))

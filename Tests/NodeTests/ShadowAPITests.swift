@@ -265,3 +265,34 @@ struct ShadowAPITests {
         }
     }
 }
+
+@Suite("Grant envelopes at commit")
+struct GrantEnvelopeReadingTests {
+    @Test("a committed grant's envelopes are read from its payload alone, exactly, whatever its address bytes")
+    func envelopes() throws {
+        let patient = try SecretKey()
+        var random = SeededRandom(seed: testSeed())
+        func grant(_ envelopes: [ShadowEnvelope]) throws -> [UInt8] {
+            let payload = ConsentGrant(patient: Hashing.sha3([1]), grantee: .participant(Hashing.sha3([2])), actions: .read,
+                                       scope: Scope(categories: ["neuro"]), purpose: .treatment, validFrom: 1, validUntil: nil,
+                                       envelopes: envelopes)
+            return try SignedTransaction(signing: TransactionBody(chainID: "c", signer: patient.publicKey, nonce: 7,
+                                                                  payload: .consentGrant(payload)), with: patient).bytes
+        }
+        #expect(ConsentGrant.envelopes(inSignedTransaction: try grant([])) == [])
+        for count in 1...4 {
+            let envelopes = try (0..<count).map { index in
+                var address = random.bytes(32)
+                if index == 0 { address[31] = 0 }  // an address ending in 0 must not read as an empty list
+                return ShadowEnvelope(shadow: Hashing.sha3(random.bytes(8)), version: UInt64(index + 1),
+                                      address: try #require(Hash32(bytes: address)))
+            }
+            #expect(ConsentGrant.envelopes(inSignedTransaction: try grant(envelopes)) == envelopes)
+        }
+        // Not a grant, or not a transaction: nil.
+        let revoke = try SignedTransaction(signing: TransactionBody(chainID: "c", signer: patient.publicKey, nonce: 8,
+                                                                    payload: .consentRevoke(ConsentRevoke(grant: .zero))), with: patient)
+        #expect(ConsentGrant.envelopes(inSignedTransaction: revoke.bytes) == nil)
+        #expect(ConsentGrant.envelopes(inSignedTransaction: [1, 2, 3]) == nil)
+    }
+}
