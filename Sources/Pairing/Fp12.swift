@@ -87,3 +87,23 @@ public struct Fp12: PairingField {
         Fp12(Fp6.select(mask, a.c0, b.c0), Fp6.select(mask, a.c1, b.c1))
     }
 }
+
+extension Fp12 {
+    /// γₖ = ξ^(k(p − 1)/6) for k = 0…5: the p-power Frobenius sends w^k to γₖ·w^k (w⁶ = ξ).
+    static let frobeniusCoefficients: [Fp2] = {
+        // (p − 1)/6.
+        let exponent: [UInt64] = [0x49aa_7fff_ffff_f1c7, 0x051c_aaaa_72e3_5555, 0xe688_231a_d3c8_2906,
+                                  0xe613_e1eb_7deb_831f, 0x0c84_9bf3_b5e1_f223, 0x0455_82fc_5eea_a66f]
+        let gamma = Fp2(.one, .one).pow(exponent)
+        var powers = [Fp2.one]
+        for _ in 1..<6 { powers.append(powers[powers.count - 1] * gamma) }
+        return powers
+    }()
+
+    /// x ↦ x^p: every F_p² coefficient conjugated, the coefficient of w^k (k = 2j + i for c_i.c_j) times γₖ.
+    public var frobenius: Fp12 {
+        let g = Fp12.frobeniusCoefficients
+        return Fp12(Fp6(c0.c0.conjugate, c0.c1.conjugate * g[2], c0.c2.conjugate * g[4]),
+                    Fp6(c1.c0.conjugate * g[1], c1.c1.conjugate * g[3], c1.c2.conjugate * g[5]))
+    }
+}

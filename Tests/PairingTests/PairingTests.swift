@@ -47,5 +47,11 @@ struct PairingTests {
         #expect(Pairing.pairing(p, g2) == Pairing.pairing(g1, g2.multiplied(by: a)))
         #expect(Pairing.multiPairing([(p, q), (g1, g2)]) == Pairing.pairing(p, q) * base)
         #expect(Pairing.multiPairing([(p, q), (-p, q)]) == .one)
+        // The fast final exponentiation equals the definition's, and the Frobenius is the p-th power.
+        let loop = Pairing.millerLoop(p, q)
+        #expect(Pairing.finalExponentiation(loop) == Pairing.finalExponentiationByDefinition(loop))
+        let fieldModulus: [UInt64] = [0xb9fe_ffff_ffff_aaab, 0x1eab_fffe_b153_ffff, 0x6730_d2a0_f6b0_f624,
+                                      0x6477_4b84_f385_12bf, 0x4b1b_a7b6_434b_acd7, 0x1a01_11ea_397f_e69a]
+        #expect(loop.frobenius == loop.pow(fieldModulus))
     }
 }
