@@ -153,14 +153,15 @@ public struct Fp: PairingField, MontgomeryLimbs {
         (c, t5) = multiplyAdd(a.l5, bi, t5, c)
         let (s, o) = t6.addingReportingOverflow(c)
         let t7: UInt64 = o ? 1 : 0
-        let m = t0 &* 0x89f3_fffc_fffc_fffd
+        let p = modulus
+        let m = t0 &* inverseModulus
         var d: UInt64
-        (d, _) = multiplyAdd(m, 0xb9fe_ffff_ffff_aaab, t0, 0)
-        (d, t0) = multiplyAdd(m, 0x1eab_fffe_b153_ffff, t1, d)
-        (d, t1) = multiplyAdd(m, 0x6730_d2a0_f6b0_f624, t2, d)
-        (d, t2) = multiplyAdd(m, 0x6477_4b84_f385_12bf, t3, d)
-        (d, t3) = multiplyAdd(m, 0x4b1b_a7b6_434b_acd7, t4, d)
-        (d, t4) = multiplyAdd(m, 0x1a01_11ea_397f_e69a, t5, d)
+        (d, _) = multiplyAdd(m, p.l0, t0, 0)
+        (d, t0) = multiplyAdd(m, p.l1, t1, d)
+        (d, t1) = multiplyAdd(m, p.l2, t2, d)
+        (d, t2) = multiplyAdd(m, p.l3, t3, d)
+        (d, t3) = multiplyAdd(m, p.l4, t4, d)
+        (d, t4) = multiplyAdd(m, p.l5, t5, d)
         let (s2, o2) = s.addingReportingOverflow(d)
         t5 = s2
         t6 = t7 &+ (o2 ? 1 : 0)

@@ -11,7 +11,7 @@ public struct Fr: PairingField, MontgomeryLimbs {
     }
 
     /// The group order r, least significant limb first.
-    public static let orderLimbs: [UInt64] = [0xffff_ffff_0000_0001, 0x53bd_a402_fffe_5bfe, 0x3339_d808_09a1_d805, 0x73ed_a753_299d_7d48]
+    public static let orderLimbs: [UInt64] = [modulus.l0, modulus.l1, modulus.l2, modulus.l3]
     @usableFromInline static let modulus = Fr(limbs: 0xffff_ffff_0000_0001, 0x53bd_a402_fffe_5bfe, 0x3339_d808_09a1_d805,
                                               0x73ed_a753_299d_7d48)
     @usableFromInline static let inverseModulus: UInt64 = 0xffff_fffe_ffff_ffff
@@ -137,12 +137,13 @@ public struct Fr: PairingField, MontgomeryLimbs {
         (c, t3) = Fp.multiplyAdd(a.l3, bi, t3, c)
         let (s, o) = t4.addingReportingOverflow(c)
         let t5: UInt64 = o ? 1 : 0
-        let m = t0 &* 0xffff_fffe_ffff_ffff
+        let p = modulus
+        let m = t0 &* inverseModulus
         var d: UInt64
-        (d, _) = Fp.multiplyAdd(m, 0xffff_ffff_0000_0001, t0, 0)
-        (d, t0) = Fp.multiplyAdd(m, 0x53bd_a402_fffe_5bfe, t1, d)
-        (d, t1) = Fp.multiplyAdd(m, 0x3339_d808_09a1_d805, t2, d)
-        (d, t2) = Fp.multiplyAdd(m, 0x73ed_a753_299d_7d48, t3, d)
+        (d, _) = Fp.multiplyAdd(m, p.l0, t0, 0)
+        (d, t0) = Fp.multiplyAdd(m, p.l1, t1, d)
+        (d, t1) = Fp.multiplyAdd(m, p.l2, t2, d)
+        (d, t2) = Fp.multiplyAdd(m, p.l3, t3, d)
         let (s2, o2) = s.addingReportingOverflow(d)
         t3 = s2
         t4 = t5 &+ (o2 ? 1 : 0)
