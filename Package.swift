@@ -57,7 +57,9 @@ let package = Package(
         // Pure: transactions, authorization rules, the state machine (over the KeyValue protocol).
         // BLS12-381: fields, groups, the pairing, hash to curve (pure Swift, no IO; Docs/crypto.md, "BLS12-381").
         // Optimized in debug builds too: the test suite pairs and multiplies points, which unoptimized take seconds each.
-        .target(name: "Pairing", dependencies: ["CodedErrors"], swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        .target(
+            name: "Pairing", dependencies: ["CodedErrors", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Ledger", dependencies: ["CodedErrors", "Consensus", "Encoding", "KeyValue", "TwinCrypto"]),
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
         .target(name: "Consensus", dependencies: ["CodedErrors", "Encoding", "TwinCrypto"]),

@@ -16,4 +16,7 @@ extension CodedError<PairingErrors>.Code {
     public static let notOnCurve = Self(rawValue: "not_on_curve")
     /// A point on the curve but outside the prime-order subgroup.
     public static let notInSubgroup = Self(rawValue: "not_in_subgroup")
+    /// A hash-to-curve request out of RFC 9380's bounds: an empty domain separation tag, or an output length
+    /// `expand_message_xmd` cannot give.
+    public static let invalidHashInput = Self(rawValue: "invalid_hash_input")
 }
