@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Storage", targets: ["Storage"]),
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "Consensus", targets: ["Consensus"]),
+        .library(name: "ABE", targets: ["ABE"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
@@ -59,6 +60,10 @@ let package = Package(
         // Optimized in debug builds too: the test suite pairs and multiplies points, which unoptimized take seconds each.
         .target(
             name: "Pairing", dependencies: ["CodedErrors", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
+        // Multi-authority attribute-based encryption (Rouselakis-Waters 2015) on the pairing, and its policy language.
+        .target(
+            name: "ABE", dependencies: ["Pairing", "Encoding", "CodedErrors", "TwinCrypto"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         .target(name: "Ledger", dependencies: ["CodedErrors", "Consensus", "Encoding", "KeyValue", "TwinCrypto"]),
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
@@ -140,6 +145,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EncodingTests", dependencies: ["Encoding", "TestSupport"]),
         .testTarget(name: "PairingTests", dependencies: ["Pairing", "TestSupport"]),
+        .testTarget(name: "ABETests", dependencies: ["ABE", "Pairing", "Encoding", "TestSupport"]),
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "ShadowsTests", dependencies: ["Shadows", "Storage", "KeyValue", "Encoding", "TwinCrypto", "TestSupport"]),

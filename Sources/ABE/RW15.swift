@@ -1,0 +1,240 @@
+import Pairing
+
+/// Rouselakis–Waters 2015 multi-authority ciphertext-policy ABE on BLS12-381 (Type-3: keys' K and the ciphertext's
+/// C4 in G1; K', C2, C3 in G2), as ../shared/ABE-RW15.md restates it and Docs/abe.md documents it.
+///
+/// Global setup is fixed: the generators, gT = e(g1, g2), and the two hashes to G1 below; nothing secret.
+public enum RW15 {
+    /// The domain separation tag of H(GID) (RFC 9380 hash to G1).
+    public static let gidDomain = Array("TWINLEDGER-V01-ABE-GID_".utf8)
+    /// The domain separation tag of F(attribute label).
+    public static let attributeDomain = Array("TWINLEDGER-V01-ABE-ATTR_".utf8)
+
+    /// H(GID).
+    public static func hashIdentity(_ gid: [UInt8]) -> G1Point {
+        // The tag is a non-empty constant and the length fixed, the only refusals hashing has.
+        (try? G1Point.hash(gid, domain: gidDomain)) ?? .identity
+    }
+
+    /// F(u) for the label `AUTHORITY.name#version`.
+    public static func hashAttribute(_ attribute: VersionedAttribute) -> G1Point {
+        (try? G1Point.hash(Array(attribute.label.utf8), domain: attributeDomain)) ?? .identity
+    }
+
+    /// Encrypts `message` (an element of GT) under `policy`: each row's attribute at the version `versions` gives it,
+    /// each authority under the public key `authorities` gives. Refuses an authority without a key or an attribute
+    /// without a version.
+    public static func encrypt(
+        _ message: Fp12, policy: Policy, authorities: [String: AuthorityPublicKey], versions: [AttributeName: UInt64],
+        using generator: inout some RandomNumberGenerator
+    ) throws(ABEError) -> ABECiphertext {
+        let matrix = LSSSMatrix(policy)
+        var rowVersions: [UInt64] = []
+        var epochs: [String: UInt64] = [:]
+        for attribute in matrix.attributes {
+            guard let key = authorities[attribute.authority] else {
+                throw ABEError(.unknownAuthority, "no public key for authority \(attribute.authority)")
+            }
+            guard key.authority == attribute.authority else {
+                throw ABEError(.invalidKey, "the key given for \(attribute.authority) is \(key.authority)'s")
+            }
+            guard let version = versions[attribute] else {
+                throw ABEError(.unknownAuthority, "no version for attribute \(attribute)")
+            }
+            rowVersions.append(version)
+            epochs[attribute.authority] = key.epoch
+        }
+        var randomness = EncryptionRandomness(z: Fr.random(using: &generator))
+        for _ in 1..<matrix.columnCount {
+            randomness.v.append(Fr.random(using: &generator))
+            randomness.w.append(Fr.random(using: &generator))
+        }
+        for _ in matrix.attributes { randomness.t.append(Fr.random(using: &generator)) }
+        return try encrypt(message, matrix: matrix, policy: policy, authorities: authorities, rowVersions: rowVersions,
+                           epochs: epochs, randomness: randomness)
+    }
+
+    /// The secrets of one encryption: z, v₂…v_l, w₂…w_l, and tₓ per row (explicit here so that tests can replay an
+    /// independent implementation's encryption).
+    struct EncryptionRandomness {
+        var z: Fr
+        var v: [Fr] = []
+        var w: [Fr] = []
+        var t: [Fr] = []
+    }
+
+    static func encrypt(
+        _ message: Fp12, matrix: LSSSMatrix, policy: Policy, authorities: [String: AuthorityPublicKey], rowVersions: [UInt64],
+        epochs: [String: UInt64], randomness: EncryptionRandomness
+    ) throws(ABEError) -> ABECiphertext {
+        guard randomness.v.count == matrix.columnCount - 1, randomness.w.count == matrix.columnCount - 1,
+              randomness.t.count == matrix.attributes.count else {
+            throw ABEError(.invalidKey, "encryption randomness of the wrong shape")
+        }
+        let lambdas = matrix.shares(of: [randomness.z] + randomness.v), omegas = matrix.shares(of: [Fr.zero] + randomness.w)
+        let gT = Fp12.gtGenerator
+        var rows: [ABECiphertext.Row] = []
+        for (index, attribute) in matrix.attributes.enumerated() {
+            guard let key = authorities[attribute.authority] else {
+                throw ABEError(.unknownAuthority, "no public key for authority \(attribute.authority)")
+            }
+            let t = randomness.t[index]
+            let label = VersionedAttribute(attribute, version: rowVersions[index])
+            rows.append(ABECiphertext.Row(
+                c1: gT.power(lambdas[index]) * key.eGGAlpha.power(t),
+                c2: G2Point.generator.multiplied(by: -t),
+                c3: key.g2y.multiplied(by: t) + G2Point.generator.multiplied(by: omegas[index]),
+                c4: hashAttribute(label).multiplied(by: t)))
+        }
+        return ABECiphertext(policy: policy, versions: rowVersions, epochs: epochs,
+                             c0: message * gT.power(randomness.z), rows: rows)
+    }
+
+    /// Recovers the message of `ciphertext` with the attribute keys of the user `gid`: only keys of that user, for the
+    /// ciphertext's attribute versions and authority epochs, count. Refuses with not_satisfied when they do not
+    /// satisfy the policy.
+    ///
+    /// One multi-pairing: gT^z = Π C1ₓ^cₓ · e(Kₓ^cₓ, C2ₓ)… · e(H(GID), Π C3ₓ^cₓ) · e(C4ₓ^cₓ, K'ₓ)…,
+    /// 2|I| + 1 Miller loops and one final exponentiation; the cₓ are public.
+    public static func decrypt(_ ciphertext: ABECiphertext, gid: [UInt8], keys: [AttributeKey]) throws(ABEError) -> Fp12 {
+        let matrix = LSSSMatrix(ciphertext.policy)
+        var usable: [AttributeName: AttributeKey] = [:]
+        for key in keys where key.gid == gid {
+            guard let row = matrix.attributes.firstIndex(of: key.attribute.name),
+                  key.attribute.version == ciphertext.versions[row],
+                  key.epoch == ciphertext.epochs[key.attribute.name.authority] else { continue }
+            usable[key.attribute.name] = key
+        }
+        guard let terms = ciphertext.policy.reconstruction(for: Set(usable.keys)) else {
+            throw ABEError(.notSatisfied, "the keys held do not satisfy \(ciphertext.policy) at its versions and epochs")
+        }
+        var pairs: [(G1Point, G2Point)] = []
+        var c1Product = Fp12.one, c3Sum = G2Point.identity
+        for (row, coefficient) in terms {
+            guard let key = usable[matrix.attributes[row]] else { continue }
+            let c = coefficient.plainLimbs
+            let part = ciphertext.rows[row]
+            c1Product = c1Product * part.c1.pow(c)
+            c3Sum = c3Sum + part.c3.multiplied(byPublic: c)
+            pairs.append((key.k.multiplied(byPublic: c), part.c2))
+            pairs.append((part.c4.multiplied(byPublic: c), key.kPrime))
+        }
+        pairs.append((hashIdentity(gid), c3Sum))
+        let gTz = c1Product * Pairing.multiPairing(pairs)
+        // gT^z is in GT, where the inverse is the conjugate.
+        return ciphertext.c0 * gTz.conjugate
+    }
+}
+
+/// An attribute at a version: `AUTHORITY.name#version`, the string F hashes. A new version is how an authority takes
+/// an attribute away from a holder (Docs/abe.md, "Epochs and versions").
+public struct VersionedAttribute: Hashable, Sendable, CustomStringConvertible {
+    public let name: AttributeName
+    public let version: UInt64
+
+    public init(_ name: AttributeName, version: UInt64) { (self.name, self.version) = (name, version) }
+
+    public var label: String { "\(name)#\(version)" }
+    public var description: String { label }
+}
+
+/// An authority's master secret (α, y) for one epoch. It signs nothing and never leaves the authority's machine.
+public struct AuthoritySecretKey: Sendable {
+    public let authority: String
+    public let epoch: UInt64
+    let alpha: Fr
+    let y: Fr
+
+    init(authority: String, epoch: UInt64, alpha: Fr, y: Fr) {
+        (self.authority, self.epoch, self.alpha, self.y) = (authority, epoch, alpha, y)
+    }
+
+    /// A fresh key for `authority` (a name as in `AttributeName`) at `epoch`.
+    public static func generate(
+        authority: String, epoch: UInt64, using generator: inout some RandomNumberGenerator
+    ) throws(ABEError) -> AuthoritySecretKey {
+        guard AttributeName.isValidPart(authority) else {
+            throw ABEError(.invalidPolicy, "an authority name is 1-64 of A-Z a-z 0-9 _ -, not '\(authority)'")
+        }
+        return AuthoritySecretKey(authority: authority, epoch: epoch,
+                                  alpha: Fr.random(using: &generator), y: Fr.random(using: &generator))
+    }
+
+    /// PK = (gT^α, g2^y).
+    public var publicKey: AuthorityPublicKey {
+        AuthorityPublicKey(authority: authority, epoch: epoch, eGGAlpha: Fp12.gtGenerator.power(alpha),
+                           g2y: G2Point.generator.multiplied(by: y))
+    }
+
+    /// The key for `attribute` (one of this authority's) at `version`, bound to the user `gid`:
+    /// K = g1^α · H(GID)^y · F(u)^t, K' = g2^t.
+    public func issue(
+        gid: [UInt8], attribute: AttributeName, version: UInt64, using generator: inout some RandomNumberGenerator
+    ) throws(ABEError) -> AttributeKey {
+        guard attribute.authority == authority else {
+            throw ABEError(.invalidKey, "\(authority) issues its own attributes, not \(attribute)")
+        }
+        return issue(gid: gid, attribute: attribute, version: version, t: Fr.random(using: &generator))
+    }
+
+    func issue(gid: [UInt8], attribute: AttributeName, version: UInt64, t: Fr) -> AttributeKey {
+        let label = VersionedAttribute(attribute, version: version)
+        let k = G1Point.generator.multiplied(by: alpha) + RW15.hashIdentity(gid).multiplied(by: y)
+            + RW15.hashAttribute(label).multiplied(by: t)
+        return AttributeKey(gid: gid, attribute: label, epoch: epoch, k: k, kPrime: G2Point.generator.multiplied(by: t))
+    }
+}
+
+/// An authority's public key for one epoch: (gT^α, g2^y), published on the ledger.
+public struct AuthorityPublicKey: Equatable, Sendable {
+    public let authority: String
+    public let epoch: UInt64
+    public let eGGAlpha: Fp12
+    public let g2y: G2Point
+
+    public init(authority: String, epoch: UInt64, eGGAlpha: Fp12, g2y: G2Point) {
+        (self.authority, self.epoch, self.eGGAlpha, self.g2y) = (authority, epoch, eGGAlpha, g2y)
+    }
+}
+
+/// A user's key for one attribute at one version, from the authority's key of one epoch.
+public struct AttributeKey: Sendable, Equatable {
+    public let gid: [UInt8]
+    public let attribute: VersionedAttribute
+    public let epoch: UInt64
+    public let k: G1Point
+    public let kPrime: G2Point
+
+    public init(gid: [UInt8], attribute: VersionedAttribute, epoch: UInt64, k: G1Point, kPrime: G2Point) {
+        (self.gid, self.attribute, self.epoch, self.k, self.kPrime) = (gid, attribute, epoch, k, kPrime)
+    }
+}
+
+/// A ciphertext: the policy, each row's attribute version, each authority's epoch, C0 and the rows (C1…C4).
+public struct ABECiphertext: Sendable, Equatable {
+    public struct Row: Sendable, Equatable {
+        public let c1: Fp12
+        public let c2: G2Point
+        public let c3: G2Point
+        public let c4: G1Point
+
+        public init(c1: Fp12, c2: G2Point, c3: G2Point, c4: G1Point) {
+            (self.c1, self.c2, self.c3, self.c4) = (c1, c2, c3, c4)
+        }
+    }
+
+    public let policy: Policy
+    public let versions: [UInt64]
+    public let epochs: [String: UInt64]
+    public let c0: Fp12
+    public let rows: [Row]
+
+    public init(policy: Policy, versions: [UInt64], epochs: [String: UInt64], c0: Fp12, rows: [Row]) {
+        (self.policy, self.versions, self.epochs, self.c0, self.rows) = (policy, versions, epochs, c0, rows)
+    }
+
+    /// The rows' attributes at their versions.
+    public var attributes: [VersionedAttribute] {
+        zip(policy.attributes, versions).map { VersionedAttribute($0, version: $1) }
+    }
+}

@@ -1,0 +1,60 @@
+/// GT, the order-r subgroup of F_p¹²* where the pairing lands: its standard generator, the canonical 576-byte
+/// encoding, and powers by secret scalars.
+extension Fp12 {
+    /// Encoded size: twelve F_p coefficients of 48 bytes.
+    public static let byteCount = 576
+
+    /// The twelve F_p coefficients in tower order, c0.c0.c0, c0.c0.c1, c0.c1.c0, … c1.c2.c1 (the element is
+    /// Σ c_i.c_j.c_k · u^k · v^j · w^i), each 48 bytes big-endian: Docs/abe.md, "Encodings".
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(Fp12.byteCount)
+        for half in [c0, c1] {
+            for coefficient in [half.c0, half.c1, half.c2] { out += coefficient.c0.bytes + coefficient.c1.bytes }
+        }
+        return out
+    }
+
+    /// The element these 576 bytes encode, each coefficient below p. Membership in GT is not checked here (it costs
+    /// an exponentiation by r); Docs/abe.md says where that is and is not needed.
+    public init(bytes: some Collection<UInt8>) throws(PairingError) {
+        let bytes = Array(bytes)
+        guard bytes.count == Fp12.byteCount else {
+            throw PairingError(.invalidEncoding, "an F_p^12 element is 576 bytes, not \(bytes.count)")
+        }
+        var f: [Fp] = []
+        for index in 0..<12 { f.append(try Fp(bytes: bytes[(48 * index)..<(48 * index + 48)])) }
+        self.init(Fp6(Fp2(f[0], f[1]), Fp2(f[2], f[3]), Fp2(f[4], f[5])),
+                  Fp6(Fp2(f[6], f[7]), Fp2(f[8], f[9]), Fp2(f[10], f[11])))
+    }
+
+    /// Whether self is in GT: self^r = 1 (an exponentiation; for inputs where it matters).
+    public var isInGT: Bool { !isZero && pow(Fr.orderLimbs) == .one }
+
+    public var isZero: Bool { self == .zero }
+
+    /// e(g1, g2), the generator of GT the ABE scheme writes gT.
+    public static let gtGenerator = Pairing.pairing(.generator, .generator)
+
+    /// self^k for a secret k: a fixed 4-bit window over all 64 nibbles of k's plain value, the table entry picked by
+    /// masked selection over all 16 entries, so the operations and memory accesses are the same for every k.
+    public func power(_ scalar: Fr) -> Fp12 {
+        var table = [Fp12.one, self]
+        for _ in 2..<16 { table.append(table[table.count - 1] * self) }
+        var result = Fp12.one
+        for limb in scalar.plainLimbs.reversed() {
+            for nibble in stride(from: 60, through: 0, by: -4) {
+                result = result.squared.squared.squared.squared
+                let digit = (limb >> UInt64(nibble)) & 0xf
+                var entry = Fp12.one
+                for (index, candidate) in table.enumerated() {
+                    let difference = UInt64(index) ^ digit
+                    let mask = ((difference | (0 &- difference)) >> 63) &- 1  // all ones exactly when equal
+                    entry = Fp12.select(mask, candidate, entry)
+                }
+                result = result * entry
+            }
+        }
+        return result
+    }
+}
