@@ -26,7 +26,7 @@ help:
 	@echo "make run    - install what is missing, build (release), self-check, start the local 6-node consortium with a consent demo"
 	@echo "make test   - install what is missing, build, run the test suite"
 	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
-	@echo "make bench  - release benchmarks (medians; Swift wrapper vs C reference side by side)"
+	@echo "make bench  - release benchmarks (medians; Swift vs C reference and vs native pairing libraries side by side)"
 	@echo "make sim    - consensus simulator: SEEDS=N runs for 4, 7 and 10 validators (SEED=S N=n replays one)"
 	@echo "make chaos  - kills, pauses and restarts in a real 4-validator consortium under load (CHAOS_SEED, CHAOS_SECONDS)"
 	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 and 7 validators, vs the machine's ceiling"
@@ -65,7 +65,9 @@ bench: deps
 	$(SWIFT) build -c release --product TwinBench
 	@mkdir -p .build/bench $(BENCH_OUT)
 	$(CC) -O2 -o .build/bench/schnorr_verify_c Benchmarks/c/schnorr_verify.c -lsecp256k1
-	.build/release/TwinBench --runs $(BENCH_RUNS) --c-verify .build/bench/schnorr_verify_c --json $(BENCH_OUT)/foundation.json
+	@scripts/bench-peers.sh
+	.build/release/TwinBench --runs $(BENCH_RUNS) --c-verify .build/bench/schnorr_verify_c --json $(BENCH_OUT)/foundation.json \
+		$$([ -x .build/bench/venv/bin/python ] && echo --pairing-peer .build/bench/venv/bin/python)
 	$(SWIFT) build -c release --product twinsim
 	.build/release/twinsim --bench
 

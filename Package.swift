@@ -123,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "TwinBench",
             dependencies: [
-                "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API", "Shadows", "Pairing",
+                "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API", "Shadows", "Pairing", "ABE",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Benchmarks/TwinBench"

@@ -12,7 +12,9 @@ struct Options {
     var cVerifyBinary: String?
     var jsonPath: String?
     var quick = false
-    var suites: Set<String> = ["foundation", "ledger", "http", "shadows", "pairing"]
+    var suites: Set<String> = ["foundation", "ledger", "http", "shadows", "pairing", "abe"]
+    /// A Python with pymcl and blspy (scripts/bench-peers.sh): times the native pairings beside ours.
+    var pairingPeer: String?
     var grants = 1_000_000
     var clients = 500
     var blocks = 15
@@ -27,6 +29,7 @@ struct Options {
             case "--c-verify": cVerifyBinary = iterator.next()
             case "--json": jsonPath = iterator.next()
             case "--quick": quick = true
+            case "--pairing-peer": pairingPeer = iterator.next()
             case "--only": suites = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
             case "--grants": grants = iterator.next().flatMap { Int($0) } ?? grants
             case "--blocks": blocks = iterator.next().flatMap { Int($0) } ?? blocks
@@ -253,7 +256,12 @@ if options.suites.contains("shadows") {
 
 if options.suites.contains("pairing") {
     print(String(repeating: "-", count: 76))
-    runPairingBenchmark(quick: options.quick)
+    try runPairingBenchmark(quick: options.quick, peerPython: options.pairingPeer)
+}
+
+if options.suites.contains("abe") {
+    print(String(repeating: "-", count: 76))
+    try runABEBenchmark(quick: options.quick)
 }
 
 if let path = options.jsonPath {

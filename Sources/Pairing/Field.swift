@@ -72,17 +72,16 @@ extension MontgomeryLimbs {
 /// x − y − borrow on one limb; `borrow` (0 or 1) becomes the borrow out.
 @inlinable @inline(__always)
 func limbSubtract(_ x: UInt64, _ y: UInt64, _ borrow: inout UInt64) -> UInt64 {
-    let (d1, o1) = x.subtractingReportingOverflow(y)
-    let (d2, o2) = d1.subtractingReportingOverflow(borrow)
-    borrow = (o1 ? 1 : 0) | (o2 ? 1 : 0)
-    return d2
+    // In 128 bits the difference wraps exactly when it is negative, setting bit 64 (LLVM makes this a sbb chain).
+    let wide = UInt128(x) &- UInt128(y) &- UInt128(borrow)
+    borrow = UInt64(truncatingIfNeeded: wide >> 64) & 1
+    return UInt64(truncatingIfNeeded: wide)
 }
 
 /// x + y + carry on one limb; `carry` (0 or 1) becomes the carry out.
 @inlinable @inline(__always)
 func limbAdd(_ x: UInt64, _ y: UInt64, _ carry: inout UInt64) -> UInt64 {
-    let (s1, o1) = x.addingReportingOverflow(y)
-    let (s2, o2) = s1.addingReportingOverflow(carry)
-    carry = (o1 ? 1 : 0) | (o2 ? 1 : 0)
-    return s2
+    let wide = UInt128(x) &+ UInt128(y) &+ UInt128(carry)
+    carry = UInt64(truncatingIfNeeded: wide >> 64)
+    return UInt64(truncatingIfNeeded: wide)
 }

@@ -113,10 +113,8 @@ public struct Fp: PairingField, MontgomeryLimbs {
     /// a·b + c + carry as (high, low); cannot overflow 128 bits.
     @inlinable @inline(__always)
     static func multiplyAdd(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ carry: UInt64) -> (high: UInt64, low: UInt64) {
-        let (high, low) = a.multipliedFullWidth(by: b)
-        let (s1, o1) = low.addingReportingOverflow(c)
-        let (s2, o2) = s1.addingReportingOverflow(carry)
-        return (high &+ (o1 ? 1 : 0) &+ (o2 ? 1 : 0), s2)
+        let wide = UInt128(a) &* UInt128(b) &+ UInt128(c) &+ UInt128(carry)
+        return (UInt64(truncatingIfNeeded: wide >> 64), UInt64(truncatingIfNeeded: wide))
     }
 
     @inlinable
@@ -124,47 +122,45 @@ public struct Fp: PairingField, MontgomeryLimbs {
     @inlinable
     public static func - (a: Fp, b: Fp) -> Fp { modularDifference(a, b) }
 
-    /// The Montgomery product a·b/R mod p (coarsely integrated operand scanning).
+    /// The Montgomery product a·b/R mod p: coarsely integrated operand scanning in the "no-carry" form, which needs
+    /// no seventh limb because p's top limb is below 2^63 − 1 (Docs/crypto.md, "BLS12-381"): each round adds a·bᵢ
+    /// and m·p in one pass over the limbs and shifts down by a limb.
     @inlinable
     public static func * (a: Fp, b: Fp) -> Fp {
-        var t0: UInt64 = 0, t1: UInt64 = 0, t2: UInt64 = 0, t3: UInt64 = 0, t4: UInt64 = 0, t5: UInt64 = 0, t6: UInt64 = 0
-        montgomeryRound(a, b.l0, &t0, &t1, &t2, &t3, &t4, &t5, &t6)
-        montgomeryRound(a, b.l1, &t0, &t1, &t2, &t3, &t4, &t5, &t6)
-        montgomeryRound(a, b.l2, &t0, &t1, &t2, &t3, &t4, &t5, &t6)
-        montgomeryRound(a, b.l3, &t0, &t1, &t2, &t3, &t4, &t5, &t6)
-        montgomeryRound(a, b.l4, &t0, &t1, &t2, &t3, &t4, &t5, &t6)
-        montgomeryRound(a, b.l5, &t0, &t1, &t2, &t3, &t4, &t5, &t6)
-        // t < 2p (p < 2^381 leaves headroom), so t6 is 0 and one conditional subtraction reduces it.
+        var t0: UInt64 = 0, t1: UInt64 = 0, t2: UInt64 = 0, t3: UInt64 = 0, t4: UInt64 = 0, t5: UInt64 = 0
+        montgomeryRound(a, b.l0, &t0, &t1, &t2, &t3, &t4, &t5)
+        montgomeryRound(a, b.l1, &t0, &t1, &t2, &t3, &t4, &t5)
+        montgomeryRound(a, b.l2, &t0, &t1, &t2, &t3, &t4, &t5)
+        montgomeryRound(a, b.l3, &t0, &t1, &t2, &t3, &t4, &t5)
+        montgomeryRound(a, b.l4, &t0, &t1, &t2, &t3, &t4, &t5)
+        montgomeryRound(a, b.l5, &t0, &t1, &t2, &t3, &t4, &t5)
+        // t < 2p, so one conditional subtraction reduces it.
         return reduceOnce(Fp(limbs: t0, t1, t2, t3, t4, t5))
     }
 
-    /// One outer round of CIOS: t += a·bi, then t = (t + m·p) / 2^64 with m chosen to clear the low limb.
+    /// One round: t = (t + a·bᵢ + m·p) / 2^64, m chosen to clear the low limb. The carries A (of a·bᵢ) and C (of
+    /// m·p) run side by side; with t < 2p and p's top limb below 2^63 − 1, their sum fits the top limb.
     @inlinable @inline(__always)
     static func montgomeryRound(
         _ a: Fp, _ bi: UInt64, _ t0: inout UInt64, _ t1: inout UInt64, _ t2: inout UInt64, _ t3: inout UInt64,
-        _ t4: inout UInt64, _ t5: inout UInt64, _ t6: inout UInt64
+        _ t4: inout UInt64, _ t5: inout UInt64
     ) {
-        var c: UInt64
-        (c, t0) = multiplyAdd(a.l0, bi, t0, 0)
-        (c, t1) = multiplyAdd(a.l1, bi, t1, c)
-        (c, t2) = multiplyAdd(a.l2, bi, t2, c)
-        (c, t3) = multiplyAdd(a.l3, bi, t3, c)
-        (c, t4) = multiplyAdd(a.l4, bi, t4, c)
-        (c, t5) = multiplyAdd(a.l5, bi, t5, c)
-        let (s, o) = t6.addingReportingOverflow(c)
-        let t7: UInt64 = o ? 1 : 0
         let p = modulus
+        var carryA: UInt64, carryC: UInt64, low: UInt64
+        (carryA, t0) = multiplyAdd(a.l0, bi, t0, 0)
         let m = t0 &* inverseModulus
-        var d: UInt64
-        (d, _) = multiplyAdd(m, p.l0, t0, 0)
-        (d, t0) = multiplyAdd(m, p.l1, t1, d)
-        (d, t1) = multiplyAdd(m, p.l2, t2, d)
-        (d, t2) = multiplyAdd(m, p.l3, t3, d)
-        (d, t3) = multiplyAdd(m, p.l4, t4, d)
-        (d, t4) = multiplyAdd(m, p.l5, t5, d)
-        let (s2, o2) = s.addingReportingOverflow(d)
-        t5 = s2
-        t6 = t7 &+ (o2 ? 1 : 0)
+        (carryC, _) = multiplyAdd(m, p.l0, t0, 0)
+        (carryA, low) = multiplyAdd(a.l1, bi, t1, carryA)
+        (carryC, t0) = multiplyAdd(m, p.l1, low, carryC)
+        (carryA, low) = multiplyAdd(a.l2, bi, t2, carryA)
+        (carryC, t1) = multiplyAdd(m, p.l2, low, carryC)
+        (carryA, low) = multiplyAdd(a.l3, bi, t3, carryA)
+        (carryC, t2) = multiplyAdd(m, p.l3, low, carryC)
+        (carryA, low) = multiplyAdd(a.l4, bi, t4, carryA)
+        (carryC, t3) = multiplyAdd(m, p.l4, low, carryC)
+        (carryA, low) = multiplyAdd(a.l5, bi, t5, carryA)
+        (carryC, t4) = multiplyAdd(m, p.l5, low, carryC)
+        t5 = carryC &+ carryA
     }
 
     @inlinable

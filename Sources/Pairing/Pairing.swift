@@ -29,11 +29,72 @@ public enum Pairing {
         finalExponentiation(millerLoop(p, q))
     }
 
-    /// Π e(Pᵢ, Qᵢ) with one final exponentiation for all pairs.
+    /// Π e(Pᵢ, Qᵢ) with one Miller loop that shares its squarings among the pairs, and one final exponentiation.
     public static func multiPairing(_ pairs: [(G1Point, G2Point)]) -> Fp12 {
-        var product = Fp12.one
-        for (p, q) in pairs { product = product * millerLoop(p, q) }
-        return finalExponentiation(product)
+        finalExponentiation(multiMillerLoop(pairs))
+    }
+
+    /// The Miller loop's value f_{|x|,Q}(P), conjugated (x < 0); 1 when either point is the identity.
+    public static func millerLoop(_ p: G1Point, _ q: G2Point) -> Fp12 { multiMillerLoop([(p, q)]) }
+
+    /// Π f_{|x|,Qᵢ}(Pᵢ), conjugated, in one loop: each step squares the running value once for all pairs, then
+    /// multiplies in each pair's line. The running point T stays on the twist in homogeneous projective coordinates
+    /// (the complete formulas of `ProjectivePoint`), and each line is evaluated at P straight into its three nonzero
+    /// F_p² coefficients (c0.c0, c0.c1, c1.c1 of the tower: Docs/crypto.md, "Miller loop"), scaled by factors in
+    /// F_p² and F_p⁴ that the final exponentiation sends to 1. Pairs with an identity contribute 1.
+    @inline(never)  // each call is long; inlining it into callers only bloated them (measured slower)
+    public static func multiMillerLoop(_ pairs: [(G1Point, G2Point)]) -> Fp12 {
+        var prepared: [MillerPair] = []
+        for (p, q) in pairs {
+            guard let (px, py) = p.affine, let (qx, qy) = q.affine else { continue }
+            prepared.append(MillerPair(negatedX: -px, y: py, qx: qx, qy: qy, t: G2Point(affineX: qx, y: qy)))
+        }
+        guard !prepared.isEmpty else { return .one }
+        var f = Fp12.one
+        let top = 63 - loopCount.leadingZeroBitCount
+        for bit in stride(from: top - 1, through: 0, by: -1) {
+            f = f.squared
+            for index in prepared.indices { f = f.multiplied(byLine: prepared[index].doublingStep()) }
+            if (loopCount >> UInt64(bit)) & 1 == 1 {
+                for index in prepared.indices { f = f.multiplied(byLine: prepared[index].additionStep()) }
+            }
+        }
+        return f.conjugate
+    }
+
+    /// One pair's state in the Miller loop: P (its x negated, as the lines use it), Q affine, and T.
+    struct MillerPair {
+        let negatedX: Fp
+        let y: Fp
+        let qx: Fp2
+        let qy: Fp2
+        var t: G2Point
+
+        /// The tangent at T evaluated at P, then T ← 2T. With T = (X : Y : Z), the tangent of ψ(T) through P, times
+        /// 2Y·Z·w³ (w³ ∈ F_p⁴), is (Y² − 3b'Z²) + (−3X²·x_P)·v + (2YZ·y_P)·v·w.
+        mutating func doublingStep() -> Line {
+            let xx = t.x.squared, yy = t.y.squared, zz = t.z.squared, yz = t.y * t.z
+            let line = Line(c00: yy - G2Curve.b3 * zz, c01: (xx.doubled + xx).times(negatedX), c11: yz.doubled.times(y))
+            t = t.doubled
+            return line
+        }
+
+        /// The line through T and Q evaluated at P, then T ← T + Q. With θ = Y − y_Q·Z and Λ = X − x_Q·Z, the line
+        /// times Λ·w³ is (θ·x_Q − Λ·y_Q) + (−θ·x_P)·v + (Λ·y_P)·v·w. (T = ±Q never occurs: T is a multiple of Q below
+        /// |x|, far under its order r.)
+        mutating func additionStep() -> Line {
+            let theta = t.y - qy * t.z, lambda = t.x - qx * t.z
+            let line = Line(c00: theta * qx - lambda * qy, c01: theta.times(negatedX), c11: lambda.times(y))
+            t = t + G2Point(affineX: qx, y: qy)
+            return line
+        }
+    }
+
+    /// A line's value: c00 + c01·v + c11·v·w, the other three F_p² coefficients zero.
+    struct Line {
+        let c00: Fp2
+        let c01: Fp2
+        let c11: Fp2
     }
 
     /// An F_p¹² point in affine coordinates (the twist's image, or G1 embedded).
@@ -63,8 +124,10 @@ public enum Pairing {
         return (slope * (t.x - a.x) - (t.y - a.y), Point12(x: x3, y: y3))
     }
 
-    /// The Miller loop's value f_{|x|,Q}(P), conjugated (x < 0); 1 when either point is the identity.
-    public static func millerLoop(_ p: G1Point, _ q: G2Point) -> Fp12 {
+    /// The Miller loop by its definition, in affine coordinates on E(F_p¹²) with an inversion per step: kept to check
+    /// the fast loop against (their values differ by factors in proper subfields, which the final exponentiation
+    /// removes). 1 when either point is the identity.
+    public static func millerLoopByDefinition(_ p: G1Point, _ q: G2Point) -> Fp12 {
         guard let (px, py) = p.affine, let (qx, qy) = q.affine else { return .one }
         let target = Point12(x: embed(px), y: embed(py))
         let twisted = Point12(x: embed(qx) * wSquaredInverse, y: embed(qy) * wCubedInverse)
@@ -84,18 +147,20 @@ public enum Pairing {
         return f.conjugate
     }
 
-    /// f^((p¹² − 1)/r): into GT. The easy part f^((p⁶ − 1)(p² + 1)) takes a conjugate, an inversion and a Frobenius;
+    /// f^((p¹² − 1)/r): into GT. After the easy part every value is in the cyclotomic subgroup, where squaring has the
+    /// cheaper form of `cyclotomicSquared`. The easy part f^((p⁶ − 1)(p² + 1)) takes a conjugate, an inversion and a Frobenius;
     /// the hard part (p⁴ − p² + 1)/r is written, exactly, as ((x − 1)²/3)·(x + p)·(x² + p² − 1) + 1 (an identity of
     /// BLS12 curves, checked for this x with Python), so it costs one 126-bit and three 64-bit powers, and the
     /// Frobenius, instead of a 2,030-bit power. In the cyclotomic subgroup the easy part lands in, an inverse is a
     /// conjugate, which is how the negative x is applied.
+    @inline(never)
     public static func finalExponentiation(_ f: Fp12) -> Fp12 {
         guard let inverse = f.inverse else { return .zero }
         var m = f.conjugate * inverse  // f^(p⁶ − 1)
         m = m.frobenius.frobenius * m  // ^(p² + 1)
-        let a = m.pow(Pairing.hardFactor)  // ^((x − 1)²/3)
-        let b = a.pow([loopCount]).conjugate * a.frobenius  // ^(x + p), x < 0
-        let c = b.pow([loopCount]).pow([loopCount]) * b.frobenius.frobenius * b.conjugate  // ^(x² + p² − 1)
+        let a = m.cyclotomicPow(Pairing.hardFactor)  // ^((x − 1)²/3)
+        let b = a.cyclotomicPow([loopCount]).conjugate * a.frobenius  // ^(x + p), x < 0
+        let c = b.cyclotomicPow([loopCount]).cyclotomicPow([loopCount]) * b.frobenius.frobenius * b.conjugate  // ^(x² + p² − 1)
         return c * m
     }
 

@@ -54,4 +54,39 @@ struct PairingTests {
                                       0x6477_4b84_f385_12bf, 0x4b1b_a7b6_434b_acd7, 0x1a01_11ea_397f_e69a]
         #expect(loop.frobenius == loop.pow(fieldModulus))
     }
+
+    @Test("the projective Miller loop with sparse lines equals the affine definition after the final exponentiation; multi-pairings of up to 4 pairs, with identities mixed in (seeded)")
+    func millerLoop() throws {
+        var random = SeededRandom(seed: testSeed() &+ 1)
+        var pairs: [(G1Point, G2Point)] = []
+        var expected = Fp12.one
+        for _ in 0..<4 {
+            let p = G1Point.generator.multiplied(by: Fr.random(using: &random))
+            let q = G2Point.generator.multiplied(by: Fr.random(using: &random))
+            let fast = Pairing.millerLoop(p, q), reference = Pairing.millerLoopByDefinition(p, q)
+            #expect(fast != reference, "the two loops scale their lines differently")
+            #expect(Pairing.finalExponentiation(fast) == Pairing.finalExponentiation(reference))
+            pairs.append((p, q))
+            expected = expected * Pairing.finalExponentiation(reference)
+        }
+        #expect(Pairing.multiPairing(pairs) == expected)
+        #expect(Pairing.multiPairing(pairs + [(.identity, .generator), (.generator, .identity)]) == expected)
+        #expect(Pairing.multiPairing([]) == .one)
+    }
+
+    @Test("the cyclotomic square equals the square on the cyclotomic subgroup, and cyclotomicPow the power (seeded)")
+    func cyclotomic() throws {
+        var random = SeededRandom(seed: testSeed() &+ 2)
+        for _ in 0..<8 {
+            let p = G1Point.generator.multiplied(by: Fr.random(using: &random))
+            let f = Pairing.millerLoop(p, .generator)
+            // The easy part f^((p⁶ − 1)(p² + 1)) lands in the cyclotomic subgroup.
+            let inverse = try #require(f.inverse)
+            var m = f.conjugate * inverse
+            m = m.frobenius.frobenius * m
+            #expect(m.cyclotomicSquared == m.squared)
+            #expect(m.cyclotomicPow([0xd201_0000_0001_0000, 0x1234]) == m.pow([0xd201_0000_0001_0000, 0x1234]))
+            #expect(f.cyclotomicSquared != f.squared, "outside the subgroup the shortcut does not hold")
+        }
+    }
 }
