@@ -28,7 +28,7 @@ public struct ABEEnvelope: Sendable, Equatable {
         guard (1...keyBytesMax).contains(dataKey.count) else {
             throw ABEError(.invalidKey, "a wrapped data key is 1-\(keyBytesMax) bytes, not \(dataKey.count)")
         }
-        let m = Fp12.gtGenerator.power(Fr.random(using: &generator))
+        let m = Precomputed.gT.power(Fr.random(using: &generator))
         let ciphertext = try RW15.encrypt(m, policy: policy, authorities: authorities, versions: versions, using: &generator)
         var nonce = [UInt8](repeating: 0, count: AESGCM.nonceByteCount)
         for index in nonce.indices { nonce[index] = UInt8.random(in: .min ... .max, using: &generator) }

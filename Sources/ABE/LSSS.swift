@@ -55,34 +55,98 @@ extension Policy {
     /// coefficients at 0 of their indices, Π_{j≠i} j/(j − i).
     public func reconstruction(for held: Set<AttributeName>) -> [(row: Int, coefficient: Fr)]? {
         var next = 0
-        return reconstruct(held, &next)
+        return reconstruct(held, &next)?.map { ($0.row, $0.value) }
     }
 
-    func reconstruct(_ held: Set<AttributeName>, _ next: inout Int) -> [(row: Int, coefficient: Fr)]? {
+    /// The same constants as small integers over a common denominator: (row, c'_x) and D with c_x = c'_x / D, when
+    /// every c'_x and D fit in 62 bits (the usual case: an AND of n gives the binomial coefficients ±C(n, i) and
+    /// D = 1). Decryption then raises to these short exponents and takes one D⁻¹ power at the end. Nil when `held`
+    /// does not satisfy the policy or the integers would be larger.
+    public func smallReconstruction(for held: Set<AttributeName>) -> (terms: [(row: Int, coefficient: Int64)], denominator: Int64)? {
+        var next = 0
+        guard let terms = reconstruct(held, &next) else { return nil }
+        var denominator: Int64 = 1
+        for term in terms {
+            guard let exact = term.exact, let lcm = leastCommonMultiple(denominator, exact.denominator) else { return nil }
+            denominator = lcm
+        }
+        var result: [(row: Int, coefficient: Int64)] = []
+        for term in terms {
+            guard let exact = term.exact else { return nil }
+            let (scaled, overflow) = exact.numerator.multipliedReportingOverflow(by: denominator / exact.denominator)
+            guard !overflow, scaled.magnitude < Policy.smallLimit else { return nil }
+            result.append((term.row, scaled))
+        }
+        return (result, denominator)
+    }
+
+    /// The bound on the integers of `smallReconstruction` (2^62), so products and sums of two never overflow.
+    static let smallLimit: UInt64 = 1 << 62
+
+    /// A reconstruction term: the row, c_x in Z_r, and c_x as a reduced fraction of small integers while it is one
+    /// (positive denominator).
+    struct Term {
+        let row: Int
+        let value: Fr
+        let exact: (numerator: Int64, denominator: Int64)?
+    }
+
+    func reconstruct(_ held: Set<AttributeName>, _ next: inout Int) -> [Term]? {
         switch self {
         case .attribute(let name):
             defer { next += 1 }
-            return held.contains(name) ? [(next, .one)] : nil
+            return held.contains(name) ? [Term(row: next, value: .one, exact: (1, 1))] : nil
         case .threshold(let k, let children):
-            var satisfied: [(index: Int, terms: [(row: Int, coefficient: Fr)])] = []
+            var satisfied: [(index: Int, terms: [Term])] = []
             for (offset, child) in children.enumerated() {
                 if let terms = child.reconstruct(held, &next) { satisfied.append((offset + 1, terms)) }
             }
             guard satisfied.count >= k else { return nil }
-            let chosen = satisfied.sorted { ($0.terms.count, $0.index) < ($1.terms.count, $1.index) }.prefix(k)
-            let indices = chosen.map { Fr(UInt64($0.index)) }
-            var result: [(row: Int, coefficient: Fr)] = []
+            let chosen = Array(satisfied.sorted { ($0.terms.count, $0.index) < ($1.terms.count, $1.index) }.prefix(k))
+            var result: [Term] = []
             for (position, child) in chosen.enumerated() {
+                // Lagrange at 0: Π_{j≠i} j/(j − i) over the chosen indices (distinct, below r: never a zero denominator).
+                let i = Int64(child.index)
                 var numerator = Fr.one, denominator = Fr.one
-                for (other, j) in indices.enumerated() where other != position {
-                    numerator = numerator * j
-                    denominator = denominator * (j - indices[position])
+                var exact: (numerator: Int64, denominator: Int64)? = (1, 1)
+                for (other, sibling) in chosen.enumerated() where other != position {
+                    let j = Int64(sibling.index)
+                    numerator = numerator * Fr(UInt64(j))
+                    denominator = denominator * (Fr(UInt64(j)) - Fr(UInt64(i)))
+                    exact = exact.flatMap { multiplyFraction($0, (j, j - i)) }
                 }
-                // The indices are distinct and below r, so the denominator is never zero.
                 let lagrange = numerator * (denominator.inverse ?? .zero)
-                result += child.terms.map { ($0.row, $0.coefficient * lagrange) }
+                result += child.terms.map { term in
+                    Term(row: term.row, value: term.value * lagrange,
+                         exact: term.exact.flatMap { a in exact.flatMap { multiplyFraction(a, $0) } })
+                }
             }
             return result.sorted { $0.row < $1.row }
         }
     }
+}
+
+/// a·b as a reduced fraction with a positive denominator, or nil past 2^62.
+func multiplyFraction(_ a: (numerator: Int64, denominator: Int64), _ b: (numerator: Int64, denominator: Int64))
+    -> (numerator: Int64, denominator: Int64)? {
+    let (n, o1) = a.numerator.multipliedReportingOverflow(by: b.numerator)
+    let (d, o2) = a.denominator.multipliedReportingOverflow(by: b.denominator)
+    guard !o1, !o2, d != 0 else { return nil }
+    let divisor = greatestCommonDivisor(n.magnitude, d.magnitude)
+    var numerator = n / Int64(divisor), denominator = d / Int64(divisor)
+    if denominator < 0 { (numerator, denominator) = (-numerator, -denominator) }
+    guard numerator.magnitude < Policy.smallLimit, denominator.magnitude < Policy.smallLimit else { return nil }
+    return (numerator, denominator)
+}
+
+func greatestCommonDivisor(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    var (a, b) = (a, b)
+    while b != 0 { (a, b) = (b, a % b) }
+    return max(a, 1)
+}
+
+func leastCommonMultiple(_ a: Int64, _ b: Int64) -> Int64? {
+    let (product, overflow) = (a / Int64(greatestCommonDivisor(a.magnitude, b.magnitude))).multipliedReportingOverflow(by: b)
+    guard !overflow, product.magnitude < Policy.smallLimit else { return nil }
+    return product
 }

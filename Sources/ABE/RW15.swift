@@ -1,4 +1,5 @@
 import Pairing
+import Synchronization
 
 /// Rouselakis–Waters 2015 multi-authority ciphertext-policy ABE on BLS12-381 (Type-3: keys' K and the ciphertext's
 /// C4 in G1; K', C2, C3 in G2), as ../shared/ABE-RW15.md restates it and Docs/abe.md documents it.
@@ -72,22 +73,22 @@ public enum RW15 {
             throw ABEError(.invalidKey, "encryption randomness of the wrong shape")
         }
         let lambdas = matrix.shares(of: [randomness.z] + randomness.v), omegas = matrix.shares(of: [Fr.zero] + randomness.w)
-        let gT = Fp12.gtGenerator
         var rows: [ABECiphertext.Row] = []
         for (index, attribute) in matrix.attributes.enumerated() {
             guard let key = authorities[attribute.authority] else {
                 throw ABEError(.unknownAuthority, "no public key for authority \(attribute.authority)")
             }
+            let tables = Precomputed.shared.tables(for: key)
             let t = randomness.t[index]
             let label = VersionedAttribute(attribute, version: rowVersions[index])
             rows.append(ABECiphertext.Row(
-                c1: gT.power(lambdas[index]) * key.eGGAlpha.power(t),
-                c2: G2Point.generator.multiplied(by: -t),
-                c3: key.g2y.multiplied(by: t) + G2Point.generator.multiplied(by: omegas[index]),
-                c4: hashAttribute(label).multiplied(by: t)))
+                c1: Precomputed.gT.power(lambdas[index]) * tables.eGGAlpha.power(t),
+                c2: Precomputed.g2.multiply(-t),
+                c3: tables.g2y.multiply(t) + Precomputed.g2.multiply(omegas[index]),
+                c4: Precomputed.shared.attributeHash(label).multiplied(by: t)))
         }
         return ABECiphertext(policy: policy, versions: rowVersions, epochs: epochs,
-                             c0: message * gT.power(randomness.z), rows: rows)
+                             c0: message * Precomputed.gT.power(randomness.z), rows: rows)
     }
 
     /// Recovers the message of `ciphertext` with the attribute keys of the user `gid`: only keys of that user, for the
@@ -97,6 +98,13 @@ public enum RW15 {
     /// One multi-pairing: gT^z = Π C1ₓ^cₓ · e(Kₓ^cₓ, C2ₓ)… · e(H(GID), Π C3ₓ^cₓ) · e(C4ₓ^cₓ, K'ₓ)…,
     /// 2|I| + 1 Miller loops and one final exponentiation; the cₓ are public.
     public static func decrypt(_ ciphertext: ABECiphertext, gid: [UInt8], keys: [AttributeKey]) throws(ABEError) -> Fp12 {
+        try decrypt(ciphertext, gid: gid, keys: keys, shortExponents: true)
+    }
+
+    /// `shortExponents: false` forces the general path with full-size cₓ (tests compare the two).
+    static func decrypt(
+        _ ciphertext: ABECiphertext, gid: [UInt8], keys: [AttributeKey], shortExponents: Bool
+    ) throws(ABEError) -> Fp12 {
         let matrix = LSSSMatrix(ciphertext.policy)
         var usable: [AttributeName: AttributeKey] = [:]
         for key in keys where key.gid == gid {
@@ -105,24 +113,85 @@ public enum RW15 {
                   key.epoch == ciphertext.epochs[key.attribute.name.authority] else { continue }
             usable[key.attribute.name] = key
         }
-        guard let terms = ciphertext.policy.reconstruction(for: Set(usable.keys)) else {
+        let held = Set(usable.keys)
+        guard ciphertext.policy.isSatisfied(by: held) else {
             throw ABEError(.notSatisfied, "the keys held do not satisfy \(ciphertext.policy) at its versions and epochs")
         }
+        let gid = hashIdentity(gid)
         var pairs: [(G1Point, G2Point)] = []
         var c1Product = Fp12.one, c3Sum = G2Point.identity
+        if shortExponents, let small = ciphertext.policy.smallReconstruction(for: held) {
+            // Short exponents |c'ₓ| (signs folded into the bases), then one power by D⁻¹.
+            for (row, coefficient) in small.terms {
+                guard let key = usable[matrix.attributes[row]] else { continue }
+                let part = ciphertext.rows[row], e = [coefficient.magnitude], negative = coefficient < 0
+                c1Product = c1Product * (negative ? part.c1.conjugate : part.c1).cyclotomicPow(e)
+                c3Sum = c3Sum + (negative ? -part.c3 : part.c3).multiplied(byPublic: e)
+                pairs.append(((negative ? -key.k : key.k).multiplied(byPublic: e), part.c2))
+                pairs.append(((negative ? -part.c4 : part.c4).multiplied(byPublic: e), key.kPrime))
+            }
+            pairs.append((gid, c3Sum))
+            let scaled = c1Product * Pairing.multiPairing(pairs)  // gT^(D·z)
+            let gTz = small.denominator == 1 ? scaled
+                : scaled.cyclotomicPow((Fr(UInt64(small.denominator)).inverse ?? .one).plainLimbs)
+            return ciphertext.c0 * gTz.conjugate  // in GT the inverse is the conjugate
+        }
+        guard let terms = ciphertext.policy.reconstruction(for: held) else {
+            throw ABEError(.notSatisfied, "the keys held do not satisfy \(ciphertext.policy) at its versions and epochs")
+        }
         for (row, coefficient) in terms {
             guard let key = usable[matrix.attributes[row]] else { continue }
             let c = coefficient.plainLimbs
             let part = ciphertext.rows[row]
-            c1Product = c1Product * part.c1.pow(c)
+            c1Product = c1Product * part.c1.cyclotomicPow(c)
             c3Sum = c3Sum + part.c3.multiplied(byPublic: c)
             pairs.append((key.k.multiplied(byPublic: c), part.c2))
             pairs.append((part.c4.multiplied(byPublic: c), key.kPrime))
         }
-        pairs.append((hashIdentity(gid), c3Sum))
-        let gTz = c1Product * Pairing.multiPairing(pairs)
-        // gT^z is in GT, where the inverse is the conjugate.
-        return ciphertext.c0 * gTz.conjugate
+        pairs.append((gid, c3Sum))
+        return ciphertext.c0 * (c1Product * Pairing.multiPairing(pairs)).conjugate
+    }
+}
+
+/// Precomputation shared by every encryption in the process: comb tables for g2 and gT, and per authority public key
+/// for g2^y and gT^α (built on first use, about 10 ms and 0.9 MB each, at most `authoritiesMax` kept), and the
+/// hashes F(u) of attribute labels (at most `attributesMax`). All of it is public.
+final class Precomputed: Sendable {
+    static let shared = Precomputed()
+    static let g1 = FixedBaseTable(G1Point.generator)
+    static let g2 = FixedBaseTable(G2Point.generator)
+    static let gT = GTFixedBase(Fp12.gtGenerator)
+    static let authoritiesMax = 32
+    static let attributesMax = 4096
+
+    struct Tables: Sendable {
+        let eGGAlpha: GTFixedBase
+        let g2y: FixedBaseTable<G2Curve>
+    }
+
+    let authorityTables = Mutex<[[UInt8]: Tables]>([:])
+    let attributeHashes = Mutex<[String: G1Point]>([:])
+
+    func tables(for key: AuthorityPublicKey) -> Tables {
+        let id = key.bytes
+        if let found = authorityTables.withLock({ $0[id] }) { return found }
+        let built = Tables(eGGAlpha: GTFixedBase(key.eGGAlpha), g2y: FixedBaseTable(key.g2y))
+        authorityTables.withLock { tables in
+            if tables.count >= Precomputed.authoritiesMax { tables.removeAll() }
+            tables[id] = built
+        }
+        return built
+    }
+
+    func attributeHash(_ attribute: VersionedAttribute) -> G1Point {
+        let label = attribute.label
+        if let found = attributeHashes.withLock({ $0[label] }) { return found }
+        let point = RW15.hashAttribute(attribute)
+        attributeHashes.withLock { hashes in
+            if hashes.count >= Precomputed.attributesMax { hashes.removeAll() }
+            hashes[label] = point
+        }
+        return point
     }
 }
 
@@ -162,8 +231,8 @@ public struct AuthoritySecretKey: Sendable {
 
     /// PK = (gT^α, g2^y).
     public var publicKey: AuthorityPublicKey {
-        AuthorityPublicKey(authority: authority, epoch: epoch, eGGAlpha: Fp12.gtGenerator.power(alpha),
-                           g2y: G2Point.generator.multiplied(by: y))
+        AuthorityPublicKey(authority: authority, epoch: epoch, eGGAlpha: Precomputed.gT.power(alpha),
+                           g2y: Precomputed.g2.multiply(y))
     }
 
     /// The key for `attribute` (one of this authority's) at `version`, bound to the user `gid`:
@@ -179,9 +248,9 @@ public struct AuthoritySecretKey: Sendable {
 
     func issue(gid: [UInt8], attribute: AttributeName, version: UInt64, t: Fr) -> AttributeKey {
         let label = VersionedAttribute(attribute, version: version)
-        let k = G1Point.generator.multiplied(by: alpha) + RW15.hashIdentity(gid).multiplied(by: y)
-            + RW15.hashAttribute(label).multiplied(by: t)
-        return AttributeKey(gid: gid, attribute: label, epoch: epoch, k: k, kPrime: G2Point.generator.multiplied(by: t))
+        let k = Precomputed.g1.multiply(alpha) + RW15.hashIdentity(gid).multiplied(by: y)
+            + Precomputed.shared.attributeHash(label).multiplied(by: t)
+        return AttributeKey(gid: gid, attribute: label, epoch: epoch, k: k, kPrime: Precomputed.g2.multiply(t))
     }
 }
 

@@ -7,6 +7,8 @@ public protocol CurveParameters: Sendable {
     /// The standard generator, affine.
     static var generatorX: Field { get }
     static var generatorY: Field { get }
+    /// Whether `point` (on the curve) is in the prime-order subgroup.
+    static func isInSubgroup(_ point: ProjectivePoint<Self>) -> Bool
 }
 
 /// A point in homogeneous projective coordinates (X : Y : Z), standing for (X/Z, Y/Z); the identity is (0 : 1 : 0).
@@ -120,22 +122,29 @@ public struct ProjectivePoint<Curve: CurveParameters>: Sendable {
         Self(x: Field.select(mask, a.x, b.x), y: Field.select(mask, a.y, b.y), z: Field.select(mask, a.z, b.z))
     }
 
-    /// k·P for a secret scalar: a Montgomery ladder over all 256 bit positions of k's plain value, each step one
-    /// addition and one doubling with a masked swap, so the sequence of operations and memory accesses is the same
-    /// for every k.
+    /// k·P for a secret scalar: a fixed 4-bit window over all 64 nibbles of k's plain value. The table
+    /// 0·P … 15·P is built once; each window is four doublings, a lookup that reads all 16 entries and keeps one by
+    /// mask, and one complete addition (which also adds the identity correctly), so the operations and memory
+    /// accesses are the same for every k.
     public func multiplied(by scalar: Fr) -> Self {
-        var r0 = Self.identity, r1 = self
+        var table = [Self.identity, self]
+        for index in 2..<16 { table.append(index % 2 == 0 ? table[index / 2].doubled : table[index - 1] + self) }
+        var result = Self.identity
         for limb in scalar.plainLimbs.reversed() {
-            for bit in stride(from: 63, through: 0, by: -1) {
-                let mask = 0 &- ((limb >> UInt64(bit)) & 1)
-                // bit 1: (r0, r1) ← (r0 + r1, 2·r1); bit 0: (r0, r1) ← (2·r0, r0 + r1).
-                let swapped0 = Self.select(mask, r1, r0), swapped1 = Self.select(mask, r0, r1)
-                let sum = swapped0 + swapped1, double = swapped0.doubled
-                r0 = Self.select(mask, sum, double)
-                r1 = Self.select(mask, double, sum)
+            for nibble in stride(from: 60, through: 0, by: -4) {
+                result = result.doubled.doubled.doubled.doubled
+                result = result + Self.lookup(table, (limb >> UInt64(nibble)) & 0xf)
             }
         }
-        return r0
+        return result
+    }
+
+    /// table[digit], reading every entry and keeping the one wanted by mask (no index depends on the digit).
+    @inlinable
+    static func lookup(_ table: [Self], _ digit: UInt64) -> Self {
+        var result = table[0]
+        for index in 1..<table.count { result = select(equalMask(UInt64(index), digit), table[index], result) }
+        return result
     }
 
     /// k·P for a public k given as limbs (least significant first): plain double-and-add, for checks such as
@@ -151,8 +160,52 @@ public struct ProjectivePoint<Curve: CurveParameters>: Sendable {
         return result
     }
 
-    /// Whether the point is in the prime-order subgroup: r·P is the identity.
-    public var isInSubgroup: Bool { multiplied(byPublic: Fr.orderLimbs).isIdentity }
+    /// Whether the point is in the prime-order subgroup by the definition: r·P is the identity. `isInSubgroup` of
+    /// G1 and G2 points uses the faster endomorphism tests; this one checks them.
+    public var isInSubgroupByDefinition: Bool { multiplied(byPublic: Fr.orderLimbs).isIdentity }
+
+    /// Whether the point is in the prime-order subgroup (G1's and G2's endomorphism tests).
+    public var isInSubgroup: Bool { Curve.isInSubgroup(self) }
+
+    /// |x|·P for BLS12-381's |x| = 0xd201000000010000 (63 doublings, 5 additions).
+    var timesAbsoluteX: Self { multiplied(byPublic: [0xd201_0000_0001_0000]) }
+}
+
+/// All ones if a = b, else zero, without a branch.
+@inlinable @inline(__always)
+func equalMask(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let difference = a ^ b
+    return ((difference | (0 &- difference)) >> 63) &- 1
+}
+
+/// k·B for a fixed base B and secret k: a comb of 64 windows of 4 bits, table[i][j] = j·16^i·B (1,024 points, built
+/// once per base), so a product is 64 complete additions and 64 masked lookups of 16 entries, no doubling, and the
+/// same operations and memory accesses for every k.
+public struct FixedBaseTable<Curve: CurveParameters>: Sendable {
+    public typealias Point = ProjectivePoint<Curve>
+    let windows: [[Point]]
+
+    public init(_ base: Point) {
+        var windows: [[Point]] = []
+        var power = base  // 16^i·B
+        for _ in 0..<64 {
+            var window = [Point.identity, power]
+            for j in 2..<16 { window.append(j % 2 == 0 ? window[j / 2].doubled : window[j - 1] + power) }
+            windows.append(window)
+            power = power.doubled.doubled.doubled.doubled
+        }
+        self.windows = windows
+    }
+
+    public func multiply(_ scalar: Fr) -> Point {
+        var result = Point.identity
+        for (limbIndex, limb) in scalar.plainLimbs.enumerated() {
+            for nibble in 0..<16 {
+                result = result + Point.lookup(windows[16 * limbIndex + nibble], (limb >> UInt64(4 * nibble)) & 0xf)
+            }
+        }
+        return result
+    }
 }
 
 extension ProjectivePoint: Equatable {
@@ -175,6 +228,24 @@ public enum G1Curve: CurveParameters {
 
 /// A point of G1 (projective).
 public typealias G1Point = ProjectivePoint<G1Curve>
+
+extension ProjectivePoint where Curve == G1Curve {
+    /// β, the cube root of unity in F_p for which φ(x, y) = (β·x, y) acts on G1 as multiplication by −x² (mod r).
+    static let beta = Fp(hexConstant: "00000000000000005f19672fdf76ce51ba69c6076a0f77eaddb3a93be6f89688de17d813620a00022e01fffffffefffe")
+
+    /// The endomorphism φ(x, y) = (β·x, y).
+    public var endomorphism: G1Point { G1Point(x: x * G1Point.beta, y: y, z: z) }
+
+}
+
+extension G1Curve {
+    /// Membership in G1 by Scott's test, "A note on group membership tests for G1, G2 and GT on BLS pairing-friendly
+    /// curves" (ePrint 2021/1130): P is in G1 exactly when φ(P) = −x²·P, two 64-bit multiplications instead of a
+    /// 255-bit one. Tested to agree with `isInSubgroupByDefinition` on points in and out of G1.
+    public static func isInSubgroup(_ point: G1Point) -> Bool {
+        (point.timesAbsoluteX.timesAbsoluteX + point.endomorphism).isIdentity
+    }
+}
 
 /// Bytes of a hexadecimal constant written in this module (never input).
 func hexBytes(_ text: String) -> [UInt8] {

@@ -117,9 +117,9 @@ public struct Fp: PairingField, MontgomeryLimbs {
         return (UInt64(truncatingIfNeeded: wide >> 64), UInt64(truncatingIfNeeded: wide))
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func + (a: Fp, b: Fp) -> Fp { modularSum(a, b) }
-    @inlinable
+    @inlinable @inline(__always)
     public static func - (a: Fp, b: Fp) -> Fp { modularDifference(a, b) }
 
     /// The Montgomery product a·b/R mod p: coarsely integrated operand scanning in the "no-carry" form, which needs

@@ -32,11 +32,11 @@ public struct Fp2: PairingField {
 
     public var isZero: Bool { c0.isZero && c1.isZero }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func + (a: Fp2, b: Fp2) -> Fp2 { Fp2(a.c0 + b.c0, a.c1 + b.c1) }
-    @inlinable
+    @inlinable @inline(__always)
     public static func - (a: Fp2, b: Fp2) -> Fp2 { Fp2(a.c0 - b.c0, a.c1 - b.c1) }
-    @inlinable
+    @inlinable @inline(__always)
     public static prefix func - (a: Fp2) -> Fp2 { Fp2(-a.c0, -a.c1) }
 
     /// Karatsuba: three F_p products.
@@ -67,7 +67,7 @@ public struct Fp2: PairingField {
     public var conjugate: Fp2 { Fp2(c0, -c1) }
 
     /// Times ξ = 1 + u, the non-residue F_p⁶ is built over.
-    @inlinable
+    @inlinable @inline(__always)
     public var timesNonResidue: Fp2 { Fp2(c0 - c1, c0 + c1) }
 
     /// c0² + c1², the norm to F_p.

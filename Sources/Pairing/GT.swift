@@ -36,22 +36,52 @@ extension Fp12 {
     /// e(g1, g2), the generator of GT the ABE scheme writes gT.
     public static let gtGenerator = Pairing.pairing(.generator, .generator)
 
-    /// self^k for a secret k: a fixed 4-bit window over all 64 nibbles of k's plain value, the table entry picked by
-    /// masked selection over all 16 entries, so the operations and memory accesses are the same for every k.
+    /// self^k for a secret k, self in GT: a fixed 4-bit window over all 64 nibbles of k's plain value (cyclotomic
+    /// squarings), the table entry picked by masked selection over all 16 entries, so the operations and memory
+    /// accesses are the same for every k.
     public func power(_ scalar: Fr) -> Fp12 {
         var table = [Fp12.one, self]
         for _ in 2..<16 { table.append(table[table.count - 1] * self) }
         var result = Fp12.one
         for limb in scalar.plainLimbs.reversed() {
             for nibble in stride(from: 60, through: 0, by: -4) {
-                result = result.squared.squared.squared.squared
+                result = result.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared
                 let digit = (limb >> UInt64(nibble)) & 0xf
                 var entry = Fp12.one
                 for (index, candidate) in table.enumerated() {
-                    let difference = UInt64(index) ^ digit
-                    let mask = ((difference | (0 &- difference)) >> 63) &- 1  // all ones exactly when equal
-                    entry = Fp12.select(mask, candidate, entry)
+                    entry = Fp12.select(equalMask(UInt64(index), digit), candidate, entry)
                 }
+                result = result * entry
+            }
+        }
+        return result
+    }
+}
+
+/// g^k for a fixed g in GT and secret k: the comb of `FixedBaseTable`, table[i][j] = g^(j·16^i) (1,024 elements,
+/// 590 KB, built once per base), so a power is 64 products and 64 masked lookups of 16 entries.
+public struct GTFixedBase: Sendable {
+    let windows: [[Fp12]]
+
+    public init(_ base: Fp12) {
+        var windows: [[Fp12]] = []
+        var power = base
+        for _ in 0..<64 {
+            var window = [Fp12.one, power]
+            for j in 2..<16 { window.append(window[j - 1] * power) }
+            windows.append(window)
+            power = power.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared
+        }
+        self.windows = windows
+    }
+
+    public func power(_ scalar: Fr) -> Fp12 {
+        var result = Fp12.one
+        for (limbIndex, limb) in scalar.plainLimbs.enumerated() {
+            for nibble in 0..<16 {
+                let window = windows[16 * limbIndex + nibble], digit = (limb >> UInt64(4 * nibble)) & 0xf
+                var entry = window[0]
+                for index in 1..<16 { entry = Fp12.select(equalMask(UInt64(index), digit), window[index], entry) }
                 result = result * entry
             }
         }

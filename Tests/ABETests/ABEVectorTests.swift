@@ -57,12 +57,14 @@ struct ABEVectorTests {
             let theirs = try ABECiphertext(bytes: try hex(entry["ciphertext"] as? String ?? ""))
             #expect(theirs == ciphertext)
             #expect(try RW15.decrypt(theirs, gid: gid, keys: keys) == m, "\(policy)")
+            #expect(try RW15.decrypt(theirs, gid: gid, keys: keys, shortExponents: false) == m, "\(policy), full-size exponents")
             // Each way of satisfying it: every pair of the three attributes, where the policy allows.
             for drop in keys.indices {
                 var subset = keys
                 subset.remove(at: drop)
                 if policy.isSatisfied(by: Set(subset.map(\.attribute.name))) {
                     #expect(try RW15.decrypt(theirs, gid: gid, keys: subset) == m, "\(policy) without \(keys[drop].attribute)")
+                    #expect(try RW15.decrypt(theirs, gid: gid, keys: subset, shortExponents: false) == m)
                 }
             }
         }

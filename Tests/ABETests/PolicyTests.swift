@@ -134,6 +134,15 @@ struct PolicyTests {
                 var sum = [Fr](repeating: .zero, count: matrix.columnCount)
                 for (row, c) in terms { sum = zip(sum, matrix.rows[row]).map { $0 + c * $1 } }
                 #expect(sum == [Fr.one] + [Fr](repeating: .zero, count: matrix.columnCount - 1), "\(policy)")
+                // The integer form: Σ c'ₓ·Aₓ = (D, 0, …, 0), the same rows.
+                let small = try #require(policy.smallReconstruction(for: held), "\(policy)")
+                #expect(small.terms.map(\.row) == terms.map(\.row) && small.denominator > 0)
+                var scaled = [Fr](repeating: .zero, count: matrix.columnCount)
+                for (row, c) in small.terms {
+                    let value = c < 0 ? Fr.zero - Fr(c.magnitude) : Fr(c.magnitude)
+                    scaled = zip(scaled, matrix.rows[row]).map { $0 + value * $1 }
+                }
+                #expect(scaled == [Fr(UInt64(small.denominator))] + [Fr](repeating: .zero, count: matrix.columnCount - 1))
             } else {
                 unsatisfiedCount += 1
                 let heldRows = matrix.rows.indices.filter { held.contains(matrix.attributes[$0]) }.map { matrix.rows[$0] }
@@ -149,6 +158,10 @@ struct PolicyTests {
         #expect(or.rows == [[Fr.one], [Fr.one], [Fr.one]])
         let and = LSSSMatrix(try Policy(parsing: "A.a and B.b"))
         #expect(and.rows == [[Fr.one, Fr.one], [Fr.one, Fr(2)]])
+        // An AND of n reconstructs with the binomial coefficients ±C(n, i), over denominator 1.
+        let and5 = try Policy(parsing: "A.a and A.b and A.c and A.d and A.e")
+        let small = try #require(and5.smallReconstruction(for: Set(and5.attributes)))
+        #expect(small.terms.map(\.coefficient) == [5, -10, 10, -5, 1] && small.denominator == 1)
         let twoOfThree = LSSSMatrix(try Policy(parsing: "2 of (A.a, B.b, C.c)"))
         #expect(twoOfThree.rows == [[Fr.one, Fr.one], [Fr.one, Fr(2)], [Fr.one, Fr(3)]])
     }
