@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "ABE", dependencies: ["Pairing", "Encoding", "CodedErrors", "TwinCrypto"],
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
-        .target(name: "Ledger", dependencies: ["CodedErrors", "Consensus", "Encoding", "KeyValue", "TwinCrypto"]),
+        .target(name: "Ledger", dependencies: ["CodedErrors", "Consensus", "Encoding", "KeyValue", "TwinCrypto", "ABE"]),
         // Pure: the Tendermint consensus instance, its messages, validator sets and commit certificates.
         .target(name: "Consensus", dependencies: ["CodedErrors", "Encoding", "TwinCrypto"]),
         // The deterministic consensus simulator (tests and `make sim`).
@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "TwinCryptoTests", dependencies: ["TwinCrypto", "TestSupport"]),
         .testTarget(name: "StorageTests", dependencies: ["Storage", "KeyValue", "TestSupport"]),
         .testTarget(name: "ShadowsTests", dependencies: ["Shadows", "Storage", "KeyValue", "Encoding", "TwinCrypto", "TestSupport"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Consensus", "KeyValue", "Storage", "TwinCrypto", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Consensus", "KeyValue", "Storage", "TwinCrypto", "TestSupport", "ABE"]),
         .testTarget(
             name: "P2PTests",
             dependencies: [

@@ -74,9 +74,10 @@ public final class Chain: @unchecked Sendable {
     static func certificateKey(_ height: UInt64) -> [UInt8] { [0x85] + StateKey.bigEndian(height) }
     static let formatKey: [UInt8] = [0x86]
 
-    /// The encoding of the transactions and records this release writes: 2 since 0.7.0 (`consent.grant` and the
-    /// grant record carry key envelopes). A store without the key was written under format 1 (0.6.0 and earlier).
-    public static let ledgerFormat: UInt64 = 2
+    /// The encoding of the transactions and records this release writes: 3 since 0.8.0 (`authority.publish` and
+    /// `authority.rotate` carry an RW15 public key and attribute versions; `authority.attributes`, `attribute.issue`).
+    /// 2 was 0.7.0 (key envelopes in grants); a store without the key was written under format 1 (0.6.0 and earlier).
+    public static let ledgerFormat: UInt64 = 3
 
     /// Opens the chain in `store`, writing the genesis state first if the store is new. A store made from another
     /// genesis is refused.
@@ -95,9 +96,10 @@ public final class Chain: @unchecked Sendable {
             }
             let format = (try? store.get(Chain.formatKey)).flatMap { $0 }.flatMap { try? Canonical.decode(UInt64.self, from: $0) } ?? 1
             guard format == Chain.ledgerFormat else {
-                throw LedgerError(.invalidField, "this store holds a chain of ledger format \(format) (TwinLedger 0.6.0 or "
-                    + "earlier); this release reads format \(Chain.ledgerFormat), whose consent.grant carries key envelopes: "
-                    + "start a new chain (README, \"Upgrading\")")
+                let release = format == 1 ? "0.6.0 or earlier" : format == 2 ? "0.7.0" : "a later release"
+                throw LedgerError(.invalidField, "this store holds a chain of ledger format \(format) (TwinLedger \(release)); "
+                    + "this release reads format \(Chain.ledgerFormat), whose authorities publish RW15 keys and attribute "
+                    + "versions: start a new chain (README, \"Upgrading\")")
             }
             guard let bytes = try? store.get(Chain.headKey), let head = try? Canonical.decode(ChainHead.self, from: bytes)
             else { throw LedgerError(.storage, "chain head is missing or unreadable") }

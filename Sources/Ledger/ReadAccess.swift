@@ -1,3 +1,4 @@
+import ABE
 import CodedErrors
 import Encoding
 import KeyValue
@@ -9,7 +10,10 @@ import KeyValue
 /// (not revoked, inside its validity period), includes the read action, states the same purpose, and covers the
 /// shadow (names it, or its categories cover every category of the shadow; `cardio` covers `cardio.ecg`).
 /// Break-glass access is a grant like any other (purpose `ETREAT`, the chain's emergency categories, a short
-/// validity), so it is allowed the same way. Grants to an ABE policy are decided by who can decrypt, not here.
+/// validity), so it is allowed the same way. A grant to an ABE policy allows the read when, besides those checks, the
+/// requester's attribute issuances on the ledger (`attribute.issue`, at each attribute's current version and its
+/// authority's current epoch) satisfy the policy: the node serves bytes only to those the ledger says can decrypt
+/// them, while the encryption keeps the data from everyone else, a compromised node included.
 ///
 /// When nothing allows the read, the refusal names the reason of the grant that came closest (checks in the order
 /// scope, action, purpose, revocation, validity), so a practitioner learns that their grant expired rather than
@@ -67,7 +71,48 @@ public enum ReadAccess {
             if first == nil { first = allowed }
         }
         if let first { return first }
+        // Grants to a policy: the patient's grants whose grantee is a policy the requester's issuances satisfy.
+        var authorities: [String: Authority?] = [:]
+        for grantID in try ReadAccess.ids(StateKey.patientGrants(patient), state) {
+            guard let grant = try record(Grant.self, StateKey.grant(grantID), state),
+                  case .policy(let text) = grant.grantee else { continue }
+            let (stage, refusal) = evaluate(grant, shadow: id, categories: registration.categories, purpose: purpose, time: time)
+            if let refusal {
+                if stage > (closest?.stage ?? -1) { closest = (stage, refusal) }
+                continue
+            }
+            if try holds(text, requester: requester, state: state, authorities: &authorities) {
+                return Allowed(decision: .grant(grantID), shadow: shadow, envelopes: own)
+            }
+            if 5 > (closest?.stage ?? -1) {
+                closest = (5, AccessError(.attributesNotHeld,
+                                          "the attributes issued to the requester do not satisfy the grant's policy \(text)"))
+            }
+        }
         throw closest?.error ?? AccessError(.noGrant, "no grant from this shadow's patient to \(requester.hex.prefix(16))…")
+    }
+
+    /// Whether the attributes the ledger shows issued to `requester` — each at its current version, under its
+    /// authority's current epoch — satisfy `policy`.
+    static func holds(
+        _ policy: String, requester: Hash32, state: any KeyValueReader, authorities: inout [String: Authority?]
+    ) throws(AccessError) -> Bool {
+        guard let parsed = try? ABE.Policy(parsing: policy) else { return false }
+        var held = Set<ABE.AttributeName>()
+        for attribute in parsed.attributes {
+            let authority: Authority?
+            if let cached = authorities[attribute.authority] {
+                authority = cached
+            } else {
+                authority = try record(Authority.self, StateKey.authority(attribute.authority), state)
+                authorities[attribute.authority] = authority
+            }
+            guard let authority, let version = authority.version(of: attribute.name),
+                  let issued = try record(Issuance.self, StateKey.issuance(requester, attribute.authority, attribute.name), state),
+                  issued.version == version, issued.epoch == authority.epoch else { continue }
+            held.insert(attribute)
+        }
+        return parsed.isSatisfied(by: held)
     }
 
     /// How far `grant` gets through the checks, and why it stops (nil if it allows the read).
@@ -138,6 +183,9 @@ extension CodedError<AccessErrors>.Code {
     public static let purposeMismatch = Self(rawValue: "purpose_mismatch")
     /// The grant was revoked.
     public static let revoked = Self(rawValue: "revoked")
+    /// A covering grant is to a policy that the attributes issued to the requester (at their current versions and
+    /// epochs) do not satisfy.
+    public static let attributesNotHeld = Self(rawValue: "attributes_not_held")
     /// The grant's validity ended.
     public static let expired = Self(rawValue: "expired")
     /// The grant's validity has not begun.

@@ -216,19 +216,23 @@ public struct Shadow: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// An attribute authority's current keys.
+/// An attribute authority's current state: its RW15 public key for the current epoch and its attributes' versions.
 public struct Authority: Sendable, Hashable, CanonicalCodable {
     public var name: String
-    /// Key id of the authority key that published and alone may rotate.
+    /// Key id of the authority key that published and alone may rotate, revise and issue.
     public var key: Hash32
     public var epoch: UInt64
-    public var attributes: [AttributeKey]
+    /// The `AuthorityPublicKey` encoding of Docs/abe.md for `epoch`.
+    public var publicKey: [UInt8]
+    public var attributes: [AttributeVersion]
+    /// The height of the last change.
     public var height: UInt64
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(string: name)
         writer.write(key)
         writer.write(uint: epoch)
+        writer.write(bytes: publicKey)
         writer.write(list: attributes)
         writer.write(uint: height)
     }
@@ -237,12 +241,54 @@ public struct Authority: Sendable, Hashable, CanonicalCodable {
         name = try reader.readString(limit: Limits.organizationBytesMax)
         key = try reader.read()
         epoch = try reader.readUInt()
-        attributes = try reader.readList(of: AttributeKey.self, limit: Limits.attributesMax)
+        publicKey = try reader.readBytes(limit: Limits.attributeKeyBytesMax)
+        attributes = try reader.readList(of: AttributeVersion.self, limit: Limits.attributesMax)
         height = try reader.readUInt()
     }
 
-    init(name: String, key: Hash32, epoch: UInt64, attributes: [AttributeKey], height: UInt64) {
-        (self.name, self.key, self.epoch, self.attributes, self.height) = (name, key, epoch, attributes, height)
+    init(name: String, key: Hash32, epoch: UInt64, publicKey: [UInt8], attributes: [AttributeVersion], height: UInt64) {
+        (self.name, self.key, self.epoch, self.publicKey, self.attributes, self.height) =
+            (name, key, epoch, publicKey, attributes, height)
+    }
+
+    /// The current version of `attribute`, nil if not declared.
+    public func version(of attribute: String) -> UInt64? { attributes.first { $0.name == attribute }?.version }
+}
+
+/// The record of an attribute key issued to a user (`attribute.issue`), the latest per user and attribute.
+public struct Issuance: Sendable, Hashable, CanonicalCodable {
+    public var user: Hash32
+    public var authority: String
+    public var attribute: String
+    public var version: UInt64
+    public var epoch: UInt64
+    public var digest: Hash32
+    public var height: UInt64
+
+    public init(user: Hash32, authority: String, attribute: String, version: UInt64, epoch: UInt64, digest: Hash32,
+                height: UInt64) {
+        (self.user, self.authority, self.attribute, self.version, self.epoch, self.digest, self.height) =
+            (user, authority, attribute, version, epoch, digest, height)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(user)
+        writer.write(string: authority)
+        writer.write(string: attribute)
+        writer.write(uint: version)
+        writer.write(uint: epoch)
+        writer.write(digest)
+        writer.write(uint: height)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        user = try reader.read()
+        authority = try reader.readString(limit: Limits.organizationBytesMax)
+        attribute = try reader.readString(limit: Limits.organizationBytesMax)
+        version = try reader.readUInt()
+        epoch = try reader.readUInt()
+        digest = try reader.read()
+        height = try reader.readUInt()
     }
 }
 

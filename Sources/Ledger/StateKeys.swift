@@ -24,6 +24,7 @@ public enum StateKey {
     public static let delegateDelegationPrefix: UInt8 = 0x14
     public static let shadowGrantEnvelopePrefix: UInt8 = 0x16
     public static let shadowVersionPrefix: UInt8 = 0x17
+    public static let issuancePrefix: UInt8 = 0x18
 
     /// Prefixes of lookup indexes. They are derivable from the authenticated records, so they stay out of the state
     /// tree (fewer hashes per transaction). Keys from 0x80 up are local too (chain records, tree nodes); everything
@@ -56,6 +57,10 @@ public enum StateKey {
     public static func delegation(_ id: Hash32) -> [UInt8] { key(delegationPrefix, id) }
     public static func shadow(_ id: Hash32) -> [UInt8] { key(shadowPrefix, id) }
     public static func authority(_ name: String) -> [UInt8] { [authorityPrefix] + Array(name.utf8) }
+    /// The latest issuance of `AUTHORITY.attribute` to `user`: the user's key id, then the attribute's full name.
+    public static func issuance(_ user: Hash32, _ authority: String, _ attribute: String) -> [UInt8] {
+        key(issuancePrefix, user) + Array("\(authority).\(attribute)".utf8)
+    }
     public static func historyHead(_ patient: Hash32) -> [UInt8] { key(historyHeadPrefix, patient) }
     public static func historyEntry(_ patient: Hash32, _ index: UInt64) -> [UInt8] {
         key(historyEntryPrefix, patient) + bigEndian(index)

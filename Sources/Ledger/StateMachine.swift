@@ -1,3 +1,4 @@
+import ABE
 import Encoding
 import KeyValue
 import TwinCrypto
@@ -170,6 +171,8 @@ struct Execution {
         case .enroll(let p): receipt = try enroll(p, signer)
         case .authorityPublish(let p): receipt = try publishAuthority(p, signer, rotate: false)
         case .authorityRotate(let p): receipt = try publishAuthority(p, signer, rotate: true)
+        case .authorityAttributes(let p): receipt = try reviseAuthority(p, signer)
+        case .attributeIssue(let p): receipt = try recordIssuance(p, signer)
         case .shadowRegister(let p): receipt = try registerShadow(p, signer)
         case .consentGrant(let p): receipt = try grantConsent(p, signer)
         case .consentRevoke(let p): receipt = try revokeConsent(p, signer)
@@ -295,12 +298,13 @@ struct Execution {
             throw LedgerError(.unauthorized, "only an enrolled authority key publishes attribute keys")
         }
         let name = participant.organization
-        guard !p.attributes.isEmpty else { throw LedgerError(.invalidField, "no attributes") }
-        var seen: Set<String> = []
-        for attribute in p.attributes {
-            guard isValidName(attribute.name), seen.insert(attribute.name).inserted, !attribute.key.isEmpty else {
-                throw LedgerError(.invalidField, "attribute \(attribute.name) is invalid, repeated or has no key")
-            }
+        try checkAttributeVersions(p.attributes, allowEmpty: false)
+        let publicKey: ABE.AuthorityPublicKey
+        do { publicKey = try ABE.AuthorityPublicKey(bytes: p.key) } catch {
+            throw LedgerError(.invalidField, "the key is not an ABE authority public key: \(error.message)")
+        }
+        guard publicKey.authority == name, publicKey.epoch == p.epoch else {
+            throw LedgerError(.invalidField, "the key is \(publicKey.authority)'s for epoch \(publicKey.epoch), not \(name)'s for \(p.epoch)")
         }
         let existing = try state.record(Authority.self, StateKey.authority(name))
         if rotate {
@@ -311,13 +315,93 @@ struct Execution {
             guard p.epoch > existing.epoch else {
                 throw LedgerError(.badSequence, "epoch \(p.epoch) is not above the current \(existing.epoch)")
             }
+            for old in existing.attributes {
+                if let new = p.attributes.first(where: { $0.name == old.name }), new.version < old.version {
+                    throw LedgerError(.badSequence, "\(name).\(old.name) would go back from version \(old.version) to \(new.version)")
+                }
+            }
         } else {
             guard existing == nil else { throw LedgerError(.alreadyExists, "authority \(name) already published") }
             guard p.epoch == 1 else { throw LedgerError(.badSequence, "the first epoch is 1, got \(p.epoch)") }
         }
         state.put(
-            Authority(name: name, key: signerID, epoch: p.epoch, attributes: p.attributes, height: context.height),
+            Authority(name: name, key: signerID, epoch: p.epoch, publicKey: p.key, attributes: p.attributes,
+                      height: context.height),
             at: StateKey.authority(name)
+        )
+        return receipt()
+    }
+
+    /// A policy in the language of Docs/abe.md (parsed, limits, no repeated attribute).
+    func checkPolicy(_ text: String) throws(LedgerError) {
+        do { _ = try ABE.Policy(parsing: text) } catch {
+            throw LedgerError(.invalidField, "the policy does not parse (\(error.code.rawValue)): \(error.message)")
+        }
+    }
+
+    /// Attribute names valid (as policy parts) and distinct, versions at least 1.
+    func checkAttributeVersions(_ attributes: [AttributeVersion], allowEmpty: Bool) throws(LedgerError) {
+        guard allowEmpty || !attributes.isEmpty else { throw LedgerError(.invalidField, "no attributes") }
+        var seen: Set<String> = []
+        for attribute in attributes {
+            guard (try? ABE.AttributeName(authority: "A", name: attribute.name)) != nil, seen.insert(attribute.name).inserted,
+                  attribute.version >= 1 else {
+                throw LedgerError(.invalidField, "attribute \(attribute.name) is invalid, repeated or at version 0")
+            }
+        }
+    }
+
+    /// The authority the signer published, or why not.
+    func ownAuthority(_ signer: Signer) throws(LedgerError) -> Authority {
+        guard let participant = signer.participant, participant.role == .authority else {
+            throw LedgerError(.unauthorized, "only an enrolled authority key manages attributes")
+        }
+        guard let authority = try state.record(Authority.self, StateKey.authority(participant.organization)) else {
+            throw LedgerError(.notFound, "authority \(participant.organization) has not published yet")
+        }
+        guard authority.key == signerID else {
+            throw LedgerError(.unauthorized, "only the key that published \(authority.name) manages its attributes")
+        }
+        return authority
+    }
+
+    mutating func reviseAuthority(_ p: AuthorityAttributes, _ signer: Signer) throws(LedgerError) -> Receipt {
+        var authority = try ownAuthority(signer)
+        try checkAttributeVersions(p.attributes, allowEmpty: false)
+        for change in p.attributes {
+            if let index = authority.attributes.firstIndex(where: { $0.name == change.name }) {
+                guard change.version > authority.attributes[index].version else {
+                    throw LedgerError(.badSequence,
+                                      "\(authority.name).\(change.name) is at version \(authority.attributes[index].version); a change raises it")
+                }
+                authority.attributes[index].version = change.version
+            } else {
+                guard authority.attributes.count < Limits.attributesMax else {
+                    throw LedgerError(.invalidField, "an authority declares at most \(Limits.attributesMax) attributes")
+                }
+                authority.attributes.append(change)
+            }
+        }
+        authority.height = context.height
+        state.put(authority, at: StateKey.authority(authority.name))
+        return receipt()
+    }
+
+    mutating func recordIssuance(_ p: AttributeIssue, _ signer: Signer) throws(LedgerError) -> Receipt {
+        let authority = try ownAuthority(signer)
+        guard let version = authority.version(of: p.attribute) else {
+            throw LedgerError(.notFound, "\(authority.name) declares no attribute \(p.attribute)")
+        }
+        guard p.version == version, p.epoch == authority.epoch else {
+            throw LedgerError(.badSequence, "\(authority.name).\(p.attribute) is at version \(version), epoch \(authority.epoch)")
+        }
+        guard try state.record(Participant.self, StateKey.participant(p.user)) != nil else {
+            throw LedgerError(.notFound, "no participant \(p.user)")
+        }
+        state.put(
+            Issuance(user: p.user, authority: authority.name, attribute: p.attribute, version: p.version, epoch: p.epoch,
+                     digest: p.digest, height: context.height),
+            at: StateKey.issuance(p.user, authority.name, p.attribute)
         )
         return receipt()
     }
@@ -325,7 +409,7 @@ struct Execution {
     mutating func registerShadow(_ p: ShadowRegister, _ signer: Signer) throws(LedgerError) -> Receipt {
         guard !p.categories.isEmpty else { throw LedgerError(.invalidField, "a shadow needs at least one category") }
         try checkCategories(p.categories)
-        if let policy = p.policy, policy.isEmpty { throw LedgerError(.invalidField, "empty policy") }
+        if let policy = p.policy { try checkPolicy(policy) }
         _ = try patient(p.patient)
         let existing = try state.record(Shadow.self, StateKey.shadow(p.shadow))
         if let existing {
@@ -386,7 +470,7 @@ struct Execution {
             }
             guard grantee.patientID != p.patient else { throw LedgerError(.invalidField, "a patient cannot grant to self") }
         case .policy(let text):
-            guard !text.isEmpty else { throw LedgerError(.invalidField, "empty policy") }
+            try checkPolicy(text)
         }
         let touched = try categories(of: p.scope, patient: p.patient)
         try checkEnvelopes(p)

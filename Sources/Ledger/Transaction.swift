@@ -141,6 +141,8 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
     case breakGlass(BreakGlass)
     case validatorsUpdate(ValidatorsUpdate)
     case evidenceSubmit(EvidenceSubmit)
+    case authorityAttributes(AuthorityAttributes)
+    case attributeIssue(AttributeIssue)
 
     /// The kind's name as documented and shown in the API (`consent.grant` …).
     public var kind: String {
@@ -158,6 +160,8 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case .breakGlass: "break_glass"
         case .validatorsUpdate: "validators.update"
         case .evidenceSubmit: "evidence.submit"
+        case .authorityAttributes: "authority.attributes"
+        case .attributeIssue: "attribute.issue"
         }
     }
 
@@ -176,6 +180,8 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case .breakGlass(let p): writer.write(tag: 10); writer.write(p)
         case .validatorsUpdate(let p): writer.write(tag: 11); writer.write(p)
         case .evidenceSubmit(let p): writer.write(tag: 12); writer.write(p)
+        case .authorityAttributes(let p): writer.write(tag: 13); writer.write(p)
+        case .attributeIssue(let p): writer.write(tag: 14); writer.write(p)
         }
     }
 
@@ -195,6 +201,8 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case 10: self = .breakGlass(try reader.read())
         case 11: self = .validatorsUpdate(try reader.read())
         case 12: self = .evidenceSubmit(try reader.read())
+        case 13: self = .authorityAttributes(try reader.read())
+        case 14: self = .attributeIssue(try reader.read())
         default: throw reader.unknownTag(tag, in: "Payload")
         }
     }
@@ -223,45 +231,93 @@ public struct Enroll: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// One attribute's public key material (opaque until the ABE release), named `attribute` under its authority.
-public struct AttributeKey: Sendable, Hashable, CanonicalCodable {
+/// An attribute an authority declares, at its current version (Docs/abe.md, "Epochs and versions"): keys and
+/// ciphertexts name `AUTHORITY.name#version`; raising the version takes the attribute away from holders not re-issued.
+public struct AttributeVersion: Sendable, Hashable, CanonicalCodable {
     public var name: String
-    public var key: [UInt8]
+    public var version: UInt64
 
-    public init(name: String, key: [UInt8]) {
+    public init(name: String, version: UInt64) {
         self.name = name
-        self.key = key
+        self.version = version
     }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(string: name)
-        writer.write(bytes: key)
+        writer.write(uint: version)
     }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         name = try reader.readString(limit: Limits.organizationBytesMax)
-        key = try reader.readBytes(limit: Limits.attributeKeyBytesMax)
+        version = try reader.readUInt()
     }
 }
 
-/// `authority.publish` (epoch 1) and `authority.rotate` (the next epoch): an authority's attribute keys.
+/// `authority.publish` (epoch 1) and `authority.rotate` (the next epoch): an authority's RW15 public key for the epoch
+/// (the `AuthorityPublicKey` encoding of Docs/abe.md) and the attributes it issues, with their versions.
 public struct AuthorityKeys: Sendable, Hashable, CanonicalCodable {
     public var epoch: UInt64
-    public var attributes: [AttributeKey]
+    public var key: [UInt8]
+    public var attributes: [AttributeVersion]
 
-    public init(epoch: UInt64, attributes: [AttributeKey]) {
-        self.epoch = epoch
-        self.attributes = attributes
+    public init(epoch: UInt64, key: [UInt8], attributes: [AttributeVersion]) {
+        (self.epoch, self.key, self.attributes) = (epoch, key, attributes)
     }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(uint: epoch)
+        writer.write(bytes: key)
         writer.write(list: attributes)
     }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         epoch = try reader.readUInt()
-        attributes = try reader.readList(of: AttributeKey.self, limit: Limits.attributesMax)
+        key = try reader.readBytes(limit: Limits.attributeKeyBytesMax)
+        attributes = try reader.readList(of: AttributeVersion.self, limit: Limits.attributesMax)
+    }
+}
+
+/// `authority.attributes`: new attributes, or new versions of declared ones, at the authority's current epoch.
+public struct AuthorityAttributes: Sendable, Hashable, CanonicalCodable {
+    public var attributes: [AttributeVersion]
+
+    public init(attributes: [AttributeVersion]) { self.attributes = attributes }
+
+    public func encode(to writer: inout CanonicalWriter) { writer.write(list: attributes) }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        attributes = try reader.readList(of: AttributeVersion.self, limit: Limits.attributesMax)
+    }
+}
+
+/// `attribute.issue`: the authority records that it issued `user` (a key id) the key of `attribute` at `version` under
+/// `epoch`; `digest` is the SHA3-256 of the issued key's encoding (Docs/abe.md), so an auditor can match a key file
+/// to its issuance. The key itself never goes on the ledger.
+public struct AttributeIssue: Sendable, Hashable, CanonicalCodable {
+    public var user: Hash32
+    public var attribute: String
+    public var version: UInt64
+    public var epoch: UInt64
+    public var digest: Hash32
+
+    public init(user: Hash32, attribute: String, version: UInt64, epoch: UInt64, digest: Hash32) {
+        (self.user, self.attribute, self.version, self.epoch, self.digest) = (user, attribute, version, epoch, digest)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(user)
+        writer.write(string: attribute)
+        writer.write(uint: version)
+        writer.write(uint: epoch)
+        writer.write(digest)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        user = try reader.read()
+        attribute = try reader.readString(limit: Limits.organizationBytesMax)
+        version = try reader.readUInt()
+        epoch = try reader.readUInt()
+        digest = try reader.read()
     }
 }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The release this build reports.
-let twinLedgerVersion = "0.7.0"
+let twinLedgerVersion = "0.8.0"
 
 struct TwinLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

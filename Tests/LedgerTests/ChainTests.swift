@@ -85,6 +85,13 @@ struct ChainTests {
             ($0 as? LedgerError)?.message.contains("ledger format 1") == true
         }
         #expect(try store.get([0x86]) == nil)
+        // So is a store of format 2 (0.7.0), whose authority records hold opaque per-attribute keys.
+        var format2 = WriteBatch()
+        format2.put([0x86], Canonical.encode(UInt64(2)))
+        try store.write(format2, sync: true)
+        #expect { try Chain(store: store, genesis: genesis(organization)) } throws: {
+            ($0 as? LedgerError)?.message.contains("ledger format 2 (TwinLedger 0.7.0)") == true
+        }
     }
 
     @Test("SIGKILL during block production: restart at the last whole block, consistent, and continue")

@@ -4,6 +4,7 @@
 // categories and nothing else; an erased or unknown shadow is refused as such; the refusal names the closest
 // grant's reason. Signed read requests verify only unchanged and on their chain; the replay guard refuses a
 // reused nonce and times outside its window, and forgets what left the window.
+import ABE
 import Encoding
 import KeyValue
 import Ledger
@@ -114,6 +115,59 @@ struct ReadAccessTests {
         try world.accept(patient.key, .shadowErase(ShadowErase(shadow: shadow)))
         #expect(refusal(world, patient.key, shadow) == .erased)
         #expect(refusal(world, doctor, Hashing.sha3([1, 2, 3])) == .unknownShadow)
+    }
+
+    @Test("a grant to a policy allows exactly the requesters whose issued attributes satisfy it, at current versions and epochs")
+    func policyGrants() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let cardiologist = try world.enroll(.practitioner), neurologist = try world.enroll(.practitioner)
+        let stranger = try world.enroll(.practitioner)
+        let heart = try world.enroll(.authority, by: world.hospitalA, name: "HOSP_A")
+        let neuro = try world.enroll(.authority, by: world.hospitalB, name: "HOSP_B")
+        var random = SeededRandom(seed: testSeed())
+        func publish(_ key: SecretKey, _ name: String, _ attributes: [String]) throws {
+            let abe = try ABE.AuthoritySecretKey.generate(authority: name, epoch: 1, using: &random)
+            try world.accept(key, .authorityPublish(AuthorityKeys(
+                epoch: 1, key: abe.publicKey.bytes, attributes: attributes.map { AttributeVersion(name: $0, version: 1) })))
+        }
+        try publish(heart, "HOSP_A", ["cardiologist", "staff"])
+        try publish(neuro, "HOSP_B", ["neurologist"])
+        func issue(_ by: SecretKey, _ user: SecretKey, _ attribute: String, version: UInt64 = 1, epoch: UInt64 = 1) throws {
+            try world.accept(by, .attributeIssue(AttributeIssue(
+                user: user.publicKey.keyID, attribute: attribute, version: version, epoch: epoch, digest: Hashing.sha3([3]))))
+        }
+        let mri = try world.registerShadow(patient, categories: ["neuro.mri"])
+        var payload = world.grantPayload(patient, to: stranger, categories: ["neuro"])
+        payload.grantee = .policy("(HOSP_A.cardiologist and HOSP_A.staff) or HOSP_B.neurologist")
+        let grant = try world.accept(patient.key, .consentGrant(payload))
+
+        #expect(refusal(world, cardiologist, mri) == .attributesNotHeld)
+        try issue(heart, cardiologist, "cardiologist")
+        #expect(refusal(world, cardiologist, mri) == .attributesNotHeld, "half of the AND")
+        try issue(heart, cardiologist, "staff")
+        #expect(try decision(world, cardiologist, mri) == .grant(grant.transaction))
+        #expect(refusal(world, cardiologist, mri, .research) == .purposeMismatch)
+        try issue(neuro, neurologist, "neurologist")
+        #expect(try decision(world, neurologist, mri) == .grant(grant.transaction))
+        #expect(refusal(world, stranger, mri) == .attributesNotHeld)
+        // Raising the version takes the attribute from holders not re-issued.
+        try world.accept(neuro, .authorityAttributes(AuthorityAttributes(attributes: [AttributeVersion(name: "neurologist", version: 2)])))
+        #expect(refusal(world, neurologist, mri) == .attributesNotHeld)
+        try issue(neuro, neurologist, "neurologist", version: 2)
+        #expect(try decision(world, neurologist, mri) == .grant(grant.transaction))
+        // A new epoch does the same for every attribute of the authority.
+        let epoch2 = try ABE.AuthoritySecretKey.generate(authority: "HOSP_A", epoch: 2, using: &random)
+        try world.accept(heart, .authorityRotate(AuthorityKeys(
+            epoch: 2, key: epoch2.publicKey.bytes, attributes: [AttributeVersion(name: "cardiologist", version: 1),
+                                                                 AttributeVersion(name: "staff", version: 1)])))
+        #expect(refusal(world, cardiologist, mri) == .attributesNotHeld)
+        try issue(heart, cardiologist, "cardiologist", epoch: 2)
+        try issue(heart, cardiologist, "staff", epoch: 2)
+        #expect(try decision(world, cardiologist, mri) == .grant(grant.transaction))
+        // Revoking the grant ends it for everyone.
+        try world.accept(patient.key, .consentRevoke(ConsentRevoke(grant: grant.transaction)))
+        #expect(refusal(world, cardiologist, mri) == .revoked && refusal(world, neurologist, mri) == .revoked)
     }
 
     @Test("break-glass reads emergency categories for emergency treatment only, and not after its hour")

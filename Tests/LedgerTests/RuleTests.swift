@@ -4,6 +4,7 @@
 // Index: admission (chain, signature, size, malformed) · nonces and replay · enroll · shadow.register ·
 // consent.grant · consent.revoke · delegation.grant/revoke · shadow.erase · authority.publish/rotate ·
 // audit.anchor · break_glass · validators.update and evidence.submit · history chain.
+import ABE
 import Consensus
 import Encoding
 import KeyValue
@@ -213,6 +214,11 @@ struct ConsentTests {
         try world.reject(patient.key, .consentGrant(world.grantPayload(patient, to: practitioner, categories: [], shadows: [Hashing.sha3([5])])), .notFound)
         var emptyPolicy = world.grantPayload(patient, to: practitioner)
         emptyPolicy.grantee = .policy("")
+        for malformed in ["HOSP_A.cardiologist or", "HOSP_A.x or HOSP_A.x", "cardiologist", "3 of (A.x, B.y)"] {
+            var bad = world.grantPayload(patient, to: practitioner)
+            bad.grantee = .policy(malformed)
+            try world.reject(patient.key, .consentGrant(bad), .invalidField)
+        }
         try world.reject(patient.key, .consentGrant(emptyPolicy), .invalidField)
     }
 
@@ -327,23 +333,60 @@ struct DelegationTests {
 
 @Suite("authority, audit.anchor, break_glass, governance")
 struct OtherRuleTests {
-    @Test("an authority key publishes epoch 1 once and rotates to strictly higher epochs")
+    @Test("an authority publishes its ABE key at epoch 1 once, rotates to higher epochs, raises attribute versions and records issuances")
     func authority() throws {
         let world = try LedgerWorld()
         let authority = try world.enroll(.authority, by: world.hospitalB, name: "HOSP_B")
         let sibling = try world.enroll(.authority, by: world.hospitalB, name: "HOSP_B")
         let practitioner = try world.enroll(.practitioner)
-        let keys = AuthorityKeys(epoch: 1, attributes: [AttributeKey(name: "cardiologist", key: [1, 2, 3])])
+        var random = SeededRandom(seed: testSeed())
+        func abeKey(_ name: String, _ epoch: UInt64) throws -> [UInt8] {
+            try ABE.AuthoritySecretKey.generate(authority: name, epoch: epoch, using: &random).publicKey.bytes
+        }
+        let epoch1 = try abeKey("HOSP_B", 1), epoch2 = try abeKey("HOSP_B", 2)
+        let cardiologist = [AttributeVersion(name: "cardiologist", version: 1)]
+        let keys = AuthorityKeys(epoch: 1, key: epoch1, attributes: cardiologist)
         try world.reject(practitioner, .authorityPublish(keys), .unauthorized)
-        try world.reject(authority, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .notFound)
-        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .badSequence)
-        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 1, attributes: [])), .invalidField)
+        try world.reject(authority, .authorityRotate(AuthorityKeys(epoch: 2, key: epoch2, attributes: cardiologist)), .notFound)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 2, key: epoch2, attributes: cardiologist)), .badSequence)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 2, key: epoch1, attributes: cardiologist)), .invalidField)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 1, key: epoch1, attributes: [])), .invalidField)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 1, key: [1, 2, 3], attributes: cardiologist)), .invalidField)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 1, key: try abeKey("HOSP_A", 1), attributes: cardiologist)), .invalidField)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(
+            epoch: 1, key: epoch1, attributes: [AttributeVersion(name: "cardiologist", version: 0)])), .invalidField)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(epoch: 1, key: epoch1, attributes: cardiologist + cardiologist)), .invalidField)
+        try world.reject(authority, .authorityPublish(AuthorityKeys(
+            epoch: 1, key: epoch1, attributes: [AttributeVersion(name: "cardio.logist", version: 1)])), .invalidField)
         try world.accept(authority, .authorityPublish(keys))
         try world.reject(sibling, .authorityPublish(keys), .alreadyExists)
-        try world.reject(sibling, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .unauthorized)
-        try world.accept(authority, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)))
-        try world.reject(authority, .authorityRotate(AuthorityKeys(epoch: 2, attributes: keys.attributes)), .badSequence)
-        #expect(try world.record(Authority.self, StateKey.authority("HOSP_B"))?.epoch == 2)
+        try world.reject(sibling, .authorityRotate(AuthorityKeys(epoch: 2, key: epoch2, attributes: cardiologist)), .unauthorized)
+
+        // Attribute versions only go up, by authority.attributes or a rotation.
+        let raised = [AttributeVersion(name: "cardiologist", version: 2)]
+        try world.reject(sibling, .authorityAttributes(AuthorityAttributes(attributes: raised)), .unauthorized)
+        try world.reject(authority, .authorityAttributes(AuthorityAttributes(attributes: cardiologist)), .badSequence)
+        try world.accept(authority, .authorityAttributes(AuthorityAttributes(attributes: raised + [AttributeVersion(name: "nurse", version: 1)])))
+        try world.reject(authority, .authorityRotate(AuthorityKeys(epoch: 2, key: epoch2, attributes: cardiologist)), .badSequence)
+        try world.accept(authority, .authorityRotate(AuthorityKeys(epoch: 2, key: epoch2, attributes: raised)))
+        try world.reject(authority, .authorityRotate(AuthorityKeys(epoch: 2, key: epoch2, attributes: raised)), .badSequence)
+        let record = try #require(try world.record(Authority.self, StateKey.authority("HOSP_B")))
+        #expect(record.epoch == 2 && record.publicKey == epoch2 && record.attributes == raised)
+
+        // Issuances: at the attribute's current version and the current epoch, to an enrolled participant.
+        let user = practitioner.publicKey.keyID, digest = Hashing.sha3([7])
+        func issue(_ attribute: String, _ version: UInt64, _ epoch: UInt64, to user: Hash32) -> Payload {
+            .attributeIssue(AttributeIssue(user: user, attribute: attribute, version: version, epoch: epoch, digest: digest))
+        }
+        try world.reject(authority, issue("cardiologist", 1, 2, to: user), .badSequence)
+        try world.reject(authority, issue("cardiologist", 2, 1, to: user), .badSequence)
+        try world.reject(authority, issue("nurse", 1, 2, to: user), .notFound)
+        try world.reject(authority, issue("cardiologist", 2, 2, to: Hashing.sha3([9])), .notFound)
+        try world.reject(sibling, issue("cardiologist", 2, 2, to: user), .unauthorized)
+        try world.reject(practitioner, issue("cardiologist", 2, 2, to: user), .unauthorized)
+        try world.accept(authority, issue("cardiologist", 2, 2, to: user))
+        let issuance = try #require(try world.record(Issuance.self, StateKey.issuance(user, "HOSP_B", "cardiologist")))
+        #expect(issuance.version == 2 && issuance.epoch == 2 && issuance.digest == digest && issuance.authority == "HOSP_B")
     }
 
     @Test("node keys and organizations anchor contiguous audit batches")

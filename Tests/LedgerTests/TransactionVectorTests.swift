@@ -30,6 +30,16 @@ func loadTransactionVectors() -> (chainID: String, vectors: [TransactionVector])
     })
 }
 
+/// An RW15 authority public key of Tests/Vectors/abe-vectors.json (written by py_ecc), as the generator embeds it.
+func abePublicKey(_ authority: String) throws -> [UInt8] {
+    let object = try JSONSerialization.jsonObject(with: Data(try loadVector("abe-vectors.json").utf8)) as? [String: Any] ?? [:]
+    let entries = object["authorities"] as? [[String: Any]] ?? []
+    guard let entry = entries.first(where: { $0["authority"] as? String == authority }) else {
+        throw TestSupportError.badHex("no authority \(authority)")
+    }
+    return try hex(entry["public"] as? String ?? "")
+}
+
 /// The payloads the Python generator encodes, built from the same constants.
 func expectedPayloads() throws -> [String: Payload] {
     func h(_ label: String) -> Hash32 { Hashing.sha3(Array(label.utf8)) }
@@ -40,10 +50,12 @@ func expectedPayloads() throws -> [String: Payload] {
     let scope = Scope(shadows: [h("shadow")], categories: ["neuro", "neuro.mri"])
     return [
         "enroll": .enroll(Enroll(key: try key("enrollee"), role: .practitioner, organization: "HOSP_A")),
-        "authority.publish": .authorityPublish(AuthorityKeys(epoch: 1, attributes: [
-            AttributeKey(name: "cardiologist", key: [1, 2]), AttributeKey(name: "staff", key: [3]),
+        "authority.publish": .authorityPublish(AuthorityKeys(epoch: 1, key: try abePublicKey("A"), attributes: [
+            AttributeVersion(name: "cardiologist", version: 1), AttributeVersion(name: "staff", version: 1),
         ])),
-        "authority.rotate": .authorityRotate(AuthorityKeys(epoch: 2, attributes: [AttributeKey(name: "cardiologist", key: [4])])),
+        "authority.rotate": .authorityRotate(AuthorityKeys(epoch: 3, key: try abePublicKey("B"), attributes: [
+            AttributeVersion(name: "cardiologist", version: 2),
+        ])),
         "shadow.register": .shadowRegister(ShadowRegister(
             shadow: h("shadow"), patient: h("patient"), version: 1, categories: ["neuro.mri"], manifest: h("manifest"),
             size: 1_048_576, envelopes: [EnvelopeReference(recipient: h("grantee"), address: h("envelope"))],
@@ -67,17 +79,22 @@ func expectedPayloads() throws -> [String: Payload] {
             basis: 3, changes: [ValidatorChange(key: try key("validator"), power: 10)],
             approvals: [ValidatorApproval(validator: h("approver"), signature: try Signature(bytes: h("sig-a").bytes + h("sig-b").bytes))])),
         "evidence.submit": .evidenceSubmit(EvidenceSubmit(first: [1] + Array("vote-a".utf8), second: [1] + Array("vote-b".utf8))),
+        "authority.attributes": .authorityAttributes(AuthorityAttributes(attributes: [
+            AttributeVersion(name: "cardiologist", version: 3), AttributeVersion(name: "nurse", version: 1),
+        ])),
+        "attribute.issue": .attributeIssue(AttributeIssue(
+            user: h("grantee"), attribute: "cardiologist", version: 3, epoch: 2, digest: h("issued key"))),
     ]
 }
 
 @Suite("Transaction golden vectors")
 struct TransactionVectorTests {
-    @Test("all thirteen kinds are covered")
+    @Test("all fifteen kinds are covered")
     func coverage() throws {
         let (_, vectors) = loadTransactionVectors()
-        #expect(vectors.count == 14)
+        #expect(vectors.count == 16)
         let kinds = Set(try vectors.map { try Canonical.decode(SignedTransaction.self, from: try hex($0.signed)).body.payload.kind })
-        #expect(kinds.count == 13)
+        #expect(kinds.count == 15)
     }
 
     @Test("decode to the expected payload, verify, re-encode, hash, and re-sign identically",

@@ -114,11 +114,18 @@ PATIENT, GRANTEE, SHADOW, MANIFEST, ENVELOPE, GRANT, DELEG, ROOT = (
     h(x) for x in ["patient", "grantee", "shadow", "manifest", "envelope", "grant", "delegation", "root"])
 
 scope = lst([SHADOW], lambda b: b) + lst(["neuro", "neuro.mri"], tstr)
+# authority.publish / rotate carry an RW15 public key (Docs/abe.md): those of abe-vectors.json, written by
+# gen_abe_vectors.py on py_ecc, for authority A at epoch 1 and B at epoch 3.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "abe-vectors.json")) as handle:
+    ABE_PUBLIC = {a["authority"]: bytes.fromhex(a["public"]) for a in json.load(handle)["authorities"]}
+
+
+def attributes(items):
+    return lst(items, lambda a: tstr(a[0]) + uvarint(a[1]))
 payloads = [
     ("enroll", 0, ENROLLEE + uvarint(1) + tstr("HOSP_A")),
-    ("authority.publish", 1, uvarint(1) + lst([("cardiologist", b"\x01\x02"), ("staff", b"\x03")],
-                                              lambda a: tstr(a[0]) + bstr(a[1]))),
-    ("authority.rotate", 2, uvarint(2) + lst([("cardiologist", b"\x04")], lambda a: tstr(a[0]) + bstr(a[1]))),
+    ("authority.publish", 1, uvarint(1) + bstr(ABE_PUBLIC["A"]) + attributes([("cardiologist", 1), ("staff", 1)])),
+    ("authority.rotate", 2, uvarint(3) + bstr(ABE_PUBLIC["B"]) + attributes([("cardiologist", 2)])),
     ("shadow.register", 3, SHADOW + PATIENT + uvarint(1) + lst(["neuro.mri"], tstr) + MANIFEST + uvarint(1048576)
      + lst([(GRANTEE, ENVELOPE)], lambda e: e[0] + e[1]) + opt("HOSP_A.neurologist", tstr)),
     # consent.grant ends with its key envelopes (ledger format 2): shadow id, version, envelope address.
@@ -135,6 +142,8 @@ payloads = [
     ("validators.update", 11, uvarint(3) + lst([(VALIDATOR, 10)], lambda c: c[0] + uvarint(c[1]))
      + lst([(h("approver"), h("sig-a") + h("sig-b"))], lambda a: a[0] + a[1])),
     ("evidence.submit", 12, bstr(b"\x01vote-a") + bstr(b"\x01vote-b")),
+    ("authority.attributes", 13, attributes([("cardiologist", 3), ("nurse", 1)])),
+    ("attribute.issue", 14, GRANTEE + tstr("cardiologist") + uvarint(3) + uvarint(2) + h("issued key")),
 ]
 
 
