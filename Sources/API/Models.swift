@@ -224,7 +224,8 @@ public struct ShadowJSON: Codable, Sendable {
     public let size: UInt64
     /// Key envelopes named at registration: recipient key id and envelope address.
     public let envelopes: [RecipientEnvelopeJSON]
-    public let policy: String?
+    /// The data key wrapped under an ABE policy, if it was.
+    public let policy: PolicyEnvelopeJSON?
     public let registeredBy: String
     public let height: UInt64
     public let erasedHeight: UInt64?
@@ -232,7 +233,8 @@ public struct ShadowJSON: Codable, Sendable {
     init(_ shadow: Shadow) {
         let r = shadow.registration
         (id, patient, version, categories) = (r.shadow.hex, r.patient.hex, r.version, r.categories)
-        (manifest, size, policy) = (r.manifest.hex, r.size, r.policy)
+        (manifest, size) = (r.manifest.hex, r.size)
+        policy = r.policy.map { PolicyEnvelopeJSON(policy: $0.policy, address: $0.address.hex, epochs: $0.epochs) }
         envelopes = r.envelopes.map { RecipientEnvelopeJSON(recipient: $0.recipient.hex, address: $0.address.hex) }
         (registeredBy, height, erasedHeight) = (shadow.registeredBy.hex, shadow.height, shadow.erasedHeight)
     }
@@ -242,6 +244,14 @@ public struct ShadowJSON: Codable, Sendable {
         case registeredBy = "registered_by"
         case erasedHeight = "erased_height"
     }
+}
+
+public struct PolicyEnvelopeJSON: Codable, Sendable {
+    public let policy: String
+    /// Content address of the ABE envelope blob (Docs/abe.md, "Encodings").
+    public let address: String
+    /// The epoch of each of the policy's authorities the envelope was made under.
+    public let epochs: [String: UInt64]
 }
 
 public struct RecipientEnvelopeJSON: Codable, Sendable {

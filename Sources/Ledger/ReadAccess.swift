@@ -34,7 +34,7 @@ public enum ReadAccess {
         public var decision: Decision
         public var shadow: Shadow
         /// Addresses of the key envelopes of the shadow's current version that are the requester's: those
-        /// `shadow.register` names for the requester, and the one the allowing grant carries.
+        /// `shadow.register` names for the requester, its policy envelope, and the one the allowing grant carries.
         public var envelopes: [Hash32]
     }
 
@@ -48,7 +48,9 @@ public enum ReadAccess {
         }
         guard !shadow.isErased else { throw AccessError(.erased, "shadow \(id.hex.prefix(16))… was erased") }
         let registration = shadow.registration
+        // The requester's own envelopes, and the policy envelope (encrypted for whoever satisfies the policy).
         let own = registration.envelopes.filter { $0.recipient == requester }.map(\.address)
+            + (registration.policy.map { [$0.address] } ?? [])
         let patient = registration.patient
         if let participant = try record(Participant.self, StateKey.participant(requester), state),
             participant.role == .patient, participant.patientID == patient

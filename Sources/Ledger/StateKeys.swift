@@ -25,13 +25,14 @@ public enum StateKey {
     public static let shadowGrantEnvelopePrefix: UInt8 = 0x16
     public static let shadowVersionPrefix: UInt8 = 0x17
     public static let issuancePrefix: UInt8 = 0x18
+    public static let policyEnvelopePrefix: UInt8 = 0x19
 
     /// Prefixes of lookup indexes. They are derivable from the authenticated records, so they stay out of the state
     /// tree (fewer hashes per transaction). Keys from 0x80 up are local too (chain records, tree nodes); everything
     /// else below 0x80 is authenticated.
     public static let localIndexPrefixes: Set<UInt8> = [
         historyEntryPrefix, patientGrantPrefix, patientDelegationPrefix, patientShadowPrefix, granteeGrantPrefix,
-        delegateDelegationPrefix, shadowGrantEnvelopePrefix, shadowVersionPrefix,
+        delegateDelegationPrefix, shadowGrantEnvelopePrefix, shadowVersionPrefix, policyEnvelopePrefix,
     ]
 
     /// Whether `key` is covered by the state root.
@@ -57,6 +58,13 @@ public enum StateKey {
     public static func delegation(_ id: Hash32) -> [UInt8] { key(delegationPrefix, id) }
     public static func shadow(_ id: Hash32) -> [UInt8] { key(shadowPrefix, id) }
     public static func authority(_ name: String) -> [UInt8] { [authorityPrefix] + Array(name.utf8) }
+    /// Index of current registrations' policy envelopes: authority name, 0x00, the epoch the envelope used (8 bytes,
+    /// big-endian, so a range scan finds those below the current epoch), the shadow id.
+    public static func policyEnvelope(_ authority: String, _ epoch: UInt64, _ shadow: Hash32) -> [UInt8] {
+        policyEnvelopes(authority) + bigEndian(epoch) + shadow.bytes
+    }
+    public static func policyEnvelopes(_ authority: String) -> [UInt8] { [policyEnvelopePrefix] + Array(authority.utf8) + [0] }
+
     /// The latest issuance of `AUTHORITY.attribute` to `user`: the user's key id, then the attribute's full name.
     public static func issuance(_ user: Hash32, _ authority: String, _ attribute: String) -> [UInt8] {
         key(issuancePrefix, user) + Array("\(authority).\(attribute)".utf8)

@@ -332,6 +332,34 @@ struct Execution {
         return receipt()
     }
 
+    /// A policy envelope: its policy in canonical form, an epoch for exactly the policy's authorities, each the
+    /// authority's current one (a write always wraps under the current epochs: that is the lazy re-wrap).
+    func checkPolicyEnvelope(_ envelope: PolicyEnvelope) throws(LedgerError) {
+        let policy: ABE.Policy
+        do { policy = try ABE.Policy(parsing: envelope.policy) } catch {
+            throw LedgerError(.invalidField, "the policy does not parse (\(error.code.rawValue)): \(error.message)")
+        }
+        guard policy.description == envelope.policy else {
+            throw LedgerError(.invalidField, "the policy is not in its canonical form: \(policy)")
+        }
+        let authorities = Set(policy.attributes.map(\.authority))
+        guard Set(envelope.epochs.keys) == authorities else {
+            throw LedgerError(.invalidField, "the envelope's epochs are not exactly those of the policy's authorities")
+        }
+        for name in authorities.sorted() {
+            guard let authority = try state.record(Authority.self, StateKey.authority(name)) else {
+                throw LedgerError(.notFound, "authority \(name) has not published")
+            }
+            guard envelope.epochs[name] == authority.epoch else {
+                throw LedgerError(.badSequence, "\(name) is at epoch \(authority.epoch): wrap under the current epochs")
+            }
+        }
+    }
+
+    mutating func unindex(_ envelope: PolicyEnvelope, shadow: Hash32) {
+        for (authority, epoch) in envelope.epochs { state.delete(StateKey.policyEnvelope(authority, epoch, shadow)) }
+    }
+
     /// A policy in the language of Docs/abe.md (parsed, limits, no repeated attribute).
     func checkPolicy(_ text: String) throws(LedgerError) {
         do { _ = try ABE.Policy(parsing: text) } catch {
@@ -409,7 +437,7 @@ struct Execution {
     mutating func registerShadow(_ p: ShadowRegister, _ signer: Signer) throws(LedgerError) -> Receipt {
         guard !p.categories.isEmpty else { throw LedgerError(.invalidField, "a shadow needs at least one category") }
         try checkCategories(p.categories)
-        if let policy = p.policy { try checkPolicy(policy) }
+        if let envelope = p.policy { try checkPolicyEnvelope(envelope) }
         _ = try patient(p.patient)
         let existing = try state.record(Shadow.self, StateKey.shadow(p.shadow))
         if let existing {
@@ -434,6 +462,10 @@ struct Execution {
             throw LedgerError(.unauthorized, "neither the patient, a delegate, nor holder of a write grant")
         }
         state.put(Shadow(registration: p, registeredBy: signerID, height: context.height), at: StateKey.shadow(p.shadow))
+        if let old = existing?.registration.policy { unindex(old, shadow: p.shadow) }
+        if let new = p.policy {
+            for (authority, epoch) in new.epochs { state.putRaw([], at: StateKey.policyEnvelope(authority, epoch, p.shadow)) }
+        }
         state.putRaw([], at: StateKey.patientShadow(p.patient, p.shadow))
         state.put(p, at: StateKey.shadowVersion(p.shadow, p.version))
         try appendHistory(p.patient)
@@ -627,6 +659,7 @@ struct Execution {
         guard allowed else { throw LedgerError(.unauthorized, "only the patient or a delegate with erase power") }
         shadow.erasedHeight = context.height
         state.put(shadow, at: StateKey.shadow(p.shadow))
+        if let envelope = shadow.registration.policy { unindex(envelope, shadow: p.shadow) }
         try appendHistory(patientID)
         return receipt(patient: patientID, created: p.shadow)
     }

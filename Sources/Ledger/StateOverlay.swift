@@ -64,6 +64,10 @@ struct StateOverlay {
         transaction[ByteKey(key)] = .put(value)
     }
 
+    mutating func delete(_ key: [UInt8]) {
+        transaction[ByteKey(key)] = .delete
+    }
+
     /// Keeps the current transaction's writes.
     mutating func commitTransaction() {
         block.merge(transaction) { _, new in new }

@@ -376,11 +376,12 @@ public struct ShadowRegister: Sendable, Hashable, CanonicalCodable {
     public var manifest: Hash32
     public var size: UInt64
     public var envelopes: [EnvelopeReference]
-    public var policy: String?
+    /// The data key wrapped under an ABE policy (Docs/abe.md), if the writer wrapped it so.
+    public var policy: PolicyEnvelope?
 
     public init(
         shadow: Hash32, patient: Hash32, version: UInt64, categories: [String], manifest: Hash32, size: UInt64,
-        envelopes: [EnvelopeReference] = [], policy: String? = nil
+        envelopes: [EnvelopeReference] = [], policy: PolicyEnvelope? = nil
     ) {
         (self.shadow, self.patient, self.version, self.categories) = (shadow, patient, version, categories)
         (self.manifest, self.size, self.envelopes, self.policy) = (manifest, size, envelopes, policy)
@@ -407,8 +408,33 @@ public struct ShadowRegister: Sendable, Hashable, CanonicalCodable {
         manifest = try reader.read()
         size = try reader.readUInt()
         envelopes = try reader.readList(of: EnvelopeReference.self, limit: Limits.envelopesMax)
-        policy = try reader.readOptional { (r: inout CanonicalReader) throws(CanonicalDecodingError) in
-            try r.readString(limit: Limits.policyBytesMax)
+        policy = try reader.readOptional(PolicyEnvelope.self)
+    }
+}
+
+/// A shadow version's data key wrapped under an ABE policy: the policy's canonical text, the content address of the
+/// `ABEEnvelope` blob (Docs/abe.md), and the epoch of each authority the envelope was made under (so that envelopes
+/// left on an old epoch after a rotation can be counted and re-wrapped without reading them).
+public struct PolicyEnvelope: Sendable, Hashable, CanonicalCodable {
+    public var policy: String
+    public var address: Hash32
+    public var epochs: [String: UInt64]
+
+    public init(policy: String, address: Hash32, epochs: [String: UInt64]) {
+        (self.policy, self.address, self.epochs) = (policy, address, epochs)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(string: policy)
+        writer.write(address)
+        writer.write(map: epochs) { $0.write(uint: $1) }
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        policy = try reader.readString(limit: Limits.policyBytesMax)
+        address = try reader.read()
+        epochs = try reader.readMap(limit: Limits.scopeItemsMax) { (r: inout CanonicalReader) throws(CanonicalDecodingError) in
+            try r.readUInt()
         }
     }
 }

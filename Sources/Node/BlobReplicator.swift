@@ -111,7 +111,7 @@ public actor BlobReplicator {
         guard (try? blobs.note(shadow)) ?? nil == nil else { return }
         var addresses: [Hash32] = []
         for version in erasure.versions {
-            addresses += [version.manifest] + version.envelopes.map(\.address)
+            addresses += [version.manifest] + version.envelopes.map(\.address) + (version.policy.map { [$0.address] } ?? [])
             if let manifest = try? blobs.manifest(version.manifest) { addresses += manifest.chunks }
         }
         var seen = Set<Hash32>()
@@ -147,6 +147,7 @@ public actor BlobReplicator {
     func registered(_ registration: ShadowRegister) {
         want(registration.manifest, .manifest)
         for envelope in registration.envelopes { want(envelope.address, .envelope) }
+        if let policy = registration.policy { want(policy.address, .envelope) }
     }
 
     /// How many blobs are wanted and not yet stored.

@@ -65,6 +65,7 @@ public actor LedgerNode {
         }
         metrics = NodeMetrics()
         metrics.height.set(Double(chain.head.height))
+        if let stale = try? PolicyEnvelopes.stale(in: chain.store) { metrics.staleEnvelopes.set(Double(stale.count)) }
     }
 
     @Sendable public static func wallClockMillis() -> UInt64 {
@@ -169,6 +170,12 @@ public actor LedgerNode {
         for id in ids {
             for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.resume() }
         }
+        if execution.results.contains(where: { result in
+            guard case .accepted(let receipt) = result else { return false }
+            return ["authority.rotate", "shadow.register", "shadow.erase"].contains(receipt.kind)
+        }) {
+            updateStaleEnvelopes()
+        }
         if let replicator {
             for (index, result) in execution.results.enumerated() {
                 guard case .accepted(let receipt) = result else { continue }
@@ -196,6 +203,14 @@ public actor LedgerNode {
             "state_root": "\(block.header.stateRoot.hex.prefix(16))",
         ])
     }
+
+    /// Counts the policy envelopes left on old authority epochs (the `twinledger_abe_envelopes_stale` gauge).
+    func updateStaleEnvelopes() {
+        if let stale = try? PolicyEnvelopes.stale(in: chain.store) { metrics.staleEnvelopes.set(Double(stale.count)) }
+    }
+
+    /// The shadows whose current policy envelope is on an old authority epoch (`twinledger shadow rewrap` re-wraps them).
+    public func staleEnvelopes() throws(LedgerError) -> Set<Hash32> { try PolicyEnvelopes.stale(in: chain.store) }
 
     /// Produces blocks until the task is cancelled. A failing commit stops production (the store is in trouble);
     /// the node keeps answering queries and reports unhealthy.

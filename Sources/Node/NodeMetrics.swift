@@ -29,6 +29,7 @@ public final class NodeMetrics: Sendable {
     let blobBytesReplicated: Counter
     let blobsServed: Counter
     let shadowsErased: Counter
+    let staleEnvelopes: Gauge
 
     public init() {
         round = registry.makeGauge(name: "twinledger_consensus_round", help: "Round of the height in progress.")
@@ -53,6 +54,10 @@ public final class NodeMetrics: Sendable {
         lateVotes = registry.makeCounter(
             name: "twinledger_consensus_late_messages_total",
             help: "Proposals and votes for a height already committed (arrived late)."
+        )
+        staleEnvelopes = registry.makeGauge(
+            name: "twinledger_abe_envelopes_stale",
+            help: "Shadows whose policy envelope was made under an authority epoch older than the current one (re-wrapped on the next write)."
         )
         blobsMissing = registry.makeGauge(
             name: "twinledger_blobs_missing", help: "Blobs of registered shadows not yet stored here (replication is fetching them)."

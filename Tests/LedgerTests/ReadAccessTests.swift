@@ -170,6 +170,55 @@ struct ReadAccessTests {
         #expect(refusal(world, cardiologist, mri) == .revoked && refusal(world, neurologist, mri) == .revoked)
     }
 
+    @Test("policy envelopes: made under the current epochs, served with the shadow, counted as stale after a rotation until the next write re-wraps them")
+    func policyEnvelopes() throws {
+        let world = try LedgerWorld()
+        let patient = try world.enrollPatient()
+        let heart = try world.enroll(.authority, by: world.hospitalA, name: "HOSP_A")
+        var random = SeededRandom(seed: testSeed() &+ 7)
+        let mri = Hashing.sha3([42]), address = Hashing.sha3([43])
+        func register(_ version: UInt64, _ envelope: PolicyEnvelope) -> Payload {
+            var payload = world.shadowPayload(patient, mri, ["neuro.mri"], version)
+            payload.policy = envelope
+            return .shadowRegister(payload)
+        }
+        let envelope = PolicyEnvelope(policy: "HOSP_A.cardiologist or HOSP_A.neurologist", address: address, epochs: ["HOSP_A": 1])
+        try world.reject(patient.key, register(1, envelope), .notFound)
+        try world.accept(heart, .authorityPublish(AuthorityKeys(
+            epoch: 1, key: try ABE.AuthoritySecretKey.generate(authority: "HOSP_A", epoch: 1, using: &random).publicKey.bytes,
+            attributes: [AttributeVersion(name: "cardiologist", version: 1), AttributeVersion(name: "neurologist", version: 1)])))
+        var wrong = envelope
+        wrong.epochs = ["HOSP_A": 2]
+        try world.reject(patient.key, register(1, wrong), .badSequence)
+        wrong.epochs = ["HOSP_A": 1, "HOSP_B": 1]
+        try world.reject(patient.key, register(1, wrong), .invalidField)
+        wrong = envelope
+        wrong.policy = "HOSP_A.cardiologist OR HOSP_A.neurologist"
+        try world.reject(patient.key, register(1, wrong), .invalidField)
+        try world.accept(patient.key, register(1, envelope))
+        #expect(try ReadAccess.check(requester: patient.key.publicKey.keyID, shadow: mri, purpose: .treatment, time: world.time,
+                                     state: world.store).envelopes == [address])
+        #expect(try PolicyEnvelopes.stale(in: world.store).isEmpty)
+
+        // A rotation leaves the envelope on epoch 1: stale until the next version is wrapped under epoch 2.
+        try world.accept(heart, .authorityRotate(AuthorityKeys(
+            epoch: 2, key: try ABE.AuthoritySecretKey.generate(authority: "HOSP_A", epoch: 2, using: &random).publicKey.bytes,
+            attributes: [AttributeVersion(name: "cardiologist", version: 1), AttributeVersion(name: "neurologist", version: 1)])))
+        #expect(try PolicyEnvelopes.stale(in: world.store) == [mri])
+        try world.reject(patient.key, register(2, envelope), .badSequence)
+        var rewrapped = envelope
+        rewrapped.epochs = ["HOSP_A": 2]
+        rewrapped.address = Hashing.sha3([44])
+        try world.accept(patient.key, register(2, rewrapped))
+        #expect(try PolicyEnvelopes.stale(in: world.store).isEmpty)
+        // Erasure drops it from the index: another rotation finds nothing stale.
+        try world.accept(patient.key, .shadowErase(ShadowErase(shadow: mri)))
+        try world.accept(heart, .authorityRotate(AuthorityKeys(
+            epoch: 3, key: try ABE.AuthoritySecretKey.generate(authority: "HOSP_A", epoch: 3, using: &random).publicKey.bytes,
+            attributes: [AttributeVersion(name: "cardiologist", version: 1)])))
+        #expect(try PolicyEnvelopes.stale(in: world.store).isEmpty)
+    }
+
     @Test("break-glass reads emergency categories for emergency treatment only, and not after its hour")
     func breakGlass() throws {
         let world = try LedgerWorld()

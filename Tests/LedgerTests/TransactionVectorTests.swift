@@ -59,7 +59,7 @@ func expectedPayloads() throws -> [String: Payload] {
         "shadow.register": .shadowRegister(ShadowRegister(
             shadow: h("shadow"), patient: h("patient"), version: 1, categories: ["neuro.mri"], manifest: h("manifest"),
             size: 1_048_576, envelopes: [EnvelopeReference(recipient: h("grantee"), address: h("envelope"))],
-            policy: "HOSP_A.neurologist")),
+            policy: PolicyEnvelope(policy: "HOSP_A.neurologist", address: h("abe envelope"), epochs: ["HOSP_A": 1]))),
         "consent.grant": .consentGrant(ConsentGrant(
             patient: h("patient"), grantee: .participant(h("grantee")), actions: [.read, .share], scope: scope,
             purpose: .treatment, validFrom: 1_800_000_000, validUntil: 1_800_086_400,

@@ -7,7 +7,7 @@ signer written here from the BIP340 specification (checked first against every r
 import csv, hashlib, json, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_encoding_vectors import uvarint, tstr, bstr, opt, lst  # noqa: E402
+from gen_encoding_vectors import uvarint, tstr, bstr, opt, lst, mp  # noqa: E402
 
 # --- secp256k1 and BIP340, from the specification -----------------------------------------------------------
 P = 2**256 - 2**32 - 977
@@ -127,7 +127,10 @@ payloads = [
     ("authority.publish", 1, uvarint(1) + bstr(ABE_PUBLIC["A"]) + attributes([("cardiologist", 1), ("staff", 1)])),
     ("authority.rotate", 2, uvarint(3) + bstr(ABE_PUBLIC["B"]) + attributes([("cardiologist", 2)])),
     ("shadow.register", 3, SHADOW + PATIENT + uvarint(1) + lst(["neuro.mri"], tstr) + MANIFEST + uvarint(1048576)
-     + lst([(GRANTEE, ENVELOPE)], lambda e: e[0] + e[1]) + opt("HOSP_A.neurologist", tstr)),
+     + lst([(GRANTEE, ENVELOPE)], lambda e: e[0] + e[1])
+     # The policy envelope (ledger format 3): canonical policy text, ABE envelope address, epochs by authority.
+     + opt(("HOSP_A.neurologist", h("abe envelope"), {"HOSP_A": 1}),
+           lambda p: tstr(p[0]) + p[1] + mp(p[2], tstr, uvarint))),
     # consent.grant ends with its key envelopes (ledger format 2): shadow id, version, envelope address.
     ("consent.grant", 4, PATIENT + uvarint(0) + GRANTEE + uvarint(5) + scope + tstr("TREAT") + uvarint(1800000000)
      + opt(1800086400, uvarint) + lst([(SHADOW, 3, ENVELOPE)], lambda e: e[0] + uvarint(e[1]) + e[2])),
