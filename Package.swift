@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "twinledger",
             dependencies: [
-                "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger", "Node", "API", "P2P", "Consensus",
+                "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger", "Node", "API", "P2P", "Consensus", "ABE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),

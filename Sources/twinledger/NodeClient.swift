@@ -155,6 +155,10 @@ func explain(_ code: String) -> String {
     case "duplicate": "the same transaction was already submitted"
     case "mempool_full": "the node is busy; try again shortly"
     case "storage": "the node's storage failed; tell its operator"
+    case "attributes_not_held":
+        "the grant is to a policy, and the attributes the ledger shows issued to this key do not satisfy it (Docs/abe.md)"
+    case "not_satisfied": "these attribute keys do not satisfy the policy at its versions and epochs (Docs/abe.md)"
+    case "open_failed": "the wrapped key did not authenticate: the envelope was altered, or keys were mixed between users"
     case "no_grant", "scope_mismatch", "action_not_granted", "purpose_mismatch", "revoked", "expired", "not_yet_valid":
         "the ledger does not let this key read that shadow for that purpose (Docs/shadows.md, \"Reads\")"
     case "stale", "replayed": "the signed request is too old or was used before; check this machine's clock"

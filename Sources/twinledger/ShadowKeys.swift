@@ -1,3 +1,4 @@
+import ABE
 import API
 import ArgumentParser
 import Encoding
@@ -57,9 +58,19 @@ struct ShadowKeys {
         return nil
     }
 
-    /// The shadow's data key, from this key's envelope (fetched with a signed read for `purpose`).
-    func dataKey(of record: Shadow, purpose: Purpose) async throws -> [UInt8] {
+    /// The shadow's data key, from this key's envelope, or else from the policy envelope with `attributeKeys`
+    /// (each fetched with a signed read for `purpose`).
+    func dataKey(of record: Shadow, purpose: Purpose, attributeKeys: [ABE.AttributeKey] = []) async throws -> [UInt8] {
         let id = record.registration.shadow
+        if let policy = record.registration.policy, !attributeKeys.isEmpty, try await envelope(of: record) == nil {
+            let bytes = try await read("v1/shadows/\(id.hex)/blobs/\(policy.address.hex)", shadow: id, blob: policy.address, purpose: purpose)
+            do {
+                return try ABEEnvelope(bytes: [UInt8](bytes)).open(gid: key.publicKey.bytes, keys: attributeKeys)
+            } catch {
+                throw WalletError.refused(error.code.rawValue, "the policy envelope (\(policy.policy)) does not open with these "
+                    + "attribute keys: \(error.message)")
+            }
+        }
         guard let address = try await envelope(of: record) else {
             // No key here: the node's answer to reading the manifest says whether the read is refused, and why.
             _ = try await read("v1/shadows/\(id.hex)/blobs/\(record.registration.manifest.hex)", shadow: id,
@@ -74,13 +85,17 @@ struct ShadowKeys {
     /// Wraps `dataKey` for `recipient` and uploads the envelope as a blob of `patient`'s; returns its address.
     func uploadEnvelope(_ dataKey: [UInt8], for recipient: PublicKey, patient: Hash32) async throws -> Hash32 {
         let envelope = try KeyEnvelope.wrap(dataKey: dataKey, for: recipient)
+        return try await uploadBlob(envelope.bytes, mediaType: "application/vnd.twinledger.key-envelope", patient: patient)
+    }
+
+    /// Uploads `bytes` (an envelope) as one blob of `patient`'s; returns its content address.
+    func uploadBlob(_ bytes: [UInt8], mediaType: String, patient: Hash32) async throws -> Hash32 {
         let path = NSTemporaryDirectory() + "twinledger-envelope-\(UUID().uuidString).bin"
-        FileManager.default.createFile(atPath: path, contents: Data(envelope.bytes))
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let stored = try await uploadFile(URL(fileURLWithPath: path), size: UInt64(envelope.bytes.count),
-                                          mediaType: "application/vnd.twinledger.key-envelope", patient: patient, key: key,
-                                          chainID: chainID, client: client, quiet: true)
-        guard let address = stored.chunks.first.flatMap({ Hash32(hex: $0) }), address == Hashing.sha3(envelope.bytes) else {
+        let stored = try await uploadFile(URL(fileURLWithPath: path), size: UInt64(bytes.count), mediaType: mediaType,
+                                          patient: patient, key: key, chainID: chainID, client: client, quiet: true)
+        guard let address = stored.chunks.first.flatMap({ Hash32(hex: $0) }), address == Hashing.sha3(bytes) else {
             throw WalletError("the node stored the envelope under an unexpected address")
         }
         return address

@@ -1,3 +1,4 @@
+import ABE
 import API
 import ArgumentParser
 import Encoding
@@ -22,12 +23,20 @@ extension ShadowCommand {
         @Option(help: "Version (1 for a new shadow; each version has its own data key).") var version: UInt64 = 1
         @Option(help: "Also wrap the data key for these keys (x-only public keys, hex), comma-separated.") var recipients: String?
         @Flag(help: "Do not wrap the data key for the holders of active read grants that cover the shadow.") var noGrantees = false
+        @Option(help: "Also wrap the data key under this ABE policy, e.g. \"(HOSP_A.cardiologist and HOSP_A.staff) or NEURO.neurologist\" (Docs/abe.md).")
+        var policy: String?
         @Argument(help: "The file to encrypt and upload.") var file: String
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
             let key = try signer.load()
             let client = try wallet.client()
+            var parsedPolicy: ABE.Policy?
+            if let policy {
+                do { parsedPolicy = try ABE.Policy(parsing: policy) } catch {
+                    throw ValidationError("--policy: \(error.message) (\(error.code.rawValue))")
+                }
+            }
             let health: HealthResponse = try await client.get("health")
             let patientID = try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey)
             let id = try shadow.map { try hash($0, "--shadow") } ?? Hashing.sha3(SecureRandom.bytes(32))
@@ -77,12 +86,23 @@ extension ShadowCommand {
                 let address = try await keys.uploadEnvelope(dataKey, for: recipient, patient: patientID)
                 envelopes.append(EnvelopeReference(recipient: recipient.keyID, address: address))
             }
+            // Under the policy: with the authorities' current keys and versions, proven by the ledger.
+            var policyEnvelope: PolicyEnvelope?
+            if let parsedPolicy {
+                let (sealed, epochs) = try await ABEWallet(client: client).seal(dataKey, policy: parsedPolicy)
+                let address = try await keys.uploadBlob(sealed.bytes, mediaType: "application/vnd.twinledger.abe-envelope", patient: patientID)
+                policyEnvelope = PolicyEnvelope(policy: parsedPolicy.description, address: address, epochs: epochs)
+            }
             let register = ShadowRegister(shadow: id, patient: patientID, version: version, categories: list(categories),
-                                          manifest: manifest, size: ciphertextSize, envelopes: envelopes)
+                                          manifest: manifest, size: ciphertextSize, envelopes: envelopes, policy: policyEnvelope)
             try await submitAndReport(.shadowRegister(register), key: key, wallet: wallet)
             if !wallet.json {
                 print("  shadow id \(id.hex), version \(version), \(size) bytes encrypted to \(ciphertextSize) in \(upload.chunks.count) chunks")
                 print("  manifest \(manifest.hex); media type \(mediaType); data key wrapped for \(envelopes.count) key(s)")
+                if let policyEnvelope {
+                    let epochs = policyEnvelope.epochs.sorted { $0.key < $1.key }.map { "\($0.key) epoch \($0.value)" }.joined(separator: ", ")
+                    print("  and under the policy \(policyEnvelope.policy) (\(epochs))")
+                }
             }
         }
     }
@@ -95,6 +115,7 @@ extension ShadowCommand {
         @Option(help: "Shadow id.") var shadow: String
         @Option(help: "Purpose of the read: TREAT, ETREAT, CAREMGT, HRESCH, PUBHLTH or PATRQT.") var purpose = "PATRQT"
         @Option(help: "Where to write the decrypted file.") var out: String
+        @Option(help: "Comma-separated attribute key files (authority issue-key), to open a policy envelope.") var attributeKeys: String?
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
@@ -106,7 +127,8 @@ extension ShadowCommand {
             let keys = ShadowKeys(client: client, chainID: health.chainID, key: key)
             let record = try await keys.shadow(id)
             let registration = record.registration
-            let dataKey = try await keys.dataKey(of: record, purpose: purpose)
+            let attributeKeys = try list(attributeKeys).map { try ABEKeyFile.attributeKey($0) }
+            let dataKey = try await keys.dataKey(of: record, purpose: purpose, attributeKeys: attributeKeys)
             progress("downloading", 0)
             let downloaded = try await keys.download("v1/shadows/\(id.hex)/payload", shadow: id, blob: registration.manifest, purpose: purpose)
             defer { try? FileManager.default.removeItem(at: downloaded) }

@@ -172,6 +172,21 @@ final class ConsortiumProcesses {
     func organizationKey(_ m: Member) throws -> SecretKey {
         try KeyFile.load(from: m.home + "/keys/organization-\(m.organization).key")
     }
+
+    /// The wallet's environment for talking to `member`'s API.
+    func wallet(_ name: String) -> [String: String] { ["TWINLEDGER_NODE": "http://127.0.0.1:\(member(name).apiPort)"] }
+
+    /// A new key file `dir/name.key`, enrolled with `role` by `member`'s organization through the wallet; its path.
+    func participant(_ name: String, _ role: String, by member: String = "v0") throws -> String {
+        let m = self.member(member)
+        let path = "\(dir)/\(name).key"
+        let made = try cli(["keys", "new", "--out", path, "--role", role])
+        guard made.status == 0 else { throw ProcessTestError("keys new: \(made.output)") }
+        let enrolled = try cli(["enroll", "--key", m.home + "/keys/organization-\(m.organization).key", "--key-file-to-enroll", path,
+                                "--role", role], environment: wallet(member))
+        guard enrolled.status == 0 else { throw ProcessTestError("enroll \(name): \(enrolled.output)") }
+        return path
+    }
 }
 
 /// Signed-transaction load: each organization signs audit anchors with its own nonces and submits them to its own

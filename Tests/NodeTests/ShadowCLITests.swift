@@ -102,16 +102,8 @@ struct ShadowCLITests {
         defer { consortium.stopAll() }
         try await consortium.startAll()
         try await consortium.waitHeight(consortium.members.map(\.name), atLeast: 1)
-        func on(_ member: String) -> [String: String] { ["TWINLEDGER_NODE": "http://127.0.0.1:\(consortium.member(member).apiPort)"] }
-        let v0 = consortium.member("v0")
-        let org = v0.home + "/keys/organization-\(v0.organization).key"
-        func key(_ name: String, _ role: String) throws -> String {
-            let path = "\(dir)/\(name).key"
-            #expect(try cli(["keys", "new", "--out", path, "--role", role]).status == 0)
-            let (status, output) = try cli(["enroll", "--key", org, "--key-file-to-enroll", path, "--role", role], environment: on("v0"))
-            #expect(status == 0, "\(output)")
-            return path
-        }
+        func on(_ member: String) -> [String: String] { consortium.wallet(member) }
+        func key(_ name: String, _ role: String) throws -> String { try consortium.participant(name, role) }
         let patient = try key("patient", "patient"), nurse = try key("nurse", "practitioner")
         let nurseID = try KeyFile.load(from: nurse).publicKey.keyID
 
