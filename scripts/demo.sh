@@ -78,6 +78,46 @@ $T consent revoke --key "$W/patient.key" --grant "$GRANT"
 step "After the revocation, the neurologist's read is refused by every node"
 $T shadow get --key "$W/neurologist.key" --shadow "$SHADOW" --purpose TREAT --out "$W/mri-again.bin" --node http://127.0.0.1:26659 || true
 
+step "Two attribute authorities publish their ABE keys on the ledger: AUTH_CARDIO (cardiologist, staff) and AUTH_NEURO (neurologist)"
+$T keys new --out "$W/cardio-authority.key" --role authority > /dev/null
+$T keys new --out "$W/neuro-authority.key" --role authority > /dev/null
+$T keys new --out "$W/cardiologist.key" --role practitioner > /dev/null
+$T enroll --key "$C/auth-cardio/keys/organization-AUTH_CARDIO.key" --key-file-to-enroll "$W/cardio-authority.key" --role authority > /dev/null
+$T enroll --key "$C/auth-neuro/keys/organization-AUTH_NEURO.key" --key-file-to-enroll "$W/neuro-authority.key" --role authority > /dev/null
+$T enroll --key "$ORG" --key-file-to-enroll "$W/cardiologist.key" --role practitioner > /dev/null
+$T authority init --key "$W/cardio-authority.key" --attributes cardiologist,staff --out "$W/cardio-epoch1.abe"
+$T authority init --key "$W/neuro-authority.key" --attributes neurologist --out "$W/neuro-epoch1.abe"
+
+step "AUTH_CARDIO issues the cardiologist the keys of AUTH_CARDIO.cardiologist and AUTH_CARDIO.staff (their digests go on the ledger)"
+for attribute in cardiologist staff; do
+    $T authority issue-key --key "$W/cardio-authority.key" --secret "$W/cardio-epoch1.abe" --user-key-file "$W/cardiologist.key" \
+        --attr "$attribute" --out "$W/cardiologist-$attribute.abekey"
+done
+
+POLICY="(AUTH_CARDIO.cardiologist and AUTH_CARDIO.staff) or AUTH_NEURO.neurologist"
+step "The patient wraps an ECG's key under \"$POLICY\" and grants that policy read access"
+head -c 200000 /dev/urandom > "$W/ecg.bin"
+ECG=$($T shadow put --key "$W/patient.key" --categories cardio.ecg --policy "$POLICY" "$W/ecg.bin" \
+    | tee /dev/stderr | awk '/shadow id/ {print $3}' | tr -d ,)
+$T consent grant --key "$W/patient.key" --policy "$POLICY" --categories cardio --purpose TREAT --days 30
+
+step "The cardiologist reads it with their attribute keys, on auth-cardio's node; the radiologist, with none, is refused"
+KEYS="$W/cardiologist-cardiologist.abekey,$W/cardiologist-staff.abekey"
+for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    if $T shadow get --key "$W/cardiologist.key" --shadow "$ECG" --purpose TREAT --attribute-keys "$KEYS" \
+        --out "$W/ecg-cardiologist.bin" --node http://127.0.0.1:26660 2>/dev/null; then break; fi
+    sleep 1
+done
+cmp -s "$W/ecg.bin" "$W/ecg-cardiologist.bin" && echo "  identical to the patient's file"
+$T shadow get --key "$W/radiologist.key" --shadow "$ECG" --purpose TREAT --out "$W/ecg-radiologist.bin" || true
+
+step "AUTH_CARDIO rotates to epoch 2: the ECG's envelope is left on epoch 1 until the patient re-wraps it"
+$T authority rotate --key "$W/cardio-authority.key" --out "$W/cardio-epoch2.abe"
+sleep 1
+curl -s "$TWINLEDGER_NODE/metrics" | grep '^twinledger_abe_envelopes_stale'
+$T shadow rewrap --key "$W/patient.key"
+curl -s "$TWINLEDGER_NODE/metrics" | grep '^twinledger_abe_envelopes_stale'
+
 step "The patient's grants and complete, hash-chained history"
 $T consent list --patient "$PATIENT_ID"
 $T history --patient "$PATIENT_ID"
@@ -99,7 +139,8 @@ auth-neuro and research follow the chain by block sync. Ports and layout: Networ
   API       http://127.0.0.1:26657/v1 … :26662/v1   (Docs/openapi.yaml)   e.g. curl $TWINLEDGER_NODE/v1/blocks/latest
   health    http://127.0.0.1:26657/health  (height, peers, caught_up)
   metrics   http://127.0.0.1:26657/metrics (consensus rounds, step times, peers, sync)
-  patient   $PATIENT_ID   shadow $SHADOW (on every node: GET /v1/shadows/<id>/erasure after an erase)
+  patient   $PATIENT_ID   shadows $SHADOW (MRI), $ECG (ECG, under an ABE policy)
+  authority twinledger authority show AUTH_CARDIO   (epoch and attribute versions, proven by the ledger)
   homes     $C/<node> (logs: $C/<node>.log), demo keys in $W
   status    Network/local.sh status
   CLI       TWINLEDGER_NODE=$TWINLEDGER_NODE $T --help   (any node's URL works)

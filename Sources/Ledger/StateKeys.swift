@@ -26,6 +26,7 @@ public enum StateKey {
     public static let shadowVersionPrefix: UInt8 = 0x17
     public static let issuancePrefix: UInt8 = 0x18
     public static let policyEnvelopePrefix: UInt8 = 0x19
+    public static let retiredEnvelopePrefix: UInt8 = 0x1A
 
     /// Prefixes of lookup indexes. They are derivable from the authenticated records, so they stay out of the state
     /// tree (fewer hashes per transaction). Keys from 0x80 up are local too (chain records, tree nodes); everything
@@ -33,6 +34,7 @@ public enum StateKey {
     public static let localIndexPrefixes: Set<UInt8> = [
         historyEntryPrefix, patientGrantPrefix, patientDelegationPrefix, patientShadowPrefix, granteeGrantPrefix,
         delegateDelegationPrefix, shadowGrantEnvelopePrefix, shadowVersionPrefix, policyEnvelopePrefix,
+        retiredEnvelopePrefix,
     ]
 
     /// Whether `key` is covered by the state root.
@@ -64,6 +66,9 @@ public enum StateKey {
         policyEnvelopes(authority) + bigEndian(epoch) + shadow.bytes
     }
     public static func policyEnvelopes(_ authority: String) -> [UInt8] { [policyEnvelopePrefix] + Array(authority.utf8) + [0] }
+    /// Policy envelopes a `shadow.rewrap` replaced: nodes delete their blobs (and erasure finds them here).
+    public static func retiredEnvelope(_ shadow: Hash32, _ address: Hash32) -> [UInt8] { key(retiredEnvelopePrefix, shadow, address) }
+    public static func retiredEnvelopes(_ shadow: Hash32) -> [UInt8] { key(retiredEnvelopePrefix, shadow) }
 
     /// The latest issuance of `AUTHORITY.attribute` to `user`: the user's key id, then the attribute's full name.
     public static func issuance(_ user: Hash32, _ authority: String, _ attribute: String) -> [UInt8] {

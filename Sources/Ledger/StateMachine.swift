@@ -174,6 +174,7 @@ struct Execution {
         case .authorityAttributes(let p): receipt = try reviseAuthority(p, signer)
         case .attributeIssue(let p): receipt = try recordIssuance(p, signer)
         case .shadowRegister(let p): receipt = try registerShadow(p, signer)
+        case .shadowRewrap(let p): receipt = try rewrapShadow(p, signer)
         case .consentGrant(let p): receipt = try grantConsent(p, signer)
         case .consentRevoke(let p): receipt = try revokeConsent(p, signer)
         case .delegationGrant(let p): receipt = try grantDelegation(p, signer)
@@ -470,6 +471,40 @@ struct Execution {
         state.put(p, at: StateKey.shadowVersion(p.shadow, p.version))
         try appendHistory(p.patient)
         return receipt(patient: p.patient, created: p.shadow)
+    }
+
+    mutating func rewrapShadow(_ p: ShadowRewrap, _ signer: Signer) throws(LedgerError) -> Receipt {
+        guard var shadow = try state.record(Shadow.self, StateKey.shadow(p.shadow)) else {
+            throw LedgerError(.notFound, "no shadow \(p.shadow.hex.prefix(16))…")
+        }
+        guard !shadow.isErased else { throw LedgerError(.erased, "shadow was erased") }
+        var registration = shadow.registration
+        guard p.version == registration.version else {
+            throw LedgerError(.badSequence, "version \(p.version) is not the current \(registration.version)")
+        }
+        guard let old = registration.policy else {
+            throw LedgerError(.invalidField, "this version has no policy envelope to re-wrap")
+        }
+        guard p.policy.policy == old.policy else {
+            throw LedgerError(.invalidField, "a re-wrap keeps the policy (a new policy is a new version)")
+        }
+        guard p.policy.address != old.address else { throw LedgerError(.invalidField, "the envelope is the same blob") }
+        try checkPolicyEnvelope(p.policy)
+        var allowed = signerIsPatient(registration.patient, signer)
+        if !allowed { allowed = try signerIsDelegate(of: registration.patient, .register, over: registration.categories) }
+        if !allowed {
+            allowed = try signerHoldsWriteGrant(patient: registration.patient, shadow: p.shadow, categories: registration.categories)
+        }
+        guard allowed else { throw LedgerError(.unauthorized, "neither the patient, a delegate, nor holder of a write grant") }
+        unindex(old, shadow: p.shadow)
+        state.putRaw([], at: StateKey.retiredEnvelope(p.shadow, old.address))
+        registration.policy = p.policy
+        for (authority, epoch) in p.policy.epochs { state.putRaw([], at: StateKey.policyEnvelope(authority, epoch, p.shadow)) }
+        shadow.registration = registration
+        state.put(shadow, at: StateKey.shadow(p.shadow))
+        state.put(registration, at: StateKey.shadowVersion(p.shadow, registration.version))
+        try appendHistory(registration.patient)
+        return receipt(patient: registration.patient, created: p.shadow)
     }
 
     /// An active grant to the signer with the write action covering every category (or naming the shadow).

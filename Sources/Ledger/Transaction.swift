@@ -143,6 +143,7 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
     case evidenceSubmit(EvidenceSubmit)
     case authorityAttributes(AuthorityAttributes)
     case attributeIssue(AttributeIssue)
+    case shadowRewrap(ShadowRewrap)
 
     /// The kind's name as documented and shown in the API (`consent.grant` …).
     public var kind: String {
@@ -162,6 +163,7 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case .evidenceSubmit: "evidence.submit"
         case .authorityAttributes: "authority.attributes"
         case .attributeIssue: "attribute.issue"
+        case .shadowRewrap: "shadow.rewrap"
         }
     }
 
@@ -182,6 +184,7 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case .evidenceSubmit(let p): writer.write(tag: 12); writer.write(p)
         case .authorityAttributes(let p): writer.write(tag: 13); writer.write(p)
         case .attributeIssue(let p): writer.write(tag: 14); writer.write(p)
+        case .shadowRewrap(let p): writer.write(tag: 15); writer.write(p)
         }
     }
 
@@ -203,6 +206,7 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case 12: self = .evidenceSubmit(try reader.read())
         case 13: self = .authorityAttributes(try reader.read())
         case 14: self = .attributeIssue(try reader.read())
+        case 15: self = .shadowRewrap(try reader.read())
         default: throw reader.unknownTag(tag, in: "Payload")
         }
     }
@@ -409,6 +413,30 @@ public struct ShadowRegister: Sendable, Hashable, CanonicalCodable {
         size = try reader.readUInt()
         envelopes = try reader.readList(of: EnvelopeReference.self, limit: Limits.envelopesMax)
         policy = try reader.readOptional(PolicyEnvelope.self)
+    }
+}
+
+/// `shadow.rewrap`: the current version's data key wrapped again under the same policy with the authorities' current
+/// epochs, replacing its policy envelope (the on-demand form of the lazy re-wrap: no new version, no payload moved).
+public struct ShadowRewrap: Sendable, Hashable, CanonicalCodable {
+    public var shadow: Hash32
+    public var version: UInt64
+    public var policy: PolicyEnvelope
+
+    public init(shadow: Hash32, version: UInt64, policy: PolicyEnvelope) {
+        (self.shadow, self.version, self.policy) = (shadow, version, policy)
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(shadow)
+        writer.write(uint: version)
+        writer.write(policy)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        shadow = try reader.read()
+        version = try reader.readUInt()
+        policy = try reader.read()
     }
 }
 

@@ -43,6 +43,8 @@ public actor BlobReplicator {
         /// Key envelopes a committed grant carries.
         case envelopes([Hash32])
         case erased(Erasure)
+        /// A policy envelope replaced by a re-wrap: the new one is wanted, the retired ones deleted.
+        case rewrapped(new: Hash32, retired: [Hash32])
     }
     let inbox: AsyncStream<Input>
     nonisolated let inboxContinuation: AsyncStream<Input>.Continuation
@@ -143,6 +145,22 @@ public actor BlobReplicator {
         return try? Canonical.decode(SignedErasureReceipt.self, from: bytes)
     }
 
+    /// A committed `shadow.rewrap`: reported here (handled in order).
+    public nonisolated func committed(rewrap new: Hash32, retired: [Hash32]) {
+        inboxContinuation.yield(.rewrapped(new: new, retired: retired))
+    }
+
+    /// Wants the new policy envelope and deletes the ones it replaced: after a rotation the old epoch's keys must not
+    /// find an envelope they open.
+    func rewrapped(new: Hash32, retired: [Hash32]) {
+        want(new, .envelope)
+        let old = retired.filter { $0 != new }
+        for address in old { wanted.removeValue(forKey: address) }
+        do { try blobs.delete(old) } catch {
+            logger.error("deleting re-wrapped envelopes failed", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Wants whatever of `registration` this node lacks.
     func registered(_ registration: ShadowRegister) {
         want(registration.manifest, .manifest)
@@ -189,6 +207,7 @@ public actor BlobReplicator {
                     case .registered(let registration): await self.registered(registration)
                     case .envelopes(let addresses): for address in addresses { await self.want(address, .envelope) }
                     case .erased(let erasure): await self.erase(erasure)
+                    case .rewrapped(let new, let retired): await self.rewrapped(new: new, retired: retired)
                     }
                 }
             }

@@ -172,7 +172,7 @@ public actor LedgerNode {
         }
         if execution.results.contains(where: { result in
             guard case .accepted(let receipt) = result else { return false }
-            return ["authority.rotate", "shadow.register", "shadow.erase"].contains(receipt.kind)
+            return ["authority.rotate", "shadow.register", "shadow.erase", "shadow.rewrap"].contains(receipt.kind)
         }) {
             updateStaleEnvelopes()
         }
@@ -185,11 +185,13 @@ public actor LedgerNode {
                     replicator.committed(envelopes: envelopes.map(\.address))
                     continue
                 }
-                guard receipt.kind == "shadow.register" || receipt.kind == "shadow.erase",
+                guard receipt.kind == "shadow.register" || receipt.kind == "shadow.erase" || receipt.kind == "shadow.rewrap",
                     let signed = try? Canonical.decode(SignedTransaction.self, from: block.transactions[index])
                 else { continue }
                 switch signed.body.payload {
                 case .shadowRegister(let registration): replicator.committed(registration)
+                case .shadowRewrap(let rewrap):
+                    replicator.committed(rewrap: rewrap.policy.address, retired: retiredEnvelopes(of: rewrap.shadow))
                 case .shadowErase(let erase):
                     if let shadow = try? record(Shadow.self, StateKey.shadow(erase.shadow)) {
                         replicator.committed(erasure: erasure(of: shadow, height: block.header.height))
@@ -374,7 +376,18 @@ public actor LedgerNode {
             }
             return true
         }
-        return BlobReplicator.Erasure(versions: versions + [shadow.registration], grantEnvelopes: grantEnvelopes(of: id), height: height)
+        return BlobReplicator.Erasure(versions: versions + [shadow.registration],
+                                      grantEnvelopes: grantEnvelopes(of: id) + retiredEnvelopes(of: id), height: height)
+    }
+
+    /// Policy envelopes of `shadow` that re-wraps replaced.
+    public func retiredEnvelopes(of shadow: Hash32) -> [Hash32] {
+        var addresses: [Hash32] = []
+        try? chain.store.forEach(prefix: StateKey.retiredEnvelopes(shadow), start: nil) { entry in
+            if let address = Hash32(bytes: entry.key.suffix(32)) { addresses.append(address) }
+            return true
+        }
+        return addresses
     }
 
     /// Addresses of the key envelopes that grants carry for `shadow` (every version).

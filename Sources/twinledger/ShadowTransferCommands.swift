@@ -203,3 +203,59 @@ func fhirMediaType(_ path: String, size: UInt64) -> String? {
     let media = "application/fhir+json;bundle=" + label
     return media.utf8.count <= 127 ? media : "application/fhir+json;bundle"
 }
+
+extension ShadowCommand {
+    /// Re-wraps policy envelopes left on an old authority epoch under the current epochs (`shadow.rewrap`): the
+    /// on-demand form of the lazy re-wrap that every new version does anyway (Docs/abe.md, "Epochs and versions").
+    struct Rewrap: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-wrap shadows' policy envelopes under the authorities' current epochs (after a rotation)."
+        )
+        @OptionGroup var signer: SignerOptions
+        @Option(help: "The shadow to re-wrap.") var shadow: String?
+        @Option(help: "Or: every shadow of this patient (default: the signer's own) whose envelope is on an old epoch.")
+        var patient: String?
+        @Option(help: "Comma-separated attribute key files, if the signer holds no envelope of its own.") var attributeKeys: String?
+        @Option(help: "Purpose of the reads that fetch the data keys.") var purpose = "PATRQT"
+        @OptionGroup var wallet: WalletOptions
+
+        func run() async throws {
+            let key = try signer.load()
+            let client = try wallet.client()
+            guard let purpose = Purpose(rawValue: purpose) else { throw ValidationError("--purpose: unknown purpose \(purpose)") }
+            let health: HealthResponse = try await client.get("health")
+            let keys = ShadowKeys(client: client, chainID: health.chainID, key: key)
+            let abe = ABEWallet(client: client)
+            let attributeKeys = try list(attributeKeys).map { try ABEKeyFile.attributeKey($0) }
+            var targets: [Hash32] = []
+            if let shadow {
+                targets = [try hash(shadow, "--shadow")]
+            } else {
+                let owner = try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey)
+                let listed: ShadowsResponse = try await client.get("v1/patients/\(owner.hex)/shadows")
+                targets = listed.shadows.filter { $0.erasedHeight == nil && $0.policy != nil }.compactMap { Hash32(hex: $0.id) }
+            }
+            var rewrapped = 0, current = 0
+            for id in targets {
+                let record = try await keys.shadow(id)
+                guard let envelope = record.registration.policy else {
+                    if shadow != nil { throw ValidationError("shadow \(id.hex.prefix(16))… has no policy envelope") }
+                    continue
+                }
+                var epochs: [String: UInt64] = [:]
+                for name in envelope.epochs.keys.sorted() { epochs[name] = try await abe.authority(name).record.epoch }
+                guard epochs != envelope.epochs else { current += 1; continue }
+                let dataKey = try await keys.dataKey(of: record, purpose: purpose, attributeKeys: attributeKeys)
+                let policy = try ABE.Policy(parsing: envelope.policy)
+                let (sealed, newEpochs) = try await abe.seal(dataKey, policy: policy)
+                let address = try await keys.uploadBlob(sealed.bytes, mediaType: "application/vnd.twinledger.abe-envelope",
+                                                        patient: record.registration.patient)
+                let rewrap = ShadowRewrap(shadow: id, version: record.registration.version,
+                                          policy: PolicyEnvelope(policy: envelope.policy, address: address, epochs: newEpochs))
+                try await submitAndReport(.shadowRewrap(rewrap), key: key, wallet: wallet)
+                rewrapped += 1
+            }
+            if !wallet.json { print("re-wrapped \(rewrapped) shadow(s); \(current) already under the current epochs") }
+        }
+    }
+}

@@ -259,7 +259,8 @@ struct DelegateCommand: AsyncParsableCommand {
 
 struct ShadowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "shadow", abstract: "Put, get, register or erase shadows.", subcommands: [Put.self, Get.self, Register.self, Erase.self]
+        commandName: "shadow", abstract: "Put, get, register, re-wrap or erase shadows.",
+        subcommands: [Put.self, Get.self, Register.self, Rewrap.self, Erase.self]
     )
 
     struct Register: AsyncParsableCommand {

@@ -205,6 +205,22 @@ struct ReadAccessTests {
             epoch: 2, key: try ABE.AuthoritySecretKey.generate(authority: "HOSP_A", epoch: 2, using: &random).publicKey.bytes,
             attributes: [AttributeVersion(name: "cardiologist", version: 1), AttributeVersion(name: "neurologist", version: 1)])))
         #expect(try PolicyEnvelopes.stale(in: world.store) == [mri])
+        // shadow.rewrap replaces the current version's envelope under the new epoch, same policy, same version.
+        var fresh = envelope
+        fresh.epochs = ["HOSP_A": 2]
+        fresh.address = Hashing.sha3([45])
+        let stranger = try world.enroll(.practitioner)
+        try world.reject(stranger, .shadowRewrap(ShadowRewrap(shadow: mri, version: 1, policy: fresh)), .unauthorized)
+        try world.reject(patient.key, .shadowRewrap(ShadowRewrap(shadow: mri, version: 2, policy: fresh)), .badSequence)
+        try world.reject(patient.key, .shadowRewrap(ShadowRewrap(shadow: mri, version: 1, policy: envelope)), .invalidField)
+        var otherPolicy = fresh
+        otherPolicy.policy = "HOSP_A.cardiologist"
+        try world.reject(patient.key, .shadowRewrap(ShadowRewrap(shadow: mri, version: 1, policy: otherPolicy)), .invalidField)
+        try world.accept(patient.key, .shadowRewrap(ShadowRewrap(shadow: mri, version: 1, policy: fresh)))
+        #expect(try PolicyEnvelopes.stale(in: world.store).isEmpty)
+        #expect(try world.store.get(StateKey.retiredEnvelope(mri, address)) != nil, "the replaced envelope is retired")
+        #expect(try ReadAccess.check(requester: patient.key.publicKey.keyID, shadow: mri, purpose: .treatment, time: world.time,
+                                     state: world.store).envelopes == [fresh.address])
         try world.reject(patient.key, register(2, envelope), .badSequence)
         var rewrapped = envelope
         rewrapped.epochs = ["HOSP_A": 2]

@@ -84,17 +84,20 @@ func expectedPayloads() throws -> [String: Payload] {
         ])),
         "attribute.issue": .attributeIssue(AttributeIssue(
             user: h("grantee"), attribute: "cardiologist", version: 3, epoch: 2, digest: h("issued key"))),
+        "shadow.rewrap": .shadowRewrap(ShadowRewrap(
+            shadow: h("shadow"), version: 1,
+            policy: PolicyEnvelope(policy: "HOSP_A.neurologist", address: h("abe envelope 2"), epochs: ["HOSP_A": 2]))),
     ]
 }
 
 @Suite("Transaction golden vectors")
 struct TransactionVectorTests {
-    @Test("all fifteen kinds are covered")
+    @Test("all sixteen kinds are covered")
     func coverage() throws {
         let (_, vectors) = loadTransactionVectors()
-        #expect(vectors.count == 16)
+        #expect(vectors.count == 17)
         let kinds = Set(try vectors.map { try Canonical.decode(SignedTransaction.self, from: try hex($0.signed)).body.payload.kind })
-        #expect(kinds.count == 15)
+        #expect(kinds.count == 16)
     }
 
     @Test("decode to the expected payload, verify, re-encode, hash, and re-sign identically",

@@ -5,7 +5,8 @@
 // who is staff and the neurologist (on another node) read it, a practitioner holding only half of the AND is refused
 // by the node, and one holding another user's key files cannot open it. Authority ORG_0 rotates: the envelope counts
 // as stale in /metrics, the old issuances no longer satisfy the grant, re-issued keys of the new epoch do not open
-// the old envelope, and the next version, wrapped under the new epoch, opens with them and clears the count.
+// the old envelope, and the next version, wrapped under the new epoch, opens with them and clears the count; after a
+// second rotation `shadow rewrap` re-wraps the same version on demand.
 import Encoding
 import Foundation
 import Ledger
@@ -102,5 +103,21 @@ struct ABECLITests {
         #expect(try await consortium.metric("v0", "twinledger_abe_envelopes_stale") == 0)
         (status, output) = try read(cardiologist, ["c-card-2.abekey", "c-staff-2.abekey"], out: "card3.bin")
         #expect(status == 0 && content("card3.bin") == Hashing.sha3(plaintext), "\(output)")
+
+        // Another rotation, re-wrapped on demand: same version, new envelope, the epoch-3 keys open it.
+        (status, output) = try run(["authority", "rotate", "--key", heart, "--out", dir + "/heart-3.abe"])
+        #expect(status == 0, "\(output)")
+        #expect(try await consortium.metric("v0", "twinledger_abe_envelopes_stale") == 1)
+        (status, output) = try run(["shadow", "rewrap", "--key", patient])
+        #expect(status == 0 && output.contains("shadow.rewrap accepted") && output.contains("re-wrapped 1 shadow(s)"), "\(output)")
+        #expect(try await consortium.metric("v0", "twinledger_abe_envelopes_stale") == 0)
+        (status, output) = try run(["shadow", "rewrap", "--key", patient])
+        #expect(status == 0 && output.contains("re-wrapped 0 shadow(s); 1 already under the current epochs"), "\(output)")
+        try issue(heart, dir + "/heart-3.abe", cardiologist, "cardiologist", "c-card-3.abekey")
+        try issue(heart, dir + "/heart-3.abe", cardiologist, "staff", "c-staff-3.abekey")
+        (status, output) = try read(cardiologist, ["c-card-3.abekey", "c-staff-3.abekey"], out: "card4.bin")
+        #expect(status == 0 && content("card4.bin") == Hashing.sha3(plaintext), "\(output)")
+        (status, output) = try read(neurologist, ["n-neuro.abekey"], out: "neuro2.bin")
+        #expect(status == 0 && content("neuro2.bin") == Hashing.sha3(plaintext), "ORG_1 did not rotate: \(output)")
     }
 }

@@ -147,6 +147,7 @@ payloads = [
     ("evidence.submit", 12, bstr(b"\x01vote-a") + bstr(b"\x01vote-b")),
     ("authority.attributes", 13, attributes([("cardiologist", 3), ("nurse", 1)])),
     ("attribute.issue", 14, GRANTEE + tstr("cardiologist") + uvarint(3) + uvarint(2) + h("issued key")),
+    ("shadow.rewrap", 15, SHADOW + uvarint(1) + tstr("HOSP_A.neurologist") + h("abe envelope 2") + mp({"HOSP_A": 2}, tstr, uvarint)),
 ]
 
 
