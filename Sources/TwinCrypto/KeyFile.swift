@@ -47,20 +47,7 @@ public enum KeyFile {
         /// Optional hint of the role the key is meant for (not a permission: the ledger's enrollment decides).
         var role: String?
 
-        struct Sealed: Codable {
-            var kdf: String
-            var log2N: Int
-            var r: Int
-            var p: Int
-            var salt: String
-            var nonce: String
-            var ciphertext: String
-
-            enum CodingKeys: String, CodingKey {
-                case kdf, r, p, salt, nonce, ciphertext
-                case log2N = "log2_n"
-            }
-        }
+        typealias Sealed = KeyFile.Sealed
 
         enum CodingKeys: String, CodingKey {
             case format, version, algorithm, sealed, role
@@ -68,6 +55,59 @@ public enum KeyFile {
             case secretKey = "secret_key"
         }
     }
+
+    /// A secret sealed with a passphrase (Docs/crypto.md, "Key files"): scrypt's parameters and salt, the AES-256-GCM
+    /// nonce, and the ciphertext with its tag.
+    public struct Sealed: Codable, Sendable, Hashable {
+        var kdf: String
+        var log2N: Int
+        var r: Int
+        var p: Int
+        var salt: String
+        var nonce: String
+        var ciphertext: String
+
+        enum CodingKeys: String, CodingKey {
+            case kdf, r, p, salt, nonce, ciphertext
+            case log2N = "log2_n"
+        }
+    }
+
+    /// Seals `secret` under `passphrase` as key files are sealed, binding `associatedData` (other key files use it
+    /// for what the secret belongs to).
+    public static func seal(
+        _ secret: [UInt8], passphrase: String, associatedData: [UInt8], cost: ScryptCost = .interactive
+    ) throws(KeyFileError) -> Sealed {
+        let salt = SecureRandom.bytes(16), nonce = SecureRandom.bytes(12)
+        var wrapKey = try deriveKey(passphrase: passphrase, salt: salt, cost: cost)
+        defer { zeroize(&wrapKey) }
+        let sealed: [UInt8]
+        do { sealed = try AESGCM.seal(secret, key: wrapKey, nonce: nonce, authenticating: associatedData) } catch {
+            throw KeyFileError(.io, "sealing failed: \(error)")
+        }
+        return Sealed(kdf: "scrypt", log2N: cost.log2N, r: cost.r, p: cost.p, salt: Hex.encode(salt), nonce: Hex.encode(nonce),
+                      ciphertext: Hex.encode(sealed))
+    }
+
+    /// The secret `seal` sealed; `wrong_passphrase` if the passphrase (or the associated data) does not open it.
+    public static func unseal(_ sealed: Sealed, passphrase: String, associatedData: [UInt8]) throws(KeyFileError) -> [UInt8] {
+        guard sealed.kdf == "scrypt" else { throw KeyFileError(.malformed, "unknown kdf \(sealed.kdf)") }
+        guard let salt = Hex.decode(sealed.salt), let nonce = Hex.decode(sealed.nonce), let ciphertext = Hex.decode(sealed.ciphertext)
+        else { throw KeyFileError(.malformed, "sealed fields are not hex") }
+        var wrapKey = try deriveKey(passphrase: passphrase, salt: salt, cost: ScryptCost(log2N: sealed.log2N, r: sealed.r, p: sealed.p))
+        defer { zeroize(&wrapKey) }
+        do { return try AESGCM.open(ciphertext, key: wrapKey, nonce: nonce, authenticating: associatedData) } catch {
+            throw KeyFileError(.wrongPassphrase, "the passphrase does not open this secret")
+        }
+    }
+
+    /// Writes `bytes` to a new file with mode 0600 (temporary file, fsync, rename), as key files are written.
+    public static func writePrivateFile(_ bytes: [UInt8], to path: String, overwrite: Bool = false) throws(KeyFileError) {
+        try writePrivately(bytes, to: path, overwrite: overwrite)
+    }
+
+    /// The bytes of a private file, refused if group or others may read or write it (at most 64 KiB).
+    public static func readPrivateFile(_ path: String) throws(KeyFileError) -> [UInt8] { try readPrivately(path) }
 
     static let format = "twinledger-key"
     static let algorithm = "secp256k1-bip340"
@@ -85,19 +125,7 @@ public enum KeyFile {
             role: role
         )
         if let passphrase {
-            let salt = SecureRandom.bytes(16)
-            let nonce = SecureRandom.bytes(12)
-            let wrapKey = try deriveKey(passphrase: passphrase, salt: salt, cost: cost)
-            let sealed: [UInt8]
-            do {
-                sealed = try AESGCM.seal(secret, key: wrapKey, nonce: nonce, authenticating: key.publicKey.bytes)
-            } catch {
-                throw KeyFileError(.io, "sealing failed: \(error)")
-            }
-            document.sealed = .init(
-                kdf: "scrypt", log2N: cost.log2N, r: cost.r, p: cost.p, salt: Hex.encode(salt),
-                nonce: Hex.encode(nonce), ciphertext: Hex.encode(sealed)
-            )
+            document.sealed = try seal(secret, passphrase: passphrase, associatedData: key.publicKey.bytes, cost: cost)
         } else {
             document.secretKey = Hex.encode(secret)
         }
@@ -131,16 +159,9 @@ public enum KeyFile {
         var secret: [UInt8]
         if let sealed = document.sealed {
             guard let passphrase else { throw KeyFileError(.passphraseRequired, "\(path) is sealed with a passphrase") }
-            guard sealed.kdf == "scrypt" else { throw KeyFileError(.malformed, "unknown kdf \(sealed.kdf)") }
-            guard let salt = Hex.decode(sealed.salt), let nonce = Hex.decode(sealed.nonce),
-                let ciphertext = Hex.decode(sealed.ciphertext)
-            else { throw KeyFileError(.malformed, "sealed fields are not hex") }
-            let cost = ScryptCost(log2N: sealed.log2N, r: sealed.r, p: sealed.p)
-            let wrapKey = try deriveKey(passphrase: passphrase, salt: salt, cost: cost)
-            do {
-                secret = try AESGCM.open(ciphertext, key: wrapKey, nonce: nonce, authenticating: publicKey.bytes)
-            } catch {
-                throw KeyFileError(.wrongPassphrase, "passphrase does not open \(path)")
+            do { secret = try unseal(sealed, passphrase: passphrase, associatedData: publicKey.bytes) } catch {
+                if error.code == .wrongPassphrase { throw KeyFileError(.wrongPassphrase, "passphrase does not open \(path)") }
+                throw error
             }
         } else {
             guard let hex = document.secretKey, let bytes = Hex.decode(hex) else {
@@ -184,6 +205,15 @@ public enum KeyFile {
     }
 
     private static func readDocument(_ path: String) throws(KeyFileError) -> Document {
+        let bytes = try readPrivately(path)
+        do {
+            return try JSONDecoder().decode(Document.self, from: Data(bytes))
+        } catch {
+            throw KeyFileError(.malformed, "\(path) is not a key file: \(error)")
+        }
+    }
+
+    private static func readPrivately(_ path: String) throws(KeyFileError) -> [UInt8] {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw KeyFileError(.io, "cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
@@ -202,11 +232,7 @@ public enum KeyFile {
             guard n > 0 else { throw KeyFileError(.io, "short read from \(path)") }
             filled += n
         }
-        do {
-            return try JSONDecoder().decode(Document.self, from: Data(bytes))
-        } catch {
-            throw KeyFileError(.malformed, "\(path) is not a key file: \(error)")
-        }
+        return bytes
     }
 
     /// Writes to a temporary file created with mode 0600, fsyncs it, and renames it into place.

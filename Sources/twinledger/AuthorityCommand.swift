@@ -30,6 +30,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         @OptionGroup var signer: SignerOptions
         @Option(help: "Comma-separated attributes the authority issues, e.g. cardiologist,staff.") var attributes: String
         @Option(help: "Where to write the ABE master secret (mode 0600; keep it offline).") var out: String
+        @OptionGroup var secretPassphrase: SecretPassphraseOptions
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
@@ -40,7 +41,8 @@ struct AuthorityCommand: AsyncParsableCommand {
             guard !declared.isEmpty else { throw ValidationError("--attributes: name at least one attribute") }
             var generator = SystemRandomNumberGenerator()
             let secret = try AuthoritySecretKey.generate(authority: name, epoch: 1, using: &generator)
-            try ABEKeyFile.write(secret.bytes, format: ABEKeyFile.authorityFormat, fields: ["authority": name, "epoch": 1], to: out)
+            try ABEKeyFile.write(secret.bytes, .init(format: ABEKeyFile.authorityFormat, version: 1, authority: name, epoch: 1),
+                                 passphrase: try secretPassphrase.passphrase(), to: out)
             try await submitAndReport(.authorityPublish(AuthorityKeys(epoch: 1, key: secret.publicKey.bytes, attributes: declared)),
                                       key: key, wallet: wallet)
             if !wallet.json { print("  authority \(name), epoch 1, \(declared.count) attribute(s); master secret in \(out)") }
@@ -53,6 +55,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         )
         @OptionGroup var signer: SignerOptions
         @Option(help: "Where to write the new epoch's master secret.") var out: String
+        @OptionGroup var secretPassphrase: SecretPassphraseOptions
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
@@ -62,8 +65,8 @@ struct AuthorityCommand: AsyncParsableCommand {
             let (record, _) = try await ABEWallet(client: client).authority(name)
             var generator = SystemRandomNumberGenerator()
             let secret = try AuthoritySecretKey.generate(authority: name, epoch: record.epoch + 1, using: &generator)
-            try ABEKeyFile.write(secret.bytes, format: ABEKeyFile.authorityFormat,
-                                 fields: ["authority": name, "epoch": secret.epoch], to: out)
+            try ABEKeyFile.write(secret.bytes, .init(format: ABEKeyFile.authorityFormat, version: 1, authority: name, epoch: secret.epoch),
+                                 passphrase: try secretPassphrase.passphrase(), to: out)
             try await submitAndReport(
                 .authorityRotate(AuthorityKeys(epoch: secret.epoch, key: secret.publicKey.bytes, attributes: record.attributes)),
                 key: key, wallet: wallet)
@@ -106,6 +109,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         )
         @OptionGroup var signer: SignerOptions
         @Option(help: "The authority's ABE master secret of the current epoch.") var secret: String
+        @OptionGroup var secretPassphrase: SecretPassphraseOptions
         @Option(help: "The user's key id.") var user: String?
         @Option(help: "Or: the user's key file (its public part is read).") var userKeyFile: String?
         @Option(name: .customLong("attr"), help: "The attribute (of this authority).") var attribute: String
@@ -116,7 +120,7 @@ struct AuthorityCommand: AsyncParsableCommand {
             let key = try signer.load()
             let client = try wallet.client()
             let name = try await AuthorityCommand.name(of: key, client)
-            let master = try ABEKeyFile.authoritySecret(secret)
+            let master = try ABEKeyFile.authoritySecret(secret, passphrase: try secretPassphrase.passphrase())
             let (record, _) = try await ABEWallet(client: client).authority(name)
             guard master.authority == name, master.epoch == record.epoch else {
                 throw ValidationError("\(secret) is \(master.authority)'s epoch \(master.epoch); \(name) is at epoch \(record.epoch)")
@@ -132,9 +136,9 @@ struct AuthorityCommand: AsyncParsableCommand {
             var generator = SystemRandomNumberGenerator()
             let issued = try master.issue(gid: gid, attribute: try AttributeName(authority: name, name: attribute), version: version,
                                           using: &generator)
-            try ABEKeyFile.write(issued.bytes, format: ABEKeyFile.attributeFormat, fields: [
-                "attribute": "\(name).\(attribute)", "version": version, "epoch": master.epoch, "user": userID.hex,
-            ], to: out)
+            try ABEKeyFile.write(issued.bytes, .init(format: ABEKeyFile.attributeFormat, version: 1, authority: name,
+                                                     epoch: master.epoch, attribute: attribute, attributeVersion: version,
+                                                     user: userID.hex), passphrase: nil, to: out)
             try await submitAndReport(.attributeIssue(AttributeIssue(
                 user: userID, attribute: attribute, version: version, epoch: master.epoch, digest: Hashing.sha3(issued.bytes))),
                 key: key, wallet: wallet)

@@ -72,45 +72,69 @@ extension StateProofJSON {
     }
 }
 
-/// ABE key files: a small JSON document with the key's canonical encoding (Docs/abe.md, "Encodings") in hex, written
-/// with mode 0600 through a temporary file and a rename, never over an existing file.
+/// ABE key files (Docs/abe.md, "Wallet commands"): a small JSON document with the key's canonical encoding in hex
+/// (`key`), or sealed with a passphrase as secp256k1 key files are (`sealed`: scrypt and AES-256-GCM, the format
+/// name as associated data), written with mode 0600 through a temporary file and a rename, never over an existing
+/// file, and refused when group or others may read it.
 enum ABEKeyFile {
     static let authorityFormat = "twinledger-abe-authority-key"
     static let attributeFormat = "twinledger-abe-attribute-key"
 
-    static func write(_ bytes: [UInt8], format: String, fields: [String: Any], to path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { throw ValidationError("\(path) exists; not overwriting it") }
-        var document = fields
-        document["format"] = format
-        document["version"] = 1
-        document["key"] = Hex.encode(bytes)
-        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
-        let temporary = path + ".tmp-\(UUID().uuidString.prefix(8))"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw ValidationError("cannot write \(temporary)")
+    struct Document: Codable {
+        var format: String
+        var version: Int
+        var authority: String?
+        var epoch: UInt64?
+        var attribute: String?
+        var attributeVersion: UInt64?
+        var user: String?
+        var key: String?
+        var sealed: KeyFile.Sealed?
+
+        enum CodingKeys: String, CodingKey {
+            case format, version, authority, epoch, attribute, user, key, sealed
+            case attributeVersion = "attribute_version"
         }
-        if let handle = FileHandle(forWritingAtPath: temporary) { try handle.synchronize(); try handle.close() }
-        try FileManager.default.moveItem(atPath: temporary, toPath: path)
     }
 
-    static func read(_ path: String, format: String) throws -> [UInt8] {
-        let attributes = try FileManager.default.attributesOfItem(atPath: path)
-        if let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue, mode & 0o077 != 0 {
-            throw ValidationError("\(path) is readable by others (mode \(String(mode, radix: 8))): run chmod 600 \(path)")
+    static func write(_ bytes: [UInt8], _ document: Document, passphrase: String?, to path: String) throws {
+        var document = document
+        if let passphrase {
+            document.sealed = try KeyFile.seal(bytes, passphrase: passphrase, associatedData: Array(document.format.utf8))
+        } else {
+            document.key = Hex.encode(bytes)
         }
-        guard let data = FileManager.default.contents(atPath: path),
-              let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              document["format"] as? String == format, document["version"] as? Int == 1,
-              let hex = document["key"] as? String, let bytes = Hex.decode(hex)
-        else { throw ValidationError("\(path) is not a \(format) file") }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try KeyFile.writePrivateFile(Array(try encoder.encode(document)) + [0x0A], to: path)
+    }
+
+    static func read(_ path: String, format: String, passphrase: String?) throws -> [UInt8] {
+        let data = try KeyFile.readPrivateFile(path)
+        guard let document = try? JSONDecoder().decode(Document.self, from: Data(data)), document.format == format,
+              document.version == 1 else { throw ValidationError("\(path) is not a \(format) file") }
+        if let sealed = document.sealed {
+            guard let passphrase else { throw ValidationError("\(path) is sealed: give its passphrase") }
+            return try KeyFile.unseal(sealed, passphrase: passphrase, associatedData: Array(format.utf8))
+        }
+        guard let bytes = document.key.flatMap(Hex.decode) else { throw ValidationError("\(path) holds no key") }
         return bytes
     }
 
-    static func authoritySecret(_ path: String) throws -> ABE.AuthoritySecretKey {
-        try ABE.AuthoritySecretKey(bytes: try read(path, format: authorityFormat))
+    static func authoritySecret(_ path: String, passphrase: String?) throws -> ABE.AuthoritySecretKey {
+        try ABE.AuthoritySecretKey(bytes: try read(path, format: authorityFormat, passphrase: passphrase))
     }
 
     static func attributeKey(_ path: String) throws -> ABE.AttributeKey {
-        try ABE.AttributeKey(bytes: try read(path, format: attributeFormat))
+        try ABE.AttributeKey(bytes: try read(path, format: attributeFormat, passphrase: nil))
     }
+}
+
+/// The passphrase of an authority's ABE master secret file (separate from the signing key's).
+struct SecretPassphraseOptions: ParsableArguments {
+    @Option(help: "Seal (or open) the ABE master secret with the passphrase in this environment variable.")
+    var secretPassphraseEnv: String?
+    @Option(help: "Or: with the passphrase on the first line of this file.") var secretPassphraseFile: String?
+
+    func passphrase() throws -> String? { try readPassphrase(environment: secretPassphraseEnv, file: secretPassphraseFile) }
 }

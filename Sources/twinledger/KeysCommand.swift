@@ -18,22 +18,7 @@ struct KeysCommand: ParsableCommand {
         @Option(help: "Read the passphrase from the first line of this file.")
         var passphraseFile: String?
 
-        func passphrase() throws -> String? {
-            if let name = passphraseEnv {
-                guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
-                    throw ValidationError("environment variable \(name) is not set or empty")
-                }
-                return value
-            }
-            if let path = passphraseFile {
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                guard let line = text.split(whereSeparator: \.isNewline).first, !line.isEmpty else {
-                    throw ValidationError("\(path) holds no passphrase")
-                }
-                return String(line)
-            }
-            return nil
-        }
+        func passphrase() throws -> String? { try readPassphrase(environment: passphraseEnv, file: passphraseFile) }
     }
 
     struct New: ParsableCommand {
@@ -94,4 +79,23 @@ func printKey(_ key: PublicKey, path: String, sealed: Bool, json: Bool) {
         if role == nil || role == "patient" { print("patient id: \(patient) (once enrolled as a patient)") }
         print("sealed:     \(sealed ? "yes (scrypt + AES-256-GCM)" : "no (protect the file: mode 0600)")")
     }
+}
+
+/// A passphrase from an environment variable or the first line of a file (never from the command line); nil if neither
+/// is given.
+func readPassphrase(environment name: String?, file path: String?) throws -> String? {
+    if let name {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw ValidationError("environment variable \(name) is not set or empty")
+        }
+        return value
+    }
+    if let path {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        guard let line = text.split(whereSeparator: \.isNewline).first, !line.isEmpty else {
+            throw ValidationError("\(path) holds no passphrase")
+        }
+        return String(line)
+    }
+    return nil
 }

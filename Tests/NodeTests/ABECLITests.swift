@@ -25,7 +25,7 @@ struct ABECLITests {
         try await consortium.startAll()
         try await consortium.waitHeight(consortium.members.map(\.name), atLeast: 1)
         func run(_ arguments: [String], on member: String = "v0") throws -> (status: Int32, output: String) {
-            try cli(arguments, environment: consortium.wallet(member))
+            try cli(arguments, environment: consortium.wallet(member).merging(["NEURO_SECRET": "correct horse battery"]) { a, _ in a })
         }
         func key(_ name: String, _ role: String, by member: String = "v0") throws -> String {
             try consortium.participant(name, role, by: member)
@@ -38,15 +38,23 @@ struct ABECLITests {
         // Two authorities publish; each issues keys for its own attributes.
         var (status, output) = try run(["authority", "init", "--key", heart, "--attributes", "cardiologist,staff", "--out", dir + "/heart-1.abe"])
         #expect(status == 0 && output.contains("authority.publish accepted"), "\(output)")
-        (status, output) = try run(["authority", "init", "--key", neuro, "--attributes", "neurologist", "--out", dir + "/neuro-1.abe"], on: "v1")
+        // ORG_1 seals its master secret with a passphrase.
+        (status, output) = try run(["authority", "init", "--key", neuro, "--attributes", "neurologist", "--out", dir + "/neuro-1.abe",
+                                    "--secret-passphrase-env", "NEURO_SECRET"], on: "v1")
         #expect(status == 0, "\(output)")
+        let sealedFile = try String(contentsOfFile: dir + "/neuro-1.abe", encoding: .utf8)
+        #expect(sealedFile.contains("\"sealed\"") && !sealedFile.contains("\"key\""), "\(sealedFile)")
         func issue(_ authority: String, _ secret: String, _ user: String, _ attribute: String, _ out: String) throws {
+            let passphrase = secret.contains("neuro") ? ["--secret-passphrase-env", "NEURO_SECRET"] : []
             let (status, output) = try run(["authority", "issue-key", "--key", authority, "--secret", secret, "--user-key-file", user,
-                                            "--attr", attribute, "--out", dir + "/" + out])
+                                            "--attr", attribute, "--out", dir + "/" + out] + passphrase)
             #expect(status == 0 && output.contains("attribute.issue accepted"), "\(output)")
         }
         try issue(heart, dir + "/heart-1.abe", cardiologist, "cardiologist", "c-card.abekey")
         try issue(heart, dir + "/heart-1.abe", cardiologist, "staff", "c-staff.abekey")
+        (status, output) = try run(["authority", "issue-key", "--key", neuro, "--secret", dir + "/neuro-1.abe", "--user-key-file",
+                                    neurologist, "--attr", "neurologist", "--out", dir + "/unsealed.abekey"])
+        #expect(status != 0 && output.contains("sealed"), "a sealed master secret needs its passphrase: \(output)")
         try issue(neuro, dir + "/neuro-1.abe", neurologist, "neurologist", "n-neuro.abekey")
         try issue(heart, dir + "/heart-1.abe", half, "cardiologist", "h-card.abekey")
         (status, output) = try run(["authority", "show", "ORG_0"])
