@@ -147,10 +147,21 @@ extension Fp12 {
             Fp6(threePlusTwo(d1.timesNonResidue, c1.c0), threePlusTwo(a1, c1.c1), threePlusTwo(b1, c1.c2)))
     }
 
-    /// (a + b·s)² in F_p⁴ = F_p²[s]/(s² − ξ): (a² + ξ·b², 2ab), with 2ab = (a + b)² − a² − b².
+    /// (a + b·s)² in F_p⁴ = F_p²[s]/(s² − ξ): (a² + ξ·b², (a + b)² − a² − b²), with lazy reduction: the three F_p²
+    /// squares stay wide (each (x0 + x1)(x0 − x1) and 2·x0·x1 of reduced x, so below p² and 2p²), and each of the four
+    /// output coefficients is reduced once, after adding 2p² or 4p² to keep its value non-negative (at most 6p²,
+    /// under the p·2^384 Montgomery reduction accepts).
     static func fp4Square(_ a: Fp2, _ b: Fp2) -> (Fp2, Fp2) {
-        let aa = a.squared, bb = b.squared
-        return (aa + bb.timesNonResidue, (a + b).squared - aa - bb)
+        let (a0, a1) = wideSquare(a), (b0, b1) = wideSquare(b), (s0, s1) = wideSquare(a + b)
+        let c0 = Fp2(Fp.reduce(a0 + b0 + FpWide.twoPSquared - b1), Fp.reduce(a1 + b0 + b1))
+        let c1 = Fp2(Fp.reduce(s0 + FpWide.twoPSquared - a0 - b0), Fp.reduce(s1 + FpWide.fourPSquared - a1 - b1))
+        return (c0, c1)
+    }
+
+    /// x² = (x0 + x1)(x0 − x1) + 2·x0·x1·u, both parts unreduced.
+    @inline(__always)
+    static func wideSquare(_ x: Fp2) -> (FpWide, FpWide) {
+        (Fp.wideProduct(x.c0 + x.c1, x.c0 - x.c1), Fp.wideProduct(x.c0, x.c1).doubled)
     }
 
     /// self^exponent for self in the cyclotomic subgroup (public exponent, least significant limb first).

@@ -39,12 +39,9 @@ public struct Fp2: PairingField {
     @inlinable @inline(__always)
     public static prefix func - (a: Fp2) -> Fp2 { Fp2(-a.c0, -a.c1) }
 
-    /// Karatsuba: three F_p products.
+    /// Karatsuba with lazy reduction: three limb products and two Montgomery reductions (`FpWide`).
     @inlinable
-    public static func * (a: Fp2, b: Fp2) -> Fp2 {
-        let v0 = a.c0 * b.c0, v1 = a.c1 * b.c1
-        return Fp2(v0 - v1, (a.c0 + a.c1) * (b.c0 + b.c1) - v0 - v1)
-    }
+    public static func * (a: Fp2, b: Fp2) -> Fp2 { lazyProduct(a, b) }
 
     /// An F_p² element times an F_p one.
     @inlinable

@@ -59,6 +59,16 @@ struct Fp2Tests {
             if !a.isZero { #expect(a.isLexicographicallyLargest != (-a).isLexicographicallyLargest) }
         }
         #expect(Fp2.u.squared == -Fp2.one)
+        // The product's lazy reduction against the definition by F_p operations, at the extremes of its bounds
+        // (coefficients p − 1, where the unreduced sums and products are largest) and on random elements.
+        let top = -Fp.one, small = Fp(3)
+        let extremes = [Fp2(top, top), Fp2(top, .zero), Fp2(.zero, top), Fp2(top, small), Fp2(small, top), Fp2(.one, .one), .zero]
+        var cases = extremes.flatMap { a in extremes.map { (a, $0) } }
+        for _ in 0..<200 { cases.append((element(), element())) }
+        for (a, b) in cases {
+            #expect(a * b == Fp2(a.c0 * b.c0 - a.c1 * b.c1, a.c0 * b.c1 + a.c1 * b.c0), "\(a) * \(b)")
+            #expect(a.squared == a * a)
+        }
         #expect(throws: PairingError.self) { try Fp2(bytes: [UInt8](repeating: 0xff, count: 96)) }
         #expect(throws: PairingError.self) { try Fp2(bytes: [UInt8](repeating: 0, count: 95)) }
     }
