@@ -44,6 +44,18 @@ func runPairingBenchmark(quick: Bool, peerPython: String?) throws {
     microseconds("G2 scalar multiplication (constant-time ladder)", ladders) {
         for _ in 0..<ladders { point2 = point2.multiplied(by: scalar) }
     }
+    let combG2 = FixedBaseTable(G2Point.generator), combGT = GTFixedBase(Pairing.pairing(.generator, .generator))
+    microseconds("G2 fixed-base multiplication (comb, 64 additions)", ladders) {
+        for _ in 0..<ladders { point2 = point2 + combG2.multiply(scalar); scalar = scalar + .one }
+    }
+    var gtValue = Fp12.one
+    microseconds("GT fixed-base power (comb, 64 products)", ladders) {
+        for _ in 0..<ladders { gtValue = gtValue * combGT.power(scalar); scalar = scalar + .one }
+    }
+    let gtBase = Pairing.pairing(.generator, .generator)
+    microseconds("GT power (4-bit window, cyclotomic squarings)", ladders) {
+        for _ in 0..<ladders { gtValue = gtValue * gtBase.power(scalar); scalar = scalar + .one }
+    }
     var encoded = point.compressed
     microseconds("G1 decompression with subgroup check", ladders) {
         for _ in 0..<ladders { encoded = ((try? G1Point(compressed: encoded)) ?? .generator).compressed }
@@ -88,7 +100,7 @@ func runPairingBenchmark(quick: Bool, peerPython: String?) throws {
             printRow("pairing ratio ours / " + name, median(ratios), "x", decimals: 2)
         }
     }
-    blackHole(x.bytes + pair.bytes + scalar.bytes + point.compressed + encoded + encoded2 + loop.bytes + cyclotomic.bytes)
+    blackHole(gtValue.bytes + x.bytes + pair.bytes + scalar.bytes + point.compressed + encoded + encoded2 + loop.bytes + cyclotomic.bytes)
 }
 
 /// Runs Benchmarks/python/pairing_peer.py under `python`: its rows, "name<TAB>microseconds".

@@ -181,9 +181,9 @@ func equalMask(_ a: UInt64, _ b: UInt64) -> UInt64 {
 /// k·B for a fixed base B and secret k: a comb of 64 windows of 4 bits, table[i][j] = j·16^i·B (1,024 points, built
 /// once per base), so a product is 64 complete additions and 64 masked lookups of 16 entries, no doubling, and the
 /// same operations and memory accesses for every k.
-public struct FixedBaseTable<Curve: CurveParameters>: Sendable {
+public struct FixedBaseTable<Curve: CurveParameters>: Sendable where Curve.Field: LimbRepresentable {
     public typealias Point = ProjectivePoint<Curve>
-    let windows: [[Point]]
+    let table: FlatTable<Point>
 
     public init(_ base: Point) {
         var windows: [[Point]] = []
@@ -194,14 +194,14 @@ public struct FixedBaseTable<Curve: CurveParameters>: Sendable {
             windows.append(window)
             power = power.doubled.doubled.doubled.doubled
         }
-        self.windows = windows
+        table = FlatTable(windows)
     }
 
     public func multiply(_ scalar: Fr) -> Point {
         var result = Point.identity
         for (limbIndex, limb) in scalar.plainLimbs.enumerated() {
             for nibble in 0..<16 {
-                result = result + Point.lookup(windows[16 * limbIndex + nibble], (limb >> UInt64(4 * nibble)) & 0xf)
+                result = result + table.lookup(16 * limbIndex + nibble, (limb >> UInt64(4 * nibble)) & 0xf)
             }
         }
         return result
@@ -213,6 +213,19 @@ extension ProjectivePoint: Equatable {
     public static func == (p: Self, q: Self) -> Bool {
         if p.isIdentity || q.isIdentity { return p.isIdentity && q.isIdentity }
         return p.x * q.z == q.x * p.z && p.y * q.z == q.y * p.z
+    }
+}
+
+extension ProjectivePoint: LimbRepresentable where Curve.Field: LimbRepresentable {
+    public static var limbCount: Int { 3 * Field.limbCount }
+    public func appendLimbs(to limbs: inout [UInt64]) {
+        x.appendLimbs(to: &limbs); y.appendLimbs(to: &limbs); z.appendLimbs(to: &limbs)
+    }
+    @inlinable
+    public init(limbs: UnsafeBufferPointer<UInt64>, at offset: Int) {
+        let width = Field.limbCount
+        self.init(x: Field(limbs: limbs, at: offset), y: Field(limbs: limbs, at: offset + width),
+                  z: Field(limbs: limbs, at: offset + 2 * width))
     }
 }
 

@@ -85,3 +85,77 @@ func limbAdd(_ x: UInt64, _ y: UInt64, _ carry: inout UInt64) -> UInt64 {
     carry = UInt64(truncatingIfNeeded: wide >> 64)
     return UInt64(truncatingIfNeeded: wide)
 }
+
+/// A field element (or point) as a fixed number of 64-bit limbs in a flat array, for tables read by masked scans: a
+/// scan over `[UInt64]` is a simple loop the compiler vectorizes, where selecting whole values coordinate by
+/// coordinate is not.
+public protocol LimbRepresentable: Sendable {
+    static var limbCount: Int { get }
+    /// Appends the limbs (in Montgomery form, as stored).
+    func appendLimbs(to limbs: inout [UInt64])
+    /// The value of `limbCount` limbs starting at `offset`.
+    init(limbs: UnsafeBufferPointer<UInt64>, at offset: Int)
+}
+
+extension Fp: LimbRepresentable {
+    public static let limbCount = 6
+    public func appendLimbs(to limbs: inout [UInt64]) { limbs += [l0, l1, l2, l3, l4, l5] }
+    @inlinable
+    public init(limbs: UnsafeBufferPointer<UInt64>, at offset: Int) {
+        self.init(limbs: limbs[offset], limbs[offset + 1], limbs[offset + 2], limbs[offset + 3], limbs[offset + 4], limbs[offset + 5])
+    }
+}
+
+extension Fp2: LimbRepresentable {
+    public static let limbCount = 12
+    public func appendLimbs(to limbs: inout [UInt64]) { c0.appendLimbs(to: &limbs); c1.appendLimbs(to: &limbs) }
+    @inlinable
+    public init(limbs: UnsafeBufferPointer<UInt64>, at offset: Int) {
+        self.init(Fp(limbs: limbs, at: offset), Fp(limbs: limbs, at: offset + 6))
+    }
+}
+
+extension Fp12: LimbRepresentable {
+    public static let limbCount = 72
+    public func appendLimbs(to limbs: inout [UInt64]) {
+        for half in [c0, c1] { for c in [half.c0, half.c1, half.c2] { c.appendLimbs(to: &limbs) } }
+    }
+    @inlinable
+    public init(limbs: UnsafeBufferPointer<UInt64>, at offset: Int) {
+        self.init(Fp6(Fp2(limbs: limbs, at: offset), Fp2(limbs: limbs, at: offset + 12), Fp2(limbs: limbs, at: offset + 24)),
+                  Fp6(Fp2(limbs: limbs, at: offset + 36), Fp2(limbs: limbs, at: offset + 48), Fp2(limbs: limbs, at: offset + 60)))
+    }
+}
+
+/// A constant-time table of `entries` values per window, flattened: `lookup` ORs together every entry of the window
+/// masked by whether its index is the digit, so it reads all of them whatever the digit.
+struct FlatTable<Value: LimbRepresentable>: Sendable {
+    let limbs: [UInt64]
+    let entries: Int
+
+    init(_ windows: [[Value]]) {
+        entries = windows.first?.count ?? 0
+        var limbs: [UInt64] = []
+        limbs.reserveCapacity(windows.count * entries * Value.limbCount)
+        for window in windows { for value in window { value.appendLimbs(to: &limbs) } }
+        self.limbs = limbs
+    }
+
+    /// Entry `digit` of window `window`.
+    @inline(__always)
+    func lookup(_ window: Int, _ digit: UInt64) -> Value {
+        let width = Value.limbCount
+        return limbs.withUnsafeBufferPointer { table in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: width) { out in
+                for j in 0..<width { out[j] = 0 }
+                var start = window * entries * width
+                for index in 0..<entries {
+                    let mask = equalMask(UInt64(index), digit)
+                    for j in 0..<width { out[j] |= table[start + j] & mask }
+                    start += width
+                }
+                return Value(limbs: UnsafeBufferPointer(out), at: 0)
+            }
+        }
+    }
+}

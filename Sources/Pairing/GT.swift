@@ -61,7 +61,7 @@ extension Fp12 {
 /// g^k for a fixed g in GT and secret k: the comb of `FixedBaseTable`, table[i][j] = g^(j·16^i) (1,024 elements,
 /// 590 KB, built once per base), so a power is 64 products and 64 masked lookups of 16 entries.
 public struct GTFixedBase: Sendable {
-    let windows: [[Fp12]]
+    let table: FlatTable<Fp12>
 
     public init(_ base: Fp12) {
         var windows: [[Fp12]] = []
@@ -72,17 +72,14 @@ public struct GTFixedBase: Sendable {
             windows.append(window)
             power = power.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared
         }
-        self.windows = windows
+        table = FlatTable(windows)
     }
 
     public func power(_ scalar: Fr) -> Fp12 {
         var result = Fp12.one
         for (limbIndex, limb) in scalar.plainLimbs.enumerated() {
             for nibble in 0..<16 {
-                let window = windows[16 * limbIndex + nibble], digit = (limb >> UInt64(4 * nibble)) & 0xf
-                var entry = window[0]
-                for index in 1..<16 { entry = Fp12.select(equalMask(UInt64(index), digit), window[index], entry) }
-                result = result * entry
+                result = result * table.lookup(16 * limbIndex + nibble, (limb >> UInt64(4 * nibble)) & 0xf)
             }
         }
         return result
