@@ -2,6 +2,9 @@
 public enum G2Curve: CurveParameters {
     public static let b = Fp2(Fp(4), Fp(4))
     public static let b3 = Fp2(Fp(12), Fp(12))
+    /// (x0 + x1·u)·12(1 + u) = 12(x0 − x1) + 12(x0 + x1)·u.
+    @inlinable
+    public static func timesB3(_ x: Fp2) -> Fp2 { Fp2(G1Curve.timesB3(x.c0 - x.c1), G1Curve.timesB3(x.c0 + x.c1)) }
     public static let generatorX = Fp2(
         (try? Fp(bytes: hexBytes(
             "024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8"))) ?? .zero,

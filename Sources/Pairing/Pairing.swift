@@ -75,7 +75,7 @@ public enum Pairing {
         mutating func doublingStep() -> Line {
             // Renes–Costello–Batina's doubling (Algorithm 9, a = 0) with the line's Y², YZ, Z² shared.
             let yy = t.y.squared, yz = t.y * t.z, zz = t.z.squared, xx = t.x.squared, xy = t.x * t.y
-            let b3zz = G2Curve.b3 * zz
+            let b3zz = G2Curve.timesB3(zz)
             let line = Line(c00: yy - b3zz, c01: (xx.doubled + xx).times(negatedX), c11: yz.doubled.times(y))
             let yy8 = yy.doubled.doubled.doubled
             let x3 = b3zz * yy8, z3 = yz * yy8
