@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Ledger", "Consensus", "P2P", "Storage", "Shadows", "KeyValue", "TwinCrypto", "Encoding",
+                "Ledger", "Consensus", "P2P", "Storage", "Shadows", "KeyValue", "TwinCrypto", "Encoding", "ABE",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "API", "Ledger", "Storage", "Shadows", "TwinCrypto", "Encoding", "TestSupport", "P2P",
+                "Node", "API", "Ledger", "Storage", "Shadows", "TwinCrypto", "Encoding", "TestSupport", "P2P", "ABE",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -307,3 +307,33 @@ public struct ABECiphertext: Sendable, Equatable {
         zip(policy.attributes, versions).map { VersionedAttribute($0, version: $1) }
     }
 }
+
+/// RW15's global setup (Docs/abe.md, "The scheme in one page"): the group, the hash to G1 and its two domain
+/// separation tags, and the KDF label of data-key envelopes. Nothing secret. A chain records them in its genesis file
+/// and state, and this release implements exactly `standard`: a genesis naming others is refused.
+public struct ABEGlobalParameters: Sendable, Hashable, Codable {
+    public var group: String
+    public var hashToCurve: String
+    public var gidDomain: String
+    public var attributeDomain: String
+    public var kdfInfo: String
+
+    public init(group: String, hashToCurve: String, gidDomain: String, attributeDomain: String, kdfInfo: String) {
+        (self.group, self.hashToCurve, self.gidDomain, self.attributeDomain, self.kdfInfo) =
+            (group, hashToCurve, gidDomain, attributeDomain, kdfInfo)
+    }
+
+    public static let standard = ABEGlobalParameters(
+        group: "BLS12-381", hashToCurve: "BLS12381G1_XMD:SHA-256_SSWU_RO_",
+        gidDomain: String(decoding: RW15.gidDomain, as: UTF8.self),
+        attributeDomain: String(decoding: RW15.attributeDomain, as: UTF8.self),
+        kdfInfo: String(decoding: ABEEnvelope.kdfInfo, as: UTF8.self))
+
+    enum CodingKeys: String, CodingKey {
+        case group
+        case hashToCurve = "hash_to_curve"
+        case gidDomain = "gid_domain"
+        case attributeDomain = "attribute_domain"
+        case kdfInfo = "kdf_info"
+    }
+}

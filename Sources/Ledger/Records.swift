@@ -1,3 +1,4 @@
+import ABE
 import Encoding
 import TwinCrypto
 
@@ -350,20 +351,29 @@ public struct LedgerParameters: Sendable, Hashable, CanonicalCodable {
     public var breakGlassSeconds: UInt64
     /// The categories a break-glass grant covers.
     public var emergencyCategories: [String]
+    /// The ABE scheme's global setup (Docs/abe.md); this release implements only `ABEGlobalParameters.standard`.
+    public var abe: ABEGlobalParameters
 
-    public init(breakGlassSeconds: UInt64 = 4 * 3600, emergencyCategories: [String] = ["emergency"]) {
+    public init(breakGlassSeconds: UInt64 = 4 * 3600, emergencyCategories: [String] = ["emergency"],
+                abe: ABEGlobalParameters = .standard) {
         self.breakGlassSeconds = breakGlassSeconds
         self.emergencyCategories = emergencyCategories
+        self.abe = abe
     }
 
     public func encode(to writer: inout CanonicalWriter) {
         writer.write(uint: breakGlassSeconds)
         writer.write(list: emergencyCategories)
+        for text in [abe.group, abe.hashToCurve, abe.gidDomain, abe.attributeDomain, abe.kdfInfo] { writer.write(string: text) }
     }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         breakGlassSeconds = try reader.readUInt()
         emergencyCategories = try reader.readList(of: String.self, limit: Limits.scopeItemsMax)
+        var texts: [String] = []
+        for _ in 0..<5 { texts.append(try reader.readString(limit: 256)) }
+        abe = ABEGlobalParameters(group: texts[0], hashToCurve: texts[1], gidDomain: texts[2], attributeDomain: texts[3],
+                                  kdfInfo: texts[4])
     }
 }
 

@@ -95,6 +95,11 @@ public struct StateMachine: Sendable {
         guard genesis.parameters.emergencyCategories.allSatisfy(isValidCategory) else {
             throw LedgerError(.invalidField, "emergency categories must be valid category names")
         }
+        guard genesis.parameters.abe == .standard else {
+            throw LedgerError(.invalidField, "this release implements the ABE global parameters of Docs/abe.md only "
+                + "(BLS12-381, \(ABEGlobalParameters.standard.hashToCurve), tags \(ABEGlobalParameters.standard.gidDomain) and "
+                + "\(ABEGlobalParameters.standard.attributeDomain)); the genesis names others")
+        }
         batch.put(StateKey.parametersKey, Canonical.encode(genesis.parameters))
         if !genesis.validators.isEmpty {
             let entry = ValidatorSchedule.Entry(

@@ -1,3 +1,4 @@
+import ABE
 import Encoding
 import Foundation
 import Ledger
@@ -34,13 +35,24 @@ public struct GenesisFile: Codable, Sendable, Hashable {
     public struct Parameters: Codable, Sendable, Hashable {
         public var breakGlassSeconds: UInt64
         public var emergencyCategories: [String]
+        /// RW15's global setup (Docs/abe.md); absent in a file means the standard one, which net init writes out.
+        public var abe: ABEGlobalParameters
         enum CodingKeys: String, CodingKey {
             case breakGlassSeconds = "break_glass_seconds"
             case emergencyCategories = "emergency_categories"
+            case abe
         }
-        public init(breakGlassSeconds: UInt64 = 4 * 3600, emergencyCategories: [String] = ["emergency"]) {
+        public init(breakGlassSeconds: UInt64 = 4 * 3600, emergencyCategories: [String] = ["emergency"],
+                    abe: ABEGlobalParameters = .standard) {
             self.breakGlassSeconds = breakGlassSeconds
             self.emergencyCategories = emergencyCategories
+            self.abe = abe
+        }
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            breakGlassSeconds = try container.decode(UInt64.self, forKey: .breakGlassSeconds)
+            emergencyCategories = try container.decode([String].self, forKey: .emergencyCategories)
+            abe = try container.decodeIfPresent(ABEGlobalParameters.self, forKey: .abe) ?? .standard
         }
     }
 
@@ -132,7 +144,8 @@ public struct GenesisFile: Codable, Sendable, Hashable {
         return LedgerGenesis(
             chainID: chainID, organizations: organizations,
             parameters: LedgerParameters(
-                breakGlassSeconds: parameters.breakGlassSeconds, emergencyCategories: parameters.emergencyCategories
+                breakGlassSeconds: parameters.breakGlassSeconds, emergencyCategories: parameters.emergencyCategories,
+                abe: parameters.abe
             ),
             validators: validators
         )
@@ -193,6 +206,8 @@ public struct GenesisFile: Codable, Sendable, Hashable {
         writer.write(uint: parameters.breakGlassSeconds)
         writer.write(uint: UInt64(parameters.emergencyCategories.count))
         for category in parameters.emergencyCategories { writer.write(string: category) }
+        let abe = parameters.abe
+        for text in [abe.group, abe.hashToCurve, abe.gidDomain, abe.attributeDomain, abe.kdfInfo] { writer.write(string: text) }
         if let consortium {
             writer.write(uint: 1)
             writer.write(string: consortium.certificateAuthority)

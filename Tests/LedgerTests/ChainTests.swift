@@ -1,3 +1,4 @@
+import ABE
 // The chain: blocks link by hash and carry correct roots; inclusion proofs verify for accepted and rejected
 // transactions; the head survives reopening; another genesis is refused; and a real block producer killed with
 // SIGKILL at random moments always restarts at its last whole block and continues.
@@ -85,6 +86,15 @@ struct ChainTests {
             ($0 as? LedgerError)?.message.contains("ledger format 1") == true
         }
         #expect(try store.get([0x86]) == nil)
+        // A genesis naming other ABE global parameters than this release implements is refused.
+        var otherABE = ABEGlobalParameters.standard
+        otherABE.gidDomain = "SOMEONE-ELSES-GID_"
+        let foreign = LedgerGenesis(chainID: "twinledger-abe", organizations: [Organization(name: "HOSP_A", key: organization.publicKey)],
+                                    parameters: LedgerParameters(abe: otherABE))
+        let fresh = MemoryStore()
+        #expect { try Chain(store: fresh, genesis: foreign) } throws: {
+            ($0 as? LedgerError)?.message.contains("ABE global parameters") == true
+        }
         // So is a store of format 2 (0.7.0), whose authority records hold opaque per-attribute keys.
         var format2 = WriteBatch()
         format2.put([0x86], Canonical.encode(UInt64(2)))

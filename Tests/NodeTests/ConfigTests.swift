@@ -1,5 +1,6 @@
 // Genesis and configuration files: the shipped example loads; invalid files are refused with a clear message;
 // the TOML that `node init` writes reads back identically.
+import ABE
 import Foundation
 import Node
 import TestSupport
@@ -15,6 +16,14 @@ struct ConfigTests {
         #expect(ledger.organizations.map(\.name) == ["HOSP_A", "NEURO_CENTER"])
         #expect(try file.validatorKeys().count == 1)
         #expect(ledger.parameters.emergencyCategories == ["emergency", "medication"])
+        #expect(ledger.parameters.abe == .standard && ledger.parameters.abe.gidDomain == "TWINLEDGER-V01-ABE-GID_")
+        // A genesis without the abe section means the standard parameters (and says so when saved).
+        let dir = try makeTemporaryDirectory("genesis-abe")
+        defer { removeTemporaryDirectory(dir) }
+        let text = try String(contentsOfFile: vectorPath("../../Genesis/example-genesis.json"), encoding: .utf8)
+        let start = try #require(text.range(of: "\"abe\" : {")), end = try #require(text.range(of: "},", range: start.upperBound..<text.endIndex))
+        try text.replacingCharacters(in: start.lowerBound..<end.upperBound, with: "").write(toFile: dir + "/g.json", atomically: true, encoding: .utf8)
+        #expect(try GenesisFile.load(dir + "/g.json").parameters.abe == .standard)
     }
 
     @Test("invalid genesis files are refused with a message naming the problem")
