@@ -74,11 +74,13 @@ public enum RW15 {
         }
         let lambdas = matrix.shares(of: [randomness.z] + randomness.v), omegas = matrix.shares(of: [Fr.zero] + randomness.w)
         var rows: [ABECiphertext.Row] = []
+        var tablesByAuthority: [String: Precomputed.Tables] = [:]
         for (index, attribute) in matrix.attributes.enumerated() {
             guard let key = authorities[attribute.authority] else {
                 throw ABEError(.unknownAuthority, "no public key for authority \(attribute.authority)")
             }
-            let tables = Precomputed.shared.tables(for: key)
+            let tables = tablesByAuthority[attribute.authority] ?? Precomputed.shared.tables(for: key)
+            tablesByAuthority[attribute.authority] = tables
             let t = randomness.t[index]
             let label = VersionedAttribute(attribute, version: rowVersions[index])
             rows.append(ABECiphertext.Row(
