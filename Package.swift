@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(
             name: "NodeTests",
             dependencies: [
-                "Node", "API", "Ledger", "Storage", "Shadows", "TwinCrypto", "Encoding", "TestSupport", "P2P", "ABE",
+                "Node", "API", "Ledger", "Storage", "Shadows", "TwinCrypto", "Encoding", "TestSupport", "P2P", "ABE", "Consensus",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

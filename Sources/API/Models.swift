@@ -103,6 +103,22 @@ public struct BlockResponse: ResponseEncodable, Decodable, Sendable {
     public let transactions: [BlockTransactionJSON]
 }
 
+/// A block as committed, for clients that verify it themselves (an auditor's light client): the canonical block
+/// bytes (Docs/blocks.md), each transaction's outcome (their Merkle root is the header's `results_root`), and the
+/// block's commit certificate in canonical bytes (Docs/consensus.md), absent until the node holds it.
+public struct RawBlockResponse: ResponseEncodable, Decodable, Sendable {
+    public let height: UInt64
+    public let block: String
+    public let outcomes: [RawOutcomeJSON]
+    public let certificate: String?
+}
+
+public struct RawOutcomeJSON: Codable, Sendable {
+    public let transaction: String
+    /// Empty when accepted.
+    public let code: String
+}
+
 public struct StateProofJSON: Codable, Sendable {
     public let siblings: [String]
     public let terminal: String

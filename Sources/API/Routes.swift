@@ -14,6 +14,7 @@ public enum APIRoutes {
         ("GET", "/v1/transactions/{id}"),
         ("GET", "/v1/blocks/latest"),
         ("GET", "/v1/blocks/{height}"),
+        ("GET", "/v1/blocks/{height}/raw"),
         ("GET", "/v1/state/{key}"),
         ("GET", "/v1/accounts/{key_id}"),
         ("GET", "/v1/patients/{patient_id}/grants"),
@@ -97,6 +98,21 @@ public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil) -> Router<B
             throw APIError(.badRequest, "invalid_parameter", "height must be a positive integer")
         }
         return try await blockResponse(node, height)
+    }
+
+    router.get("/v1/blocks/:height/raw") { _, context -> RawBlockResponse in
+        guard let text = context.parameters.get("height"), let height = UInt64(text) else {
+            throw APIError(.badRequest, "invalid_parameter", "height must be a positive integer")
+        }
+        guard let block = try await ledger({ try await node.block(at: height) }) else {
+            throw APIError(.notFound, "not_found", "no block at height \(height)")
+        }
+        let outcomes = try await ledger { try await node.outcomes(at: height) } ?? []
+        let certificate = try await ledger { try await node.certificate(at: height) }
+        return RawBlockResponse(
+            height: height, block: Hex.encode(Canonical.encode(block)),
+            outcomes: outcomes.map { RawOutcomeJSON(transaction: $0.transaction.hex, code: $0.code) },
+            certificate: certificate.map { Hex.encode($0) })
     }
 
     router.get("/v1/state/:key") { request, context -> StateResponse in

@@ -277,6 +277,8 @@ public actor LedgerNode {
 
     public func block(at height: UInt64) throws(LedgerError) -> Block? { try chain.block(at: height) }
     public func outcomes(at height: UInt64) throws(LedgerError) -> [TransactionOutcome]? { try chain.outcomes(at: height) }
+    /// The commit certificate of the block at `height` (canonical bytes), once this node has it.
+    public func certificate(at height: UInt64) throws(LedgerError) -> [UInt8]? { try chain.certificate(at: height) }
 
     public func stateValue(_ key: [UInt8]) throws(LedgerError) -> (value: [UInt8]?, proof: StateTree.Proof, root: Hash32, height: UInt64) {
         let (value, proof, root) = try chain.stateValue(key)

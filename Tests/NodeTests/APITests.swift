@@ -5,6 +5,7 @@
 // mempool_full); transaction status with proofs that verify; blocks; state values with proofs; accounts; a patient's
 // grants, delegations and history; /health and /metrics.
 import API
+import Consensus
 import Encoding
 import Foundation
 import HTTPTypes
@@ -110,6 +111,27 @@ struct APITests {
                 let block = try JSONDecoder().decode(BlockResponse.self, from: Data(buffer: response.body))
                 #expect(block.header.height == 1 && block.transactions.first?.kind == "enroll")
             }
+            // The raw block verifies on its own: its header hashes to the block's hash, the transactions and the
+            // outcomes to the header's roots.
+            var headerHash = ""
+            try await client.execute(uri: "/v1/blocks/1", method: .get) { response in
+                headerHash = try JSONDecoder().decode(BlockResponse.self, from: Data(buffer: response.body)).header.hash
+            }
+            try await client.execute(uri: "/v1/blocks/1/raw", method: .get) { response in
+                #expect(response.status == .ok)
+                let raw = try JSONDecoder().decode(RawBlockResponse.self, from: Data(buffer: response.body))
+                let block = try Canonical.decode(Block.self, from: try #require(Hex.decode(raw.block)))
+                #expect(block.header.hash.hex == headerHash && raw.height == 1)
+                #expect(MerkleTree.root(block.transactions.map { Hashing.sha3($0).bytes }) == block.header.transactionsRoot)
+                let outcomes = try raw.outcomes.map { TransactionOutcome(transaction: try #require(Hash32(hex: $0.transaction)), code: $0.code) }
+                #expect(outcomes.count == block.transactions.count && outcomes.allSatisfy { $0.code.isEmpty })
+                #expect(MerkleTree.root(outcomes.map { Canonical.encode($0) }) == block.header.resultsRoot)
+                if let certificate = raw.certificate {
+                    let decoded = try Canonical.decode(CommitCertificate.self, from: try #require(Hex.decode(certificate)))
+                    #expect(decoded.height == 1 && decoded.block == block.header.hash)
+                }
+            }
+            try await client.execute(uri: "/v1/blocks/9/raw", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/v1/blocks/9", method: .get) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/v1/blocks/x", method: .get) { #expect($0.status == .badRequest) }
             let key = StateKey.participant(patient.publicKey.keyID)

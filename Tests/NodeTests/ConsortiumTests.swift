@@ -8,9 +8,14 @@
 // node cleanly. Rogue peers (another CA, a certificate from the right CA for a node not in the genesis, a wrong
 // genesis) are in RoguePeerTests.
 import API
+import Consensus
+import Encoding
 import Foundation
+import Ledger
+import Node
 import TestSupport
 import Testing
+import TwinCrypto
 
 @Suite("Consortium (real processes)", .serialized, .timeLimit(.minutes(5)))
 struct ConsortiumTests {
@@ -24,6 +29,25 @@ struct ConsortiumTests {
         let names = net.members.map(\.name)
         let load = LoadGenerator(chainID: net.chainID, streams: try net.validators.map { (try net.organizationKey($0), $0.apiPort) })
         #expect(await load.run(count: 8) == 32, "every transaction of the first load commits")
+
+        // What an auditor's light client will check, with only the genesis file: each committed block's certificate
+        // (served with the block's bytes) carries precommits of more than 2/3 of the genesis validators' power for
+        // that block; a certificate with one signature altered does not.
+        let genesis = try GenesisFile.load(net.member("v0").home + "/genesis.json").ledgerGenesis()
+        let validators = try ValidatorSet(genesis.validators.map { Validator(key: $0.key, power: $0.power) })
+        for height in UInt64(1)...2 {
+            let (data, status) = try await net.get("v1", "/v1/blocks/\(height)/raw")
+            #expect(status == 200)
+            let raw = try JSONDecoder().decode(RawBlockResponse.self, from: data)
+            let block = try Canonical.decode(Block.self, from: try #require(Hex.decode(raw.block)))
+            var certificate = try Canonical.decode(CommitCertificate.self, from: try #require(raw.certificate.flatMap(Hex.decode)))
+            #expect(certificate.block == block.header.hash && certificate.height == height)
+            try certificate.verify(chainID: net.chainID, validators: validators)
+            var forged = certificate.signatures[0].signature.bytes
+            forged[5] ^= 1
+            certificate.signatures[0].signature = try Signature(bytes: forged)
+            #expect(throws: (any Error).self) { try certificate.verify(chainID: net.chainID, validators: validators) }
+        }
 
         // v3 dies without warning; its stream moves to v0. The other three keep committing.
         #expect(net.stop("v3", SIGKILL)?.reason == .uncaughtSignal)
