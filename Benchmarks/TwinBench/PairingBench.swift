@@ -38,10 +38,10 @@ func runPairingBenchmark(quick: Bool, peerPython: String?) throws {
     nanoseconds("G1 doubling (complete, projective)", additions) { for _ in 0..<additions { point = point.doubled } }
 
     let ladders = quick ? 10 : 50
-    microseconds("G1 scalar multiplication (constant-time ladder)", ladders) {
+    microseconds("G1 scalar multiplication (constant-time 4-bit window)", ladders) {
         for _ in 0..<ladders { point = point.multiplied(by: scalar) }
     }
-    microseconds("G2 scalar multiplication (constant-time ladder)", ladders) {
+    microseconds("G2 scalar multiplication (constant-time 4-bit window)", ladders) {
         for _ in 0..<ladders { point2 = point2.multiplied(by: scalar) }
     }
     let combG2 = FixedBaseTable(G2Point.generator), combGT = GTFixedBase(Pairing.pairing(.generator, .generator))

@@ -107,51 +107,41 @@ public enum RW15 {
     static func decrypt(
         _ ciphertext: ABECiphertext, gid: [UInt8], keys: [AttributeKey], shortExponents: Bool
     ) throws(ABEError) -> Fp12 {
-        let matrix = LSSSMatrix(ciphertext.policy)
+        let attributes = ciphertext.policy.attributes
         var usable: [AttributeName: AttributeKey] = [:]
         for key in keys where key.gid == gid {
-            guard let row = matrix.attributes.firstIndex(of: key.attribute.name),
+            guard let row = attributes.firstIndex(of: key.attribute.name),
                   key.attribute.version == ciphertext.versions[row],
                   key.epoch == ciphertext.epochs[key.attribute.name.authority] else { continue }
             usable[key.attribute.name] = key
         }
         let held = Set(usable.keys)
-        guard ciphertext.policy.isSatisfied(by: held) else {
+        // The exponent of each row as public limbs with a sign folded into the bases, and the final correction:
+        // short integers c'ₓ over a denominator D (then one power by D⁻¹), or else the full constants in Z_r.
+        var terms: [(row: Int, exponent: [UInt64], negative: Bool)] = []
+        var correction: Fr?
+        if shortExponents, let small = ciphertext.policy.smallReconstruction(for: held) {
+            terms = small.terms.map { ($0.row, [$0.coefficient.magnitude], $0.coefficient < 0) }
+            if small.denominator != 1 { correction = Fr(UInt64(small.denominator)).inverse }
+        } else if let full = ciphertext.policy.reconstruction(for: held) {
+            terms = full.map { ($0.row, $0.coefficient.plainLimbs, false) }
+        } else {
             throw ABEError(.notSatisfied, "the keys held do not satisfy \(ciphertext.policy) at its versions and epochs")
         }
-        let gid = hashIdentity(gid)
         var pairs: [(G1Point, G2Point)] = []
         var c1Product = Fp12.one, c3Sum = G2Point.identity
-        if shortExponents, let small = ciphertext.policy.smallReconstruction(for: held) {
-            // Short exponents |c'ₓ| (signs folded into the bases), then one power by D⁻¹.
-            for (row, coefficient) in small.terms {
-                guard let key = usable[matrix.attributes[row]] else { continue }
-                let part = ciphertext.rows[row], e = [coefficient.magnitude], negative = coefficient < 0
-                c1Product = c1Product * (negative ? part.c1.conjugate : part.c1).cyclotomicPow(e)
-                c3Sum = c3Sum + (negative ? -part.c3 : part.c3).multiplied(byPublic: e)
-                pairs.append(((negative ? -key.k : key.k).multiplied(byPublic: e), part.c2))
-                pairs.append(((negative ? -part.c4 : part.c4).multiplied(byPublic: e), key.kPrime))
-            }
-            pairs.append((gid, c3Sum))
-            let scaled = c1Product * Pairing.multiPairing(pairs)  // gT^(D·z)
-            let gTz = small.denominator == 1 ? scaled
-                : scaled.cyclotomicPow((Fr(UInt64(small.denominator)).inverse ?? .one).plainLimbs)
-            return ciphertext.c0 * gTz.conjugate  // in GT the inverse is the conjugate
-        }
-        guard let terms = ciphertext.policy.reconstruction(for: held) else {
-            throw ABEError(.notSatisfied, "the keys held do not satisfy \(ciphertext.policy) at its versions and epochs")
-        }
-        for (row, coefficient) in terms {
-            guard let key = usable[matrix.attributes[row]] else { continue }
-            let c = coefficient.plainLimbs
+        for (row, e, negative) in terms {
+            guard let key = usable[attributes[row]] else { continue }
             let part = ciphertext.rows[row]
-            c1Product = c1Product * part.c1.cyclotomicPow(c)
-            c3Sum = c3Sum + part.c3.multiplied(byPublic: c)
-            pairs.append((key.k.multiplied(byPublic: c), part.c2))
-            pairs.append((part.c4.multiplied(byPublic: c), key.kPrime))
+            c1Product = c1Product * (negative ? part.c1.conjugate : part.c1).cyclotomicPow(e)
+            c3Sum = c3Sum + (negative ? -part.c3 : part.c3).multiplied(byPublic: e)
+            pairs.append(((negative ? -key.k : key.k).multiplied(byPublic: e), part.c2))
+            pairs.append(((negative ? -part.c4 : part.c4).multiplied(byPublic: e), key.kPrime))
         }
-        pairs.append((gid, c3Sum))
-        return ciphertext.c0 * (c1Product * Pairing.multiPairing(pairs)).conjugate
+        pairs.append((hashIdentity(gid), c3Sum))
+        var gTz = c1Product * Pairing.multiPairing(pairs)  // gT^(D·z), D = 1 unless corrected
+        if let correction { gTz = gTz.cyclotomicPow(correction.plainLimbs) }
+        return ciphertext.c0 * gTz.conjugate  // in GT the inverse is the conjugate
     }
 }
 

@@ -1,6 +1,6 @@
 /// A short Weierstrass curve y² = x³ + b over a field (a = 0), as BLS12-381's G1 (over F_p) and G2 (over F_p²) are.
 public protocol CurveParameters: Sendable {
-    associatedtype Field: PairingField
+    associatedtype Field: PairingField & LimbRepresentable
     /// 3·b, the constant of the complete formulas.
     static var b3: Field { get }
     static var b: Field { get }
@@ -127,23 +127,16 @@ public struct ProjectivePoint<Curve: CurveParameters>: Sendable {
     /// mask, and one complete addition (which also adds the identity correctly), so the operations and memory
     /// accesses are the same for every k.
     public func multiplied(by scalar: Fr) -> Self {
-        var table = [Self.identity, self]
-        for index in 2..<16 { table.append(index % 2 == 0 ? table[index / 2].doubled : table[index - 1] + self) }
+        var window = [Self.identity, self]
+        for index in 2..<16 { window.append(index % 2 == 0 ? window[index / 2].doubled : window[index - 1] + self) }
+        let table = FlatTable([window])
         var result = Self.identity
         for limb in scalar.plainLimbs.reversed() {
             for nibble in stride(from: 60, through: 0, by: -4) {
                 result = result.doubled.doubled.doubled.doubled
-                result = result + Self.lookup(table, (limb >> UInt64(nibble)) & 0xf)
+                result = result + table.lookup(0, (limb >> UInt64(nibble)) & 0xf)
             }
         }
-        return result
-    }
-
-    /// table[digit], reading every entry and keeping the one wanted by mask (no index depends on the digit).
-    @inlinable
-    static func lookup(_ table: [Self], _ digit: UInt64) -> Self {
-        var result = table[0]
-        for index in 1..<table.count { result = select(equalMask(UInt64(index), digit), table[index], result) }
         return result
     }
 
@@ -181,7 +174,7 @@ func equalMask(_ a: UInt64, _ b: UInt64) -> UInt64 {
 /// k·B for a fixed base B and secret k: a comb of 64 windows of 4 bits, table[i][j] = j·16^i·B (1,024 points, built
 /// once per base), so a product is 64 complete additions and 64 masked lookups of 16 entries, no doubling, and the
 /// same operations and memory accesses for every k.
-public struct FixedBaseTable<Curve: CurveParameters>: Sendable where Curve.Field: LimbRepresentable {
+public struct FixedBaseTable<Curve: CurveParameters>: Sendable {
     public typealias Point = ProjectivePoint<Curve>
     let table: FlatTable<Point>
 
@@ -216,7 +209,7 @@ extension ProjectivePoint: Equatable {
     }
 }
 
-extension ProjectivePoint: LimbRepresentable where Curve.Field: LimbRepresentable {
+extension ProjectivePoint: LimbRepresentable {
     public static var limbCount: Int { 3 * Field.limbCount }
     public func appendLimbs(to limbs: inout [UInt64]) {
         x.appendLimbs(to: &limbs); y.appendLimbs(to: &limbs); z.appendLimbs(to: &limbs)
@@ -238,10 +231,10 @@ public enum G1Curve: CurveParameters {
         let x4 = x.doubled.doubled
         return x4.doubled + x4
     }
-    public static let generatorX = (try? Fp(bytes: hexBytes(
-        "17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb"))) ?? .zero
-    public static let generatorY = (try? Fp(bytes: hexBytes(
-        "08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1"))) ?? .zero
+    public static let generatorX = Fp(hexConstant:
+        "17f1d3a73197d7942695638c4fa9ac0fc3688c4f9774b905a14e3a3f171bac586c55e83ff97a1aeffb3af00adb22c6bb")
+    public static let generatorY = Fp(hexConstant:
+        "08b3f481e3aaa0f1a09e30ed741d8ae4fcf5e095d5d00af600db18cb2c04b3edd03cc744a2888ae40caa232946c5e7e1")
 }
 
 /// A point of G1 (projective).

@@ -6,15 +6,11 @@ public enum G2Curve: CurveParameters {
     @inlinable
     public static func timesB3(_ x: Fp2) -> Fp2 { Fp2(G1Curve.timesB3(x.c0 - x.c1), G1Curve.timesB3(x.c0 + x.c1)) }
     public static let generatorX = Fp2(
-        (try? Fp(bytes: hexBytes(
-            "024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8"))) ?? .zero,
-        (try? Fp(bytes: hexBytes(
-            "13e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e"))) ?? .zero)
+        Fp(hexConstant: "024aa2b2f08f0a91260805272dc51051c6e47ad4fa403b02b4510b647ae3d1770bac0326a805bbefd48056c8c121bdb8"),
+        Fp(hexConstant: "13e02b6052719f607dacd3a088274f65596bd0d09920b61ab5da61bbdc7f5049334cf11213945d57e5ac7d055d042b7e"))
     public static let generatorY = Fp2(
-        (try? Fp(bytes: hexBytes(
-            "0ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801"))) ?? .zero,
-        (try? Fp(bytes: hexBytes(
-            "0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be"))) ?? .zero)
+        Fp(hexConstant: "0ce5d527727d6e118cc9cdc6da2e351aadfd9baa8cbdd3a76d429a695160d12c923ac9cc3baca289e193548608b82801"),
+        Fp(hexConstant: "0606c4a02ea734cc32acd2b02bc28b99cb3e287e85a763af267492ab572e99ab3f370d275cec1da1aaa9075ff05f79be"))
 }
 
 /// A point of G2 (projective).

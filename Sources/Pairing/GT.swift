@@ -40,18 +40,14 @@ extension Fp12 {
     /// squarings), the table entry picked by masked selection over all 16 entries, so the operations and memory
     /// accesses are the same for every k.
     public func power(_ scalar: Fr) -> Fp12 {
-        var table = [Fp12.one, self]
-        for _ in 2..<16 { table.append(table[table.count - 1] * self) }
+        var window = [Fp12.one, self]
+        for _ in 2..<16 { window.append(window[window.count - 1] * self) }
+        let table = FlatTable([window])
         var result = Fp12.one
         for limb in scalar.plainLimbs.reversed() {
             for nibble in stride(from: 60, through: 0, by: -4) {
                 result = result.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared.cyclotomicSquared
-                let digit = (limb >> UInt64(nibble)) & 0xf
-                var entry = Fp12.one
-                for (index, candidate) in table.enumerated() {
-                    entry = Fp12.select(equalMask(UInt64(index), digit), candidate, entry)
-                }
-                result = result * entry
+                result = result * table.lookup(0, (limb >> UInt64(nibble)) & 0xf)
             }
         }
         return result

@@ -14,6 +14,13 @@ struct AuthorityCommand: AsyncParsableCommand {
         subcommands: [Init.self, Rotate.self, Attributes.self, IssueKey.self, Show.self]
     )
 
+    /// The signing key, the node's client, and the authority name the key was enrolled for.
+    static func signing(_ signer: SignerOptions, _ wallet: WalletOptions) async throws -> (SecretKey, NodeClient, String) {
+        let key = try signer.load()
+        let client = try wallet.client()
+        return (key, client, try await name(of: key, client))
+    }
+
     /// The authority name of a signing key: the organization it was enrolled in with role authority.
     static func name(of key: SecretKey, _ client: NodeClient) async throws -> String {
         let account: AccountResponse = try await client.get("v1/accounts/\(key.publicKey.keyID.hex)")
@@ -34,9 +41,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
-            let key = try signer.load()
-            let client = try wallet.client()
-            let name = try await AuthorityCommand.name(of: key, client)
+            let (key, client, name) = try await AuthorityCommand.signing(signer, wallet)
             let declared = list(attributes).map { AttributeVersion(name: $0, version: 1) }
             guard !declared.isEmpty else { throw ValidationError("--attributes: name at least one attribute") }
             var generator = SystemRandomNumberGenerator()
@@ -59,9 +64,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
-            let key = try signer.load()
-            let client = try wallet.client()
-            let name = try await AuthorityCommand.name(of: key, client)
+            let (key, client, name) = try await AuthorityCommand.signing(signer, wallet)
             let (record, _) = try await ABEWallet(client: client).authority(name)
             var generator = SystemRandomNumberGenerator()
             let secret = try AuthoritySecretKey.generate(authority: name, epoch: record.epoch + 1, using: &generator)
@@ -86,9 +89,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
-            let key = try signer.load()
-            let client = try wallet.client()
-            let name = try await AuthorityCommand.name(of: key, client)
+            let (key, client, name) = try await AuthorityCommand.signing(signer, wallet)
             let (record, _) = try await ABEWallet(client: client).authority(name)
             var changes = list(add).map { AttributeVersion(name: $0, version: 1) }
             for attribute in list(raise) {
@@ -117,9 +118,7 @@ struct AuthorityCommand: AsyncParsableCommand {
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
-            let key = try signer.load()
-            let client = try wallet.client()
-            let name = try await AuthorityCommand.name(of: key, client)
+            let (key, client, name) = try await AuthorityCommand.signing(signer, wallet)
             let master = try ABEKeyFile.authoritySecret(secret, passphrase: try secretPassphrase.passphrase())
             let (record, _) = try await ABEWallet(client: client).authority(name)
             guard master.authority == name, master.epoch == record.epoch else {
