@@ -86,12 +86,20 @@ final class ConsortiumProcesses {
         for m in members { try await waitHealthy(m.name) }
     }
 
-    func waitHealthy(_ name: String) async throws {
-        for _ in 0..<300 {
+    /// Waits for `/health` to say ok. The deadline is generous because `make test` runs suites in parallel on a
+    /// machine with about one core: a node's start (genesis, LevelDB, TLS) can take many seconds there. A process that
+    /// has ended fails at once, with the end of its log in the error.
+    func waitHealthy(_ name: String, seconds: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
             if let health = try? await health(name), health.status == "ok" { return }
+            if let process = processes[name], !process.isRunning { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ProcessTestError("node \(name) did not become healthy; log: \(dir)/\(name).log")
+        let log = (try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? ""
+        let tail = log.split(separator: "\n").suffix(15).joined(separator: "\n")
+        let state = processes[name].map { $0.isRunning ? "still running" : "exited with \($0.terminationStatus)" } ?? "not started"
+        throw ProcessTestError("node \(name) did not become healthy (\(state)); log \(dir)/\(name).log ends:\n\(tail)")
     }
 
     /// Sends `signal` and waits for the process to end; returns how it ended.

@@ -63,11 +63,12 @@ final class NodeProcess {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         self.process = process
-        for _ in 0..<200 {
+        let deadline = Date().addingTimeInterval(60)  // suites run in parallel on about one core
+        while Date() < deadline, process.isRunning {
             if let (_, status) = try? await get("/health"), status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        throw ProcessTestError("node did not become healthy on \(url)")
+        throw ProcessTestError("node did not become healthy on \(url) (\(process.isRunning ? "still running" : "exited with \(process.terminationStatus)"))")
     }
 
     func stop(_ signal: Int32 = SIGTERM) -> Process.TerminationReason? {

@@ -17,8 +17,40 @@ public func loopback(port: Int) -> sockaddr_in {
     return address
 }
 
-/// A free TCP port on loopback (bound and released; good enough for tests run one node at a time).
+/// A free TCP port on loopback, for a node a test starts later.
+///
+/// Ports are taken below the kernel's ephemeral range (32768–60999 here): a port the kernel hands out for `bind(0)`
+/// is also a candidate source port for every outgoing connection, and in a suite that runs for minutes with many
+/// connections, one of them took a node's port before the node started (seen in CI). Each call in a process gets a
+/// different port; the start of the walk depends on the process id, so that test processes running side by side
+/// start far apart, and a port that is in use is skipped.
 public func freePort() -> Int {
+    let low = 20_000, count = 12_000
+    while true {
+        let step = portCounter.next()
+        let port = low + (Int(getpid()) &* 1_009 &+ step &* 7) % count
+        if step > count { return ephemeralPort() }
+        if portIsFree(port) { return port }
+    }
+}
+
+private final class PortCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.withLock { value += 1; return value } }
+}
+private let portCounter = PortCounter()
+
+private func portIsFree(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var address = loopback(port: port)
+    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0
+}
+
+private func ephemeralPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = loopback(port: 0)
