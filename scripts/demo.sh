@@ -129,6 +129,13 @@ REVOKED_AT=$($T tx status "$($T history --patient "$PATIENT_ID" --json | python3
 step "Every node, validators and followers, has the revocation's block $REVOKED_AT: one hash, one state root"
 sleep 1
 Network/local.sh block "$REVOKED_AT"
+
+step "An auditor, trusting only the genesis file, verifies the patient's whole history and accesses on three nodes"
+$T keys new --out "$W/auditor.key" --role auditor > /dev/null
+$T enroll --key "$ORG" --key-file-to-enroll "$W/auditor.key" --role auditor > /dev/null
+sleep 11  # the nodes anchor their access logs every 10 s
+$T audit verify --genesis "$C/hosp-a/genesis.json" --patient "$PATIENT_ID" --key "$W/auditor.key" \
+    --node http://127.0.0.1:26657 --node http://127.0.0.1:26658 --node http://127.0.0.1:26661 || true
 echo
 Network/local.sh status
 

@@ -54,9 +54,9 @@ public struct AccessRecord: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// A signed request for the accesses to a patient's shadows (the `TwinLedger-Accesses` header): only the patient may
-/// list them. Encoding: `version 0x01 | chain_id:string | requester:pubkey32 | patient:hash32 | time_ms:uint |
-/// nonce:bytes(16)`, tag "TwinLedger/accesses".
+/// A signed request for the accesses to a patient's shadows (the `TwinLedger-Accesses` header): only the patient or
+/// an enrolled auditor may list them. Encoding: `version 0x01 | chain_id:string | requester:pubkey32 |
+/// patient:hash32 | time_ms:uint | nonce:bytes(16)`, tag "TwinLedger/accesses".
 public struct AccessListRequest: SignedRequestBody {
     public static let tag = "TwinLedger/accesses"
 

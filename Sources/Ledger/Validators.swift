@@ -55,13 +55,6 @@ public struct ValidatorSchedule: Sendable, Hashable, CanonicalCodable {
     /// The latest set, scheduled or in force.
     public var latest: Entry? { entries.last }
 
-    /// Adds `entry`, replacing one scheduled for the same height, dropping the oldest beyond `entriesMax`.
-    mutating func schedule(_ entry: Entry) {
-        entries.removeAll { $0.effectiveHeight >= entry.effectiveHeight }
-        entries.append(entry)
-        if entries.count > Self.entriesMax { entries.removeFirst(entries.count - Self.entriesMax) }
-    }
-
     public func encode(to writer: inout CanonicalWriter) { writer.write(list: entries) }
 
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {

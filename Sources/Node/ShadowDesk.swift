@@ -166,8 +166,8 @@ public actor ShadowDesk {
             guard request.patient == patient else { throw AccessError(.badRequest, "the signed request is for another patient") }
             try replay.admit(request, now: node.clockMillis)
             let participant = try? await node.record(Participant.self, StateKey.participant(request.requester.keyID))
-            guard participant?.patientID == patient else {
-                throw AccessError(.noGrant, "only the patient lists the accesses to their shadows")
+            guard participant?.patientID == patient || participant?.role == .auditor else {
+                throw AccessError(.noGrant, "only the patient, or an enrolled auditor, lists the accesses to a patient's shadows")
             }
         } catch {
             throw .access(error)

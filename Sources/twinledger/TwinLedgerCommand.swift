@@ -15,7 +15,7 @@ struct TwinLedgerCommand: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self, KeysCommand.self, NodeCommand.self, EnrollCommand.self, ConsentCommand.self,
             DelegateCommand.self, ShadowCommand.self, BreakGlassCommand.self, HistoryCommand.self, TxCommand.self,
-            AccessCommand.self, AuthorityCommand.self, SelfCheckCommand.self, DebugCommand.self, NetCommand.self,
+            AccessCommand.self, AuditCommand.self, AuthorityCommand.self, SelfCheckCommand.self, DebugCommand.self, NetCommand.self,
         ]
     )
 }
