@@ -2,7 +2,8 @@
 //
 // Covers: with only the genesis file, an enrolled auditor verifies a patient's complete history (enrolment, a shadow,
 // a grant, a delegation, a break-glass, a revocation) and the practitioner's read under its anchored batch, on two
-// honest nodes, which agree (exit 0); the timeline and the grant's period and revocation are in the JSON report. Then
+// honest nodes, which agree (exit 0); the timeline, the grant's period and revocation, and a double-sign recorded
+// on the ledger are in the JSON report. Then
 // lying nodes, each a proxy in front of a real node: one alters a transaction inside a block, one hides a history
 // entry, one serves a header the certificate does not sign, one forges a certificate's signature; each is caught
 // and named with its finding while the honest node's history still verifies (exit 2). A fork signed by every
@@ -56,6 +57,21 @@ struct AuditCLITests {
         #expect(glass.status == 0, "\(glass.output)")
         #expect(try cli(["consent", "revoke", "--key", patient, "--grant", grantID], environment: env).status == 0)
 
+        // A double-sign recorded on the ledger: v3's key signs two precommits for height 2, round 0; v0's submits them.
+        let keys = try net.validators.map { try KeyFile.load(from: $0.home + "/keys/validator.key") }
+        let votes = try [Hashing.sha3(Array("fork a".utf8)), Hashing.sha3(Array("fork b".utf8))].map { block in
+            try SignedVote(signing: Vote(chainID: net.chainID, height: 2, round: 0, type: .precommit, block: block, validator: keys[3].publicKey.keyID),
+                           with: keys[3])
+        }
+        let account = try JSONSerialization.jsonObject(with: try await net.get("v0", "/v1/accounts/\(keys[0].publicKey.keyID.hex)").0) as? [String: Any]
+        let evidence = try SignedTransaction(signing: TransactionBody(
+            chainID: net.chainID, signer: keys[0].publicKey, nonce: UInt64(account?["nonce"] as? Int ?? 0) + 1,
+            payload: .evidenceSubmit(EvidenceSubmit(first: Canonical.encode(votes[0]), second: Canonical.encode(votes[1])))), with: keys[0])
+        let (submitted, _) = try await httpRequest(port: net.member("v0").apiPort, method: "POST", path: "/v1/transactions?wait=commit",
+                                                   body: Data(#"{"transaction":"\#(Hex.encode(evidence.bytes))"}"#.utf8),
+                                                   headers: ["Content-Type": "application/json"])
+        #expect(String(decoding: submitted, as: UTF8.self).contains(#""status":"committed""#), "\(String(decoding: submitted, as: UTF8.self))")
+
         // The reads are anchored within the node's 10 s batching interval.
         let genesis = net.member("v0").home + "/genesis.json"
         func audit(_ urls: [String], key: String? = auditor) throws -> (Int32, [String: Any]) {
@@ -90,7 +106,9 @@ struct AuditCLITests {
         let period = (granted?["until"] as? Int ?? 0) - (granted?["from"] as? Int ?? 0)
         #expect(period >= 7 * 86_400 && period <= 7 * 86_400 + 120, "seven days, from a minute back for clock skew: \(grants)")
         #expect(grants.contains { $0["break_glass"] as? String == "unconscious on arrival" && $0["purpose"] as? String == "ETREAT" }, "\(grants)")
-        #expect((verified["evidence"] as? [Any])?.isEmpty == true)
+        let recorded = verified["evidence"] as? [[String: Any]] ?? []
+        #expect(recorded.count == 1 && recorded.first?["validator"] as? String == keys[3].publicKey.keyID.hex
+                && recorded.first?["height"] as? Int == 2 && (recorded.first?["blocks"] as? [String])?.count == 2, "\(recorded)")
         // Without a key, the history still verifies and the report says why accesses are missing.
         let (_, keyless) = try audit([honest[0]], key: nil)
         #expect((keyless["verdict"] as? String)?.hasPrefix("VERIFIED") == true && (keyless["access_note"] as? String)?.contains("--key") == true)
@@ -160,7 +178,6 @@ struct AuditCLITests {
 
         // A fork at the proxy's tip, certified by every validator's real key: conflicting certified chains.
         let tip = try await net.height("v1")
-        let keys = try net.validators.map { try KeyFile.load(from: $0.home + "/keys/validator.key") }
         let chainID = net.chainID
         let fork = try LyingProxy(target: target) { path, body, status in
             if path == "/health", var object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] {
