@@ -42,6 +42,7 @@ release: deps
 	$(SWIFT) build -c release --product twinledger
 
 test: deps
+	@scripts/fhir-venv.sh
 	@scripts/check-openapi.sh
 	@scripts/check-keccak.sh
 	$(SWIFT) build --build-tests

@@ -26,6 +26,9 @@ public enum APIRoutes {
         ("GET", "/v1/shadows/{shadow}/blobs/{address}"),
         ("GET", "/v1/shadows/{shadow}/payload"),
         ("GET", "/v1/shadows/{shadow}/erasure"),
+        ("GET", "/v1/fhir/Consent"),
+        ("GET", "/v1/fhir/AuditEvent"),
+        ("GET", "/v1/fhir/Provenance"),
         ("GET", "/health"),
         ("GET", "/metrics"),
     ]
@@ -35,6 +38,7 @@ public enum APIRoutes {
 public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil) -> Router<BasicRequestContext> {
     let router = Router()
     if let shadows { addShadowRoutes(router, desk: shadows) }
+    addFHIRRoutes(router, node: node, desk: shadows)
     let submitBytesMax = Limits.transactionBytesMax * 2 + 1_024
 
     router.post("/v1/transactions") { request, context -> SubmitResponse in

@@ -116,6 +116,8 @@ struct AuditCLITests {
         let (_, asDoctor) = try audit([honest[0]], key: doctor)
         #expect((asDoctor["access_note"] as? String)?.contains("no_grant") == true, "\(asDoctor)")
 
+        try await checkFHIRExport(net, dir: dir, patientID: patientID, auditor: auditor, grantID: grantID, historyEntries: 6)
+
         // Lying nodes. The heights of the grant and of the revocation, from the verified timeline.
         let timeline = verified["timeline"] as? [[String: Any]] ?? []
         let grantHeight = timeline.first { $0["kind"] as? String == "consent.grant" }?["height"] as? Int ?? 0
@@ -201,6 +203,76 @@ struct AuditCLITests {
         #expect(nodes(conflicting).allSatisfy { $0["status"] as? String == "conflicting" }, "\(conflicting)")
         let conflict = nodes(conflicting).first?["finding"] as? [String: Any]
         #expect(conflict?["code"] as? String == "conflicting_header" && conflict?["height"] as? Int == Int(tip), "\(conflicting)")
+    }
+
+    /// The same history as FHIR (Docs/fhir.md), in R4 and R5, validated by an independent implementation
+    /// (fhir.resources' R4B and R5 models): the grant (revoked: inactive) and the delegation as Consent, the
+    /// break-glass and the reads (with the auditor's signed header) as AuditEvent, each signed transaction as Provenance.
+    func checkFHIRExport(_ net: ConsortiumProcesses, dir: String, patientID: String, auditor: String, grantID: String,
+                         historyEntries: Int) async throws {
+        let key = try KeyFile.load(from: auditor)
+        let request = AccessListRequest(chainID: net.chainID, requester: key.publicKey, patient: try #require(Hash32(hex: patientID)),
+                                        timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))
+        var files: [String: [String]] = ["4": [], "5": []]
+        var bundles: [String: [String: Any]] = [:]
+        for version in ["4", "5"] {
+            for kind in ["Consent", "AuditEvent", "Provenance"] {
+                var headers: [String: String] = [:]
+                if kind == "AuditEvent" {
+                    var fresh = request
+                    fresh.nonce = SecureRandom.bytes(16)
+                    headers["TwinLedger-Accesses"] = try SignedAccessListRequest(signing: fresh, with: key).headerValue
+                }
+                let (body, status) = try await httpRequest(port: net.member("v0").apiPort, method: "GET",
+                                                           path: "/v1/fhir/\(kind)?patient=\(patientID)&_fhirVersion=\(version)", body: nil, headers: headers)
+                #expect(status == 200, "\(kind) R\(version): \(String(decoding: body, as: UTF8.self))")
+                let path = "\(dir)/fhir-\(kind)-r\(version).json"
+                try body.write(to: URL(fileURLWithPath: path))
+                files[version]?.append(path)
+                bundles["\(kind)-\(version)"] = try JSONSerialization.jsonObject(with: body) as? [String: Any]
+            }
+        }
+        let python = vectorPath("../../.build/fhir-venv/bin/python")
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            Issue.record("the FHIR validator is not installed: run scripts/fhir-venv.sh (make test does)")
+            return
+        }
+        for version in ["4", "5"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: python)
+            process.arguments = [vectorPath("../FHIR/validate.py"), "--version", version] + (files[version] ?? [])
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "R\(version) does not validate under fhir.resources: \(output)")
+            #expect(output.components(separatedBy: #""valid": true"#).count - 1 == 3, "\(output)")
+        }
+        func resources(_ name: String) -> [[String: Any]] {
+            (bundles[name]?["entry"] as? [[String: Any]] ?? []).compactMap { $0["resource"] as? [String: Any] }
+        }
+        for version in ["4", "5"] {
+            let consents = resources("Consent-\(version)")
+            #expect(consents.count == 2, "the grant and the delegation: \(consents)")
+            let grant = consents.first { $0["id"] as? String == grantID }
+            #expect(grant?["status"] as? String == "inactive", "revoked: \(String(describing: grant))")
+            let events = resources("AuditEvent-\(version)")
+            #expect(events.filter { $0["action"] as? String == "E" }.count == 1, "one break-glass: \(events)")
+            #expect(events.filter { $0["action"] as? String == "R" }.count >= 3, "the reads: \(events)")
+            #expect(resources("Provenance-\(version)").count == historyEntries)
+        }
+        // R4 and R5 shapes: R4 names the patient and a provision object, R5 the subject, decision and provisions.
+        let r4 = resources("Consent-4").first { $0["id"] as? String == grantID }
+        let r5 = resources("Consent-5").first { $0["id"] as? String == grantID }
+        #expect(r4?["patient"] != nil && (r4?["provision"] as? [String: Any])?["type"] as? String == "permit")
+        #expect(r5?["subject"] != nil && r5?["decision"] as? String == "permit" && (r5?["provision"] as? [Any])?.count == 1)
+        let purpose = ((r4?["provision"] as? [String: Any])?["purpose"] as? [[String: Any]])?.first?["code"] as? String
+        #expect(purpose == "TREAT")
+        let glass = resources("AuditEvent-4").first { $0["action"] as? String == "E" }
+        let glassPurpose = ((glass?["purposeOfEvent"] as? [[String: Any]])?.first?["coding"] as? [[String: Any]])?.first?["code"] as? String
+        #expect(glassPurpose == "ETREAT")
     }
 
     /// The raw-block answer with its block and certificate rewritten by `change`.
