@@ -98,7 +98,8 @@ struct EnrollCommand: AsyncParsableCommand {
 
 struct ConsentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "consent", abstract: "Grant, revoke and list consent.", subcommands: [Grant.self, Revoke.self, List.self]
+        commandName: "consent", abstract: "Grant, revoke, list and import consent.",
+        subcommands: [Grant.self, Revoke.self, List.self, ImportFHIR.self]
     )
 
     struct Grant: AsyncParsableCommand {

@@ -238,16 +238,8 @@ struct AuditCLITests {
             return
         }
         for version in ["4", "5"] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: python)
-            process.arguments = [vectorPath("../FHIR/validate.py"), "--version", version] + (files[version] ?? [])
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect(process.terminationStatus == 0, "R\(version) does not validate under fhir.resources: \(output)")
+            let (status, output) = try runProcess(python, [vectorPath("../FHIR/validate.py"), "--version", version] + (files[version] ?? []))
+            #expect(status == 0, "R\(version) does not validate under fhir.resources: \(output)")
             #expect(output.components(separatedBy: #""valid": true"#).count - 1 == 3, "\(output)")
         }
         func resources(_ name: String) -> [[String: Any]] {

@@ -17,8 +17,13 @@ func twinledger() throws -> String {
 /// Runs the CLI to completion; returns its exit status and standard output.
 @discardableResult
 func cli(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    try runProcess(try twinledger(), arguments, environment: environment)
+}
+
+/// Runs `executable` to completion; returns its exit status and its standard output and error together.
+func runProcess(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: try twinledger())
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     // Output goes to a file, not a pipe: reading a pipe to its end hangs whenever another child spawned meanwhile by a
