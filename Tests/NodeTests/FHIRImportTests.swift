@@ -43,15 +43,8 @@ struct FHIRImportTests {
         let node = try NodeProcess(home: dir + "/home")
         try await node.start()
         defer { _ = node.stop() }
-        let env = ["TWINLEDGER_NODE": node.url]
-        let org = dir + "/home/keys/organization-HOSP_A.key"
-        func key(_ name: String, _ role: String) throws -> String {
-            let path = "\(dir)/\(name).key"
-            #expect(try cli(["keys", "new", "--out", path, "--role", role]).status == 0)
-            #expect(try cli(["enroll", "--key", org, "--key-file-to-enroll", path, "--role", role], environment: env).status == 0)
-            return path
-        }
-        let patient = try key("patient", "patient"), study = try key("study", "researcher")
+        let env = node.wallet
+        let patient = try node.participant("patient", "patient", in: dir), study = try node.participant("study", "researcher", in: dir)
         let patientID = patientID(for: try KeyFile.load(from: patient).publicKey).hex
         func importing(_ file: String, dryRun: Bool = false) throws -> (Int32, [String: Any]) {
             let (status, output) = try cli(["consent", "import-fhir", "--key", patient, "--to-key-file", study, "--categories", "research.mdat",

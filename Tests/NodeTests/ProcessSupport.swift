@@ -76,6 +76,20 @@ final class NodeProcess {
         throw ProcessTestError("node did not become healthy on \(url) (\(process.isRunning ? "still running" : "exited with \(process.terminationStatus)"))")
     }
 
+    /// The wallet's environment for this node's API.
+    var wallet: [String: String] { ["TWINLEDGER_NODE": url] }
+
+    /// A new key file `dir/name.key` enrolled with `role` by the node's organization (HOSP_A); its path.
+    func participant(_ name: String, _ role: String, in dir: String) throws -> String {
+        let path = "\(dir)/\(name).key"
+        let made = try cli(["keys", "new", "--out", path, "--role", role])
+        guard made.status == 0 else { throw ProcessTestError("keys new: \(made.output)") }
+        let enrolled = try cli(["enroll", "--key", home + "/keys/organization-HOSP_A.key", "--key-file-to-enroll", path, "--role", role],
+                               environment: wallet)
+        guard enrolled.status == 0 else { throw ProcessTestError("enroll \(name): \(enrolled.output)") }
+        return path
+    }
+
     func stop(_ signal: Int32 = SIGTERM) -> Process.TerminationReason? {
         guard let process else { return nil }
         kill(process.processIdentifier, signal)

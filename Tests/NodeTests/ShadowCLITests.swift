@@ -24,15 +24,8 @@ struct ShadowCLITests {
         let node = try NodeProcess(home: dir + "/home")
         try await node.start()
         defer { _ = node.stop() }
-        let env = ["TWINLEDGER_NODE": node.url]
-        let org = dir + "/home/keys/organization-HOSP_A.key"
-        func key(_ name: String, _ role: String) throws -> String {
-            let path = "\(dir)/\(name).key"
-            #expect(try cli(["keys", "new", "--out", path, "--role", role]).status == 0)
-            #expect(try cli(["enroll", "--key", org, "--key-file-to-enroll", path, "--role", role], environment: env).status == 0)
-            return path
-        }
-        let patient = try key("patient", "patient"), doctor = try key("doctor", "practitioner")
+        let env = node.wallet
+        let patient = try node.participant("patient", "patient", in: dir), doctor = try node.participant("doctor", "practitioner", in: dir)
         let doctorPublic = try cli(["keys", "show", doctor]).output.components(separatedBy: "\n")
             .first { $0.hasPrefix("public key:") }?.split(separator: " ").last.map(String.init) ?? ""
         #expect(doctorPublic.count == 64)
