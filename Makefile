@@ -18,13 +18,14 @@ BENCH_SECONDS ?= 6
 # make bench-cluster ends with a shadow of SHADOW_MIB MiB uploaded to one validator and replicated to the others.
 SHADOW_MIB ?= 256
 
-.PHONY: all deps build release test test-sanitize run bench bench-cluster sim chaos clean help
+.PHONY: all deps build release test test-ui test-sanitize run bench bench-cluster sim chaos clean help
 
 all: build
 
 help:
 	@echo "make run    - install what is missing, build (release), self-check, start the local 6-node consortium with a consent demo"
 	@echo "make test   - install what is missing, build, run the test suite"
+	@echo "make test-ui - the explorer page in headless Chromium against a real node (screenshots in .build/ui/)"
 	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
 	@echo "make bench  - release benchmarks (medians; Swift vs C reference and vs native pairing libraries side by side)"
 	@echo "make sim    - consensus simulator: SEEDS=N runs for 4, 7 and 10 validators (SEED=S N=n replays one)"
@@ -42,11 +43,19 @@ release: deps
 	$(SWIFT) build -c release --product twinledger
 
 test: deps
+	@scripts/deps.sh ui
 	@scripts/fhir-venv.sh
 	@scripts/check-openapi.sh
 	@scripts/check-keccak.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The explorer page in headless Chromium (Docs/explorer.md); screenshots in .build/ui/. `make test` runs it too.
+test-ui: deps
+	@scripts/deps.sh ui
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter ExplorerUITests
+	@echo "screenshots: $$(ls .build/ui/*.png)"
 
 # AddressSanitizer with leak detection over the whole suite and the self-check (a separate build folder).
 test-sanitize: deps

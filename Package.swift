@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Node", "Ledger", "Encoding", "Shadows", "Storage", "TwinCrypto",
+                "Node", "Ledger", "Consensus", "Encoding", "Shadows", "Storage", "TwinCrypto",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

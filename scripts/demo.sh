@@ -143,6 +143,7 @@ cat <<INFO
 
 TwinLedger's local consortium is running: hosp-a, hosp-b, hosp-c and auth-cardio validate (BFT, Tendermint);
 auth-neuro and research follow the chain by block sync. Ports and layout: Network/README.md.
+  explorer  http://127.0.0.1:26657/#patient=$PATIENT_ID   (any node's /; Docs/explorer.md)
   API       http://127.0.0.1:26657/v1 … :26662/v1   (Docs/openapi.yaml)   e.g. curl $TWINLEDGER_NODE/v1/blocks/latest
   health    http://127.0.0.1:26657/health  (height, peers, caught_up)
   metrics   http://127.0.0.1:26657/metrics (consensus rounds, step times, peers, sync)

@@ -397,3 +397,56 @@ public struct HealthResponse: ResponseEncodable, Decodable, Sendable {
         case caughtUp = "caught_up"
     }
 }
+
+/// `GET /v1/consortium`: what the explorer's status panel shows. The validator sets of the schedule (the one in
+/// force at the head and any pending), the head, the head's commit certificate (its round and signers), and this
+/// node's view of the network.
+public struct ConsortiumResponse: ResponseEncodable, Decodable, Sendable {
+    public struct ValidatorSetJSON: Codable, Sendable {
+        public let version: UInt64
+        public let effectiveHeight: UInt64
+        public let validators: [ValidatorJSON]
+        enum CodingKeys: String, CodingKey {
+            case version, validators
+            case effectiveHeight = "effective_height"
+        }
+    }
+
+    public struct ValidatorJSON: Codable, Sendable {
+        public let keyID: String
+        public let publicKey: String
+        public let power: UInt64
+        enum CodingKeys: String, CodingKey {
+            case power
+            case keyID = "key_id"
+            case publicKey = "public_key"
+        }
+    }
+
+    public struct LastCommitJSON: Codable, Sendable {
+        public let height: UInt64
+        public let round: Int
+        public let signers: [String]
+    }
+
+    public let chainID: String
+    public let height: UInt64
+    public let block: String?
+    public let timeMs: UInt64
+    public let role: String
+    public let peers: Int
+    public let bestPeerHeight: UInt64
+    public let caughtUp: Bool
+    public let validatorSets: [ValidatorSetJSON]
+    public let lastCommit: LastCommitJSON?
+
+    enum CodingKeys: String, CodingKey {
+        case height, block, role, peers
+        case chainID = "chain_id"
+        case timeMs = "time_ms"
+        case bestPeerHeight = "best_peer_height"
+        case caughtUp = "caught_up"
+        case validatorSets = "validator_sets"
+        case lastCommit = "last_commit"
+    }
+}

@@ -1,3 +1,4 @@
+import Consensus
 import Encoding
 import Foundation
 import HTTPTypes
@@ -29,6 +30,8 @@ public enum APIRoutes {
         ("GET", "/v1/fhir/Consent"),
         ("GET", "/v1/fhir/AuditEvent"),
         ("GET", "/v1/fhir/Provenance"),
+        ("GET", "/v1/consortium"),
+        ("GET", "/"),
         ("GET", "/health"),
         ("GET", "/metrics"),
     ]
@@ -201,6 +204,33 @@ public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil) -> Router<B
             patient: patient.hex, count: history.head.count, head: history.head.head.hex, entries: entries,
             stateRoot: history.root.hex, height: history.height, proof: StateProofJSON(history.proof)
         )
+    }
+
+    router.get("/v1/consortium") { _, _ -> ConsortiumResponse in
+        let head = await node.head
+        let sync = await node.syncStatus
+        let schedule = try await ledger { try await node.record(ValidatorSchedule.self, StateKey.validatorScheduleKey) }
+        let current = schedule?.entry(at: max(head.height, 1))
+        let sets = (schedule?.entries ?? []).filter { $0.effectiveHeight >= (current?.effectiveHeight ?? 0) }.map { entry in
+            ConsortiumResponse.ValidatorSetJSON(
+                version: entry.version, effectiveHeight: entry.effectiveHeight,
+                validators: entry.validators.map { .init(keyID: $0.key.keyID.hex, publicKey: $0.key.hex, power: $0.power) })
+        }
+        var lastCommit: ConsortiumResponse.LastCommitJSON?
+        if head.height > 0, let bytes = try await ledger({ try await node.certificate(at: head.height) }),
+            let certificate = try? Canonical.decode(CommitCertificate.self, from: bytes)
+        {
+            lastCommit = .init(height: certificate.height, round: certificate.round, signers: certificate.signatures.map(\.validator.hex))
+        }
+        return ConsortiumResponse(
+            chainID: node.chainID, height: head.height, block: head.height > 0 ? head.blockHash.hex : nil, timeMs: head.timeMillis,
+            role: sync.validator ? "validator" : "follower", peers: sync.peers, bestPeerHeight: sync.bestPeerHeight,
+            caughtUp: await node.caughtUp, validatorSets: sets, lastCommit: lastCommit)
+    }
+
+    router.get("/") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .contentSecurityPolicy: Explorer.contentSecurityPolicy],
+                 body: .init(byteBuffer: ByteBuffer(string: Explorer.page)))
     }
 
     router.get("/health") { _, _ -> Response in

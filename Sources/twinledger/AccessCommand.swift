@@ -12,8 +12,28 @@ import TwinCrypto
 /// node anchored on the ledger (Docs/shadows.md, "Access audit").
 struct AccessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "access", abstract: "Who read a patient's shadows, with proofs.", subcommands: [List.self]
+        commandName: "access", abstract: "Who read a patient's shadows, with proofs.", subcommands: [List.self, Token.self]
     )
+
+    /// A signed accesses request for the explorer page (Docs/explorer.md): the `TwinLedger-Accesses` header value,
+    /// good for one listing within 60 s of the node's clock.
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a one-use token (a signed request, valid 60 s) that lets the explorer page list a patient's accesses."
+        )
+        @OptionGroup var signer: SignerOptions
+        @Option(help: "Patient id (default: the signer's own; an enrolled auditor names the patient).") var patient: String?
+        @OptionGroup var wallet: WalletOptions
+
+        func run() async throws {
+            let key = try signer.load()
+            let health: HealthResponse = try await wallet.client().get("health")
+            let request = AccessListRequest(
+                chainID: health.chainID, requester: key.publicKey, patient: try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey),
+                timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))
+            print(try SignedAccessListRequest(signing: request, with: key).headerValue)
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -81,7 +81,8 @@ final class LyingProxy: @unchecked Sendable {
         if let (data, code) = try? blockingHTTP(port: target, method: String(parts[0]), path: path, body: nil, headers: headers) {
             (body, status) = alter(path, data, code)
         }
-        let head = "HTTP/1.1 \(status) Proxied\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
+        let type = path == "/" || path.hasPrefix("/#") ? "text/html; charset=utf-8" : "application/json"
+        let head = "HTTP/1.1 \(status) Proxied\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         let bytes = Array(head.utf8) + Array(body)
         var sent = 0
         while sent < bytes.count {

@@ -98,7 +98,14 @@ public func blockingHTTP(port: Int, method: String, path: String, body: Data?, h
     }
     var response = Data()
     var buffer = [UInt8](repeating: 0, count: 65_536)
+    // Read to the end of the connection, or to the end of a Content-Length body (servers such as chromedriver keep
+    // the connection open despite `Connection: close`).
     while true {
+        if let split = response.range(of: Data("\r\n\r\n".utf8)), let length = contentLength(response[..<split.lowerBound]),
+            response.count - split.upperBound >= length
+        {
+            break
+        }
         let n = recv(fd, &buffer, buffer.count, 0)
         if n == 0 { break }
         guard n > 0 else { throw ProcessTestError("recv: errno \(errno)") }
@@ -112,6 +119,15 @@ public func blockingHTTP(port: Int, method: String, path: String, body: Data?, h
     var payload = Data(response[split.upperBound...])
     if head.lowercased().contains("transfer-encoding: chunked") { payload = try dechunk(payload) }
     return (payload, status)
+}
+
+/// The Content-Length of an HTTP header block, if it has one.
+func contentLength(_ head: Data) -> Int? {
+    for line in String(decoding: head, as: UTF8.self).split(separator: "\r\n") {
+        let parts = line.split(separator: ":", maxSplits: 1)
+        if parts.count == 2, parts[0].lowercased() == "content-length" { return Int(parts[1].trimmingCharacters(in: .whitespaces)) }
+    }
+    return nil
 }
 
 /// The body of a chunked HTTP/1.1 message.
