@@ -117,6 +117,7 @@ struct AuditCLITests {
         #expect((asDoctor["access_note"] as? String)?.contains("no_grant") == true, "\(asDoctor)")
 
         try await checkFHIRExport(net, dir: dir, patientID: patientID, auditor: auditor, grantID: grantID, historyEntries: 6)
+        try await checkExplorer(net, dir: dir, patientID: patientID, auditor: auditor)
 
         // Lying nodes. The heights of the grant and of the revocation, from the verified timeline.
         let timeline = verified["timeline"] as? [[String: Any]] ?? []
@@ -265,6 +266,39 @@ struct AuditCLITests {
         let glass = resources("AuditEvent-4").first { $0["action"] as? String == "E" }
         let glassPurpose = ((glass?["purposeOfEvent"] as? [[String: Any]])?.first?["coding"] as? [[String: Any]])?.first?["code"] as? String
         #expect(glassPurpose == "ETREAT")
+    }
+
+    /// The explorer page on this four-validator consortium, with its genesis pinned: every event of the timeline,
+    /// the reads included (with an auditor's token), is verified in the browser against a quorum of the four
+    /// validators' signatures.
+    func checkExplorer(_ net: ConsortiumProcesses, dir: String, patientID: String, auditor: String) async throws {
+        guard WebDriver.available else {
+            Issue.record("chromium and chromium-driver are not installed (make test installs them: scripts/deps.sh ui)")
+            return
+        }
+        let url = net.wallet("v2")["TWINLEDGER_NODE"] ?? ""
+        let browser = try WebDriver(width: 1280, height: 1000, log: dir + "/chromedriver.log")
+        defer { browser.quit() }
+        try browser.open(url + "/")
+        try await browser.wait(for: "document.body.dataset.loaded === 'true'")
+        let genesis = try String(contentsOfFile: net.member("v0").home + "/genesis.json", encoding: .utf8)
+        let literal = String(decoding: try JSONSerialization.data(withJSONObject: [genesis]), as: UTF8.self)
+        _ = try browser.run("document.getElementById('genesis-text').value = \(literal)[0]; document.querySelector('#genesis-form button').click(); return true;")
+        try await browser.wait(for: "document.getElementById('genesis-status').dataset.checked")
+        let token = try cli(["access", "token", "--key", auditor, "--patient", patientID], environment: net.wallet("v2")).output
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        try browser.open("\(url)/#patient=\(patientID)&token=\(token)")
+        try await browser.wait(for: "document.body.dataset.loaded === 'true' && document.getElementById('timeline').dataset.ready === 'true'")
+        let events = try browser.run("return [...document.querySelectorAll('#timeline li')].map(li => [li.dataset.kind, li.dataset.verified, li.textContent]);")
+            as? [[String]] ?? []
+        #expect(events.filter { $0[0] != "access" }.count == 6, "\(events)")
+        #expect(events.allSatisfy { $0[1] == "true" && $0[2].contains("genesis validators") }, "\(events)")
+        #expect(try browser.run("return document.getElementById('timeline-summary').dataset.headVerified;") as? String == "true")
+        let counts = events.filter { $0[0] != "access" }.map { event in
+            ["3", "4"].first { event[2].contains("certified by \($0) genesis validators") }
+        }
+        #expect(counts.allSatisfy { $0 != nil }, "a quorum of four is three or four signatures: \(events)")
+        try browser.screenshot(vectorPath("../../.build/ui") + "/explorer-consortium.png")
     }
 
     /// The raw-block answer with its block and certificate rewritten by `change`.

@@ -1,7 +1,9 @@
 // The explorer page (`GET /`, Docs/explorer.md) in a real browser: headless Chromium from Debian through
 // chromedriver, against a real node process, after a scripted consent scenario.
 //
-// Covers: the page's SHA3 passes its FIPS 202 self-test in the browser. The status panel shows the node's height
+// Covers: the page's SHA3, SHA-256 and BIP340 pass their self-tests (FIPS 202, FIPS 180-4, BIP340 vectors) in the
+// browser. With the node's genesis pinned, every block shown is checked against its commit certificate in the page;
+// with a genesis naming another validator, the same blocks are unverified, saying why. The status panel shows the node's height
 // and its validator. The recent blocks' headers re-encode to their hashes. The patient's timeline shows, each marked
 // verified by the page's own checks:
 // - the enrolment, the shadow, the grant, the read under it, the delegation, the break-glass, the revocation;
@@ -79,9 +81,40 @@ struct ExplorerUITests {
         #expect(kinds.filter { $0 == "access" }.count == 3, "\(kinds)")
         #expect(events.allSatisfy { $0[1] == "true" }, "every event verified in the page: \(events)")
         #expect(events.contains { $0[0] == "break_glass" && $0[2].contains("cardiac arrest") && $0[2].contains("ETREAT") })
+        #expect(events.filter { $0[0] != "access" }.allSatisfy { $0[2].contains("certificate not checked") }, "unpinned: roots only")
+
+        // Pinned genesis: every block shown is checked against its certificate, in the page.
+        let genesis = try String(contentsOfFile: dir + "/home/genesis.json", encoding: .utf8)
+        func pin(_ text: String) async throws {
+            let before = try browser.run("return document.getElementById('genesis-status').dataset.checked || '';") as? String ?? ""
+            let literal = String(decoding: try JSONSerialization.data(withJSONObject: [text]), as: UTF8.self)
+            _ = try browser.run("document.getElementById('genesis-text').value = \(literal)[0]; document.querySelector('#genesis-form button').click(); return true;")
+            try await browser.wait(for: "(document.getElementById('genesis-status').dataset.checked || '') !== '\(before)'")
+        }
+        try await pin(genesis)
+        #expect(try browser.run("return document.getElementById('genesis-status').dataset.pinned;") as? String == "true")
+        let fresh = try cli(["access", "token", "--key", patient], environment: env).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try browser.open("\(node.url)/#patient=\(patientID)&token=\(fresh)")  // a reload: the pin is remembered
+        try await browser.wait(for: "document.body.dataset.loaded === 'true' && document.getElementById('timeline').dataset.ready === 'true'")
+        let certified = try browser.run("return [...document.querySelectorAll('#timeline li')].map(li => [li.dataset.kind, li.dataset.verified, li.textContent]);")
+            as? [[String]] ?? []
+        #expect(certified.count == events.count && certified.allSatisfy { $0[1] == "true" }, "\(certified)")
+        #expect(certified.filter { $0[0] != "access" }.allSatisfy { $0[2].contains("certified by 1 genesis validators") }, "\(certified)")
+        #expect(try browser.run("return document.getElementById('timeline-summary').dataset.headVerified;") as? String == "true")
         let shots = vectorPath("../../.build/ui")
         _ = try browser.run("document.getElementById('patient-title').scrollIntoView(); return true;")
         try browser.screenshot(shots + "/explorer-phone-timeline.png")
+
+        // A genesis naming another validator: the same blocks are now unverified, and the page says why.
+        var other = try JSONSerialization.jsonObject(with: Data(genesis.utf8)) as? [String: Any] ?? [:]
+        var validators = other["validators"] as? [[String: Any]] ?? []
+        validators[0]["public_key"] = try SecretKey().publicKey.hex
+        other["validators"] = validators
+        try await pin(String(decoding: try JSONSerialization.data(withJSONObject: other), as: UTF8.self))
+        let foreign = try browser.run("return [...document.querySelectorAll('#timeline li')].map(li => [li.dataset.verified, li.textContent]);")
+            as? [[String]] ?? []
+        #expect(!foreign.isEmpty && foreign.allSatisfy { $0[0] == "false" && $0[1].contains("is not a genesis validator") }, "\(foreign)")
+        try await pin(genesis)
 
         // A transaction's detail, by its link.
         try browser.open("\(node.url)/#tx=\(grantID)")
