@@ -132,16 +132,24 @@ struct AuthorityCommand: AsyncParsableCommand {
             guard let hex = account.participant?.publicKey, let gid = Hex.decode(hex), gid.count == 32 else {
                 throw ValidationError("the user \(userID.hex.prefix(16))… is not an enrolled participant")
             }
+            let issued = try issue(master, gid: gid, authority: name, version: version, user: userID)
+            try await submitAndReport(.attributeIssue(AttributeIssue(
+                user: userID, attribute: attribute, version: version, epoch: master.epoch, digest: Hashing.sha3(issued))),
+                key: key, wallet: wallet)
+            if !wallet.json { print("  \(name).\(attribute)#\(version) (epoch \(master.epoch)) for \(userID.hex.prefix(16))…: \(out)") }
+        }
+
+        /// Issues the key and writes the user's key file; its bytes. Kept out of the async `run`: Swift 6.3.1's
+        /// release build crashed splitting that coroutine with this inlined into it.
+        @inline(never)
+        func issue(_ master: ABE.AuthoritySecretKey, gid: [UInt8], authority name: String, version: UInt64, user: Hash32) throws -> [UInt8] {
             var generator = SystemRandomNumberGenerator()
             let issued = try master.issue(gid: gid, attribute: try AttributeName(authority: name, name: attribute), version: version,
                                           using: &generator)
             try ABEKeyFile.write(issued.bytes, .init(format: ABEKeyFile.attributeFormat, version: 1, authority: name,
                                                      epoch: master.epoch, attribute: attribute, attributeVersion: version,
-                                                     user: userID.hex), passphrase: nil, to: out)
-            try await submitAndReport(.attributeIssue(AttributeIssue(
-                user: userID, attribute: attribute, version: version, epoch: master.epoch, digest: Hashing.sha3(issued.bytes))),
-                key: key, wallet: wallet)
-            if !wallet.json { print("  \(name).\(attribute)#\(version) (epoch \(master.epoch)) for \(userID.hex.prefix(16))…: \(out)") }
+                                                     user: user.hex), passphrase: nil, to: out)
+            return issued.bytes
         }
     }
 
