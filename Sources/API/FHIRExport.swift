@@ -179,8 +179,13 @@ public enum FHIRExport {
             "identifier": [["system": "urn:twinledger:transaction", "value": id.hex]],
         ]
         if !extensions.isEmpty { resource["extension"] = extensions }
+        // The custodian: the organization that enrolled the patient.
+        let custodian: [[String: Any]] = facts.patientKey.flatMap { facts.participants[$0] }.map {
+            [["identifier": ["system": "urn:twinledger:organization", "value": $0.organization], "display": "organization \($0.organization)"]]
+        } ?? []
         switch version {
         case .r4:
+            if !custodian.isEmpty { resource["organization"] = custodian }
             if !categories.isEmpty { provision["code"] = categories.map { concept(categorySystem, $0) } }
             provision["type"] = "permit"
             provision["period"] = period
@@ -192,6 +197,7 @@ public enum FHIRExport {
             resource["policyRule"] = concept("http://terminology.hl7.org/CodeSystem/v3-ActCode", "OPTIN", "opt-in")
             resource["provision"] = provision
         case .r5:
+            if !custodian.isEmpty { resource["controller"] = custodian }
             if !categories.isEmpty { provision["documentType"] = categories.map { coding(categorySystem, $0) } }
             resource["category"] = category + [scope]
             resource["subject"] = subject

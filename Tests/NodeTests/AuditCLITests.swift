@@ -260,6 +260,8 @@ struct AuditCLITests {
         let r4 = resources("Consent-4").first { $0["id"] as? String == grantID }
         let r5 = resources("Consent-5").first { $0["id"] as? String == grantID }
         #expect(r4?["patient"] != nil && (r4?["provision"] as? [String: Any])?["type"] as? String == "permit")
+        #expect((r4?["organization"] as? [[String: Any]])?.first?["display"] as? String == "organization ORG_0", "the custodian: \(String(describing: r4))")
+        #expect((r5?["controller"] as? [[String: Any]])?.first?["display"] as? String == "organization ORG_0")
         #expect(r5?["subject"] != nil && r5?["decision"] as? String == "permit" && (r5?["provision"] as? [Any])?.count == 1)
         let purpose = ((r4?["provision"] as? [String: Any])?["purpose"] as? [[String: Any]])?.first?["code"] as? String
         #expect(purpose == "TREAT")
