@@ -160,11 +160,18 @@ public enum FHIRConsentImport {
             return
         }
         let period = provision["period"] as? [String: Any]
-        let from = (period?["start"] as? String).flatMap(seconds) ?? target.nowSeconds
+        var from = target.nowSeconds
+        if let start = period?["start"] as? String {
+            guard let parsed = seconds(start) else {
+                note(.refused, "period.start \(start) is not a FHIR date between 1970 and 9999")
+                return
+            }
+            from = parsed
+        }
         var until: UInt64?
         if let end = period?["end"] as? String {
             guard let day = seconds(end) else {
-                note(.refused, "period.end \(end) is not a FHIR date")
+                note(.refused, "period.end \(end) is not a FHIR date between 1970 and 9999")
                 return
             }
             until = end.count == 10 ? day + 86_400 : day  // a date's end is inclusive
@@ -224,16 +231,19 @@ public enum FHIRConsentImport {
         }
     }
 
-    /// A FHIR date (`YYYY-MM-DD`, midnight UTC) or dateTime, in seconds since the epoch.
+    /// A FHIR date (`YYYY-MM-DD`, midnight UTC) or dateTime, in seconds since the epoch; nil outside 1970–9999.
     static func seconds(_ text: String) -> UInt64? {
+        let date: Date?
         if text.count == 10 {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.timeZone = TimeZone(identifier: "UTC")
             formatter.dateFormat = "yyyy-MM-dd"
-            return formatter.date(from: text).map { UInt64(max(0, $0.timeIntervalSince1970)) }
+            date = formatter.date(from: text)
+        } else {
+            date = ISO8601DateFormatter().date(from: text)
         }
-        let formatter = ISO8601DateFormatter()
-        return formatter.date(from: text).map { UInt64(max(0, $0.timeIntervalSince1970)) }
+        guard let t = date?.timeIntervalSince1970, t >= 0, t < 253_402_300_800 else { return nil }
+        return UInt64(t)
     }
 }

@@ -257,7 +257,8 @@ public struct LightClient: Sendable {
         guard record.patient == patient else {
             throw AuditFinding(.accessProof, "access record \(record.sequence) is about another patient")
         }
-        guard first <= record.sequence, record.sequence < first + count, proof.index == record.sequence - first, proof.count == count,
+        // Subtractions only: the batch's numbers come from the node and may be anything.
+        guard first <= record.sequence, record.sequence - first < count, proof.index == record.sequence - first, proof.count == count,
             proof.verify(leaf: record.leaf, root: root)
         else {
             throw AuditFinding(.accessProof, "access record \(record.sequence)'s path does not lead to its batch root")

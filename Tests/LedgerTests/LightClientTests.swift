@@ -168,6 +168,9 @@ struct LightClientTests {
                                        proof: MerkleProof(index: 0, count: 1, path: [])) == nil, "no anchor for that batch yet")
         #expect(findingCode { _ = try light.verifyAccess(record, batchFirst: 0, batchCount: 2, batchRoot: Hashing.sha3([7]), proof: path) } == .accessProof)
         #expect(findingCode { _ = try light.verifyAccess(other, batchFirst: 0, batchCount: 2, batchRoot: root, proof: path) } == .accessProof)
+        // A batch whose numbers overflow (a lying node's) is refused, not a trap.
+        #expect(findingCode { _ = try light.verifyAccess(later, batchFirst: 1, batchCount: .max, batchRoot: root,
+                                                         proof: MerkleProof(index: 1, count: .max, path: [])) } == .accessProof)
         let wrongPath = MerkleProof(index: 0, count: 2, path: [Hashing.sha3([5])])
         #expect(findingCode { _ = try light.verifyAccess(record, batchFirst: 0, batchCount: 2, batchRoot: root, proof: wrongPath) } == .accessProof)
     }

@@ -110,5 +110,16 @@ struct FHIRImportTests {
         try JSONSerialization.data(withJSONObject: inactive).write(to: URL(fileURLWithPath: dir + "/inactive.json"))
         let (inactiveStatus, inactiveReport) = try importing(dir + "/inactive.json")
         #expect(inactiveStatus == 2 && notes(inactiveReport, "refused").first?.contains("not active") == true, "\(inactiveReport)")
+        // A date out of range is refused for its permit, with the reason; the others still map.
+        var farOff = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: files[0]))) as? [String: Any] ?? [:]
+        var base = farOff["provision"] as? [String: Any] ?? [:]
+        var permits = base["provision"] as? [[String: Any]] ?? []
+        permits[1]["period"] = ["start": "2020-09-01", "end": "99999-12-31"]
+        base["provision"] = permits
+        farOff["provision"] = base
+        try JSONSerialization.data(withJSONObject: farOff).write(to: URL(fileURLWithPath: dir + "/far.json"))
+        let (_, far) = try importing(dir + "/far.json", dryRun: true)
+        #expect(notes(far, "refused").contains { $0.contains("99999-12-31 is not a FHIR date") }, "\(far)")
+        #expect((far["grants"] as? [Any])?.count == 1, "the other permit still maps: \(far)")
     }
 }
