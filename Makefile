@@ -30,7 +30,7 @@ help:
 	@echo "make bench  - release benchmarks (medians; Swift vs C reference and vs native pairing libraries side by side)"
 	@echo "make sim    - consensus simulator: SEEDS=N runs for 4, 7 and 10 validators (SEED=S N=n replays one)"
 	@echo "make chaos  - kills, pauses and restarts in a real 4-validator consortium under load (CHAOS_SEED, CHAOS_SECONDS)"
-	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 and 7 validators, vs the machine's ceiling"
+	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 and 7 validators, vs the machine's ceiling and etcd"
 	@echo "make clean  - remove build products"
 
 deps:
@@ -82,10 +82,11 @@ bench: deps
 	.build/release/twinsim --bench
 
 bench-cluster: deps
+	@scripts/deps.sh bench
 	$(SWIFT) build -c release --product twinledger
 	$(SWIFT) build -c release --product ClusterBench
 	@mkdir -p $(BENCH_OUT)
-	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --json $(BENCH_OUT)/cluster.json
+	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --etcd --json $(BENCH_OUT)/cluster.json
 	.build/release/ClusterBench --validators 4 --shadow-mib $(SHADOW_MIB)
 
 chaos: deps

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(libleveldb-dev libsecp256k1-dev libssl-dev pkg-config curl)
 # `scripts/deps.sh ui` (make test, make test-ui): headless Chromium and its WebDriver for the explorer page's tests.
 if [ "${1:-}" = ui ]; then packages+=(chromium chromium-driver); fi
+# `scripts/deps.sh bench` (make bench-cluster): etcd, the crash-fault-tolerant reference measured beside the consortium.
+if [ "${1:-}" = bench ]; then packages+=(etcd-server etcd-client); fi
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

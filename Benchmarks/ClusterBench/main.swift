@@ -32,6 +32,10 @@ struct Options {
     var blockMax = 2_000
     /// With a size, only the shadow benchmark runs: upload that many MiB to one validator, time its replication.
     var shadowMiB = 0
+    /// Also run the crash-fault-tolerant reference (Etcd.swift) at the same rates, beside the first validator count.
+    var runEtcd = false
+    var etcd = "/usr/bin/etcd"
+    var etcdctl = "/usr/bin/etcdctl"
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -46,6 +50,9 @@ struct Options {
             case "--json": json = iterator.next()
             case "--block-max": blockMax = iterator.next().flatMap { Int($0) } ?? blockMax
             case "--shadow-mib": shadowMiB = iterator.next().flatMap { Int($0) } ?? shadowMiB
+            case "--etcd": runEtcd = true
+            case "--etcd-binary": etcd = iterator.next() ?? etcd
+            case "--etcdctl-binary": etcdctl = iterator.next() ?? etcdctl
             default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
             }
         }
@@ -589,8 +596,29 @@ for validators in options.validators {
         print(String(format: "  at about half that load (%d tx/s offered): p50 %.0f ms, p99 %.0f ms", half.offered, half.p50Millis, half.p99Millis))
     }
 }
+var reference: EtcdResult?
+if options.runEtcd, let first = clusters.first {
+    // The same offered rates as the first consortium, values the size of its grants, in the same run.
+    var patient = Patient(key: try SecretKey())
+    let size = try grant(&patient, to: Hashing.sha3([0]), chainID: "twinledger-bench").count
+    print("etcd \(options.etcd): 3 members on loopback, the same open-loop schedule, values of \(size) bytes")
+    let etcd = try await runEtcd(options, rates: first.rates.map(\.offered), valueBytes: size)
+    reference = etcd
+    print(String(format: "%d validators (BFT, signed): sustained %.0f tx/s; etcd (3 members, Raft, unsigned): %.0f writes/s; ratio %.2f",
+                 first.validators, first.sustained, etcd.sustained, first.sustained / max(1, etcd.sustained)))
+    print(String(format: "  etcd CPU per write at the consortium's sustained rate: %.2f ms; TwinLedger CPU per transaction there: %.2f ms",
+                 etcd.rates.first { $0.offered >= first.rates.last?.offered ?? 0 }?.cpuMillisPerWrite ?? .nan, first.rates.last?.cpuMillisPerTransaction ?? .nan))
+    for (ours, theirs) in zip(first.rates, etcd.rates) {
+        print(String(format: "  offered %5d/s: TwinLedger p50 %5.0f ms p99 %5.0f ms | etcd p50 %5.1f ms p99 %5.1f ms",
+                     ours.offered, ours.p50Millis, ours.p99Millis, theirs.p50Millis, theirs.p99Millis))
+    }
+}
 if let path = options.json {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     try encoder.encode(clusters).write(to: URL(fileURLWithPath: path))
+    if let reference {
+        let etcdPath = path.hasSuffix(".json") ? String(path.dropLast(5)) + "-etcd.json" : path + "-etcd"
+        try encoder.encode(reference).write(to: URL(fileURLWithPath: etcdPath))
+    }
 }
