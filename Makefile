@@ -13,7 +13,7 @@ FAULTS ?= 1
 CHAOS_SECONDS ?= 300
 # make bench-cluster: VALIDATORS counts, offered RATES (tx/s), BENCH_SECONDS per rate.
 VALIDATORS ?= 4,7
-RATES ?= 250,500,1000,1500,2000,2500,3000,4000
+RATES ?= 250,500,1000,1500,2000,2500,3000,4000,5000,6000,7000
 BENCH_SECONDS ?= 6
 # make bench-cluster ends with a shadow of SHADOW_MIB MiB uploaded to one validator and replicated to the others.
 SHADOW_MIB ?= 256

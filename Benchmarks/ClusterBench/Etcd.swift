@@ -8,7 +8,6 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Synchronization
 import TestSupport
 
@@ -55,31 +54,12 @@ struct EtcdConnection {
 
     static func connect(port: Int) async throws -> EtcdConnection {
         let recorder = LatencyRecorder()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(recorder)
-                }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
-        return EtcdConnection(channel: channel, recorder: recorder)
+        return EtcdConnection(channel: try await connectHTTP(port: port, recorder), recorder: recorder)
     }
 
     func put(_ bodies: [[UInt8]]) {
-        let channel = self.channel, recorder = self.recorder
-        channel.eventLoop.execute {
-            for body in bodies {
-                var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v3/kv/put")
-                head.headers = ["Host": "127.0.0.1", "Content-Type": "application/json", "Content-Length": "\(body.count)"]
-                recorder.sent(now())
-                channel.write(HTTPClientRequestPart.head(head), promise: nil)
-                channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
-                channel.write(HTTPClientRequestPart.end(nil), promise: nil)
-            }
-            channel.flush()
-        }
+        let recorder = self.recorder
+        post(channel, uri: "/v3/kv/put", contentType: "application/json", bodies) { recorder.sent(now()) }
     }
 }
 
@@ -182,30 +162,15 @@ func runEtcd(_ options: Options, rates: [Int], valueBytes: Int) async throws -> 
         let before = connections.map { $0.recorder.state.withLock { ($0.ok, $0.refused, $0.latencies.count) } }
         let cpuBefore = cluster.cpu
         let start = now()
-        var next = 0, turn = 0
-        while next < total {
-            let due = min(total, Int((now() - start) * Double(rate)) + 1)
-            if due > next {
-                var batches = [[[UInt8]]](repeating: [], count: connections.count)
-                for i in next..<due {
-                    batches[turn % connections.count].append(bodies[i])
-                    turn += 1
-                }
-                for (index, batch) in batches.enumerated() where !batch.isEmpty { connections[index].put(batch) }
-                next = due
-            }
-            usleep(1_000)
+        openLoop(total: total, rate: rate, start: start) { due, _ in
+            var batches = [[[UInt8]]](repeating: [], count: connections.count)
+            for i in due { batches[i % connections.count].append(bodies[i]) }
+            for (index, batch) in batches.enumerated() where !batch.isEmpty { connections[index].put(batch) }
         }
         // Drain: until every request is answered, or nothing is answered for 3 s (up to 20 s).
-        let sendEnd = now()
-        var lastCount = -1, lastChange = now()
-        while now() - sendEnd < 20 {
-            let answered = connections.reduce(0) { $0 + $1.recorder.state.withLock { $0.ok + $0.refused } }
-                - before.reduce(0) { $0 + $1.0 + $1.1 }
-            if answered == total { break }
-            if answered != lastCount { (lastCount, lastChange) = (answered, now()) }
-            if now() - lastChange > 3 { break }
-            usleep(50_000)
+        let answeredBefore = before.reduce(0) { $0 + $1.0 + $1.1 }
+        drain(total: total, poll: 50_000) {
+            connections.reduce(0) { $0 + $1.recorder.state.withLock { $0.ok + $0.refused } } - answeredBefore
         }
         var latencies: [Double] = []
         var ok = 0, refused = 0, last = start
