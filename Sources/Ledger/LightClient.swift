@@ -200,15 +200,10 @@ public struct LightClient: Sendable {
         if touches { patientTransactions.append(t) }
     }
 
-    /// The ledger's rule (Validators.swift): the changes amend the latest set and take effect at `height + 2`.
+    /// The ledger's own rule (`ValidatorSchedule.Entry.amended`): the changes amend the latest set from `height + 2`.
     private mutating func scheduleUpdate(_ p: ValidatorsUpdate, at height: UInt64) {
         guard let latest = schedule.latest else { return }
-        var members = Dictionary(latest.validators.map { ($0.key.keyID, $0) }, uniquingKeysWith: { a, _ in a })
-        for change in p.changes {
-            if change.power == 0 { members.removeValue(forKey: change.key.keyID) } else { members[change.key.keyID] = change }
-        }
-        schedule.schedule(ValidatorSchedule.Entry(
-            effectiveHeight: height + 2, version: latest.version + 1, validators: members.values.sorted { $0.key.keyID < $1.key.keyID }))
+        schedule.schedule(latest.amended(by: p.changes, at: height).entry)
     }
 
     /// Verifies a node's account of the patient's history chain: the head record proven under the state root of the

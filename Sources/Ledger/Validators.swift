@@ -23,6 +23,23 @@ public struct ValidatorSchedule: Sendable, Hashable, CanonicalCodable {
         }
 
         /// The consensus view of this set.
+        /// The entry that `changes`, accepted at `height`, schedule after this one: a power of 0 removes a validator,
+        /// any other adds it or sets its power; in force from `height + 2`, version + 1. `missing` is the first
+        /// removal of a validator this set does not hold (the ledger refuses such an update).
+        public func amended(by changes: [ValidatorChange], at height: UInt64) -> (entry: Entry, missing: ValidatorChange?) {
+            var members = Dictionary(validators.map { ($0.key.keyID, $0) }, uniquingKeysWith: { a, _ in a })
+            var missing: ValidatorChange?
+            for change in changes {
+                if change.power == 0 {
+                    if members.removeValue(forKey: change.key.keyID) == nil, missing == nil { missing = change }
+                } else {
+                    members[change.key.keyID] = change
+                }
+            }
+            let entry = Entry(effectiveHeight: height + 2, version: version + 1, validators: members.values.sorted { $0.key.keyID < $1.key.keyID })
+            return (entry, missing)
+        }
+
         public func set() throws(LedgerError) -> ValidatorSet {
             do {
                 return try ValidatorSet(validators.map { Validator(key: $0.key, power: $0.power) })
@@ -137,20 +154,8 @@ extension Execution {
             case .notValidator, .short: throw LedgerError(.unauthorized, "approvals of version \(latest.version): \(error)")
             }
         }
-        var members = Dictionary(uniqueKeysWithValues: latest.validators.map { ($0.key.keyID, $0) })
-        for change in p.changes {
-            if change.power == 0 {
-                guard members.removeValue(forKey: change.key.keyID) != nil else {
-                    throw LedgerError(.notFound, "validator \(change.key.keyID.hex.prefix(16))… is not in the set")
-                }
-            } else {
-                members[change.key.keyID] = change
-            }
-        }
-        let entry = ValidatorSchedule.Entry(
-            effectiveHeight: context.height + 2, version: latest.version + 1,
-            validators: members.values.sorted { $0.key.keyID < $1.key.keyID }
-        )
+        let (entry, missing) = latest.amended(by: p.changes, at: context.height)
+        if let missing { throw LedgerError(.notFound, "validator \(missing.key.keyID.hex.prefix(16))… is not in the set") }
         _ = try entry.set()  // not empty, within the limits on count and power
         schedule.schedule(entry)
         state.put(schedule, at: StateKey.validatorScheduleKey)
