@@ -26,17 +26,87 @@ extension PairingField {
     public var doubled: Self { self + self }
 
     /// self^exponent, the exponent given as 64-bit limbs, least significant first. The exponent is public: the
-    /// sequence of operations follows its bits, never the value of self.
+    /// sequence of operations follows its bits (a sliding window, `ExponentPlan`), never the value of self.
     @inlinable
-    public func pow(_ exponent: [UInt64]) -> Self {
-        var result = Self.one
-        for limb in exponent.reversed() {
-            for bit in stride(from: 63, through: 0, by: -1) {
-                result = result.squared
-                if (limb >> UInt64(bit)) & 1 == 1 { result = result * self }
-            }
+    public func pow(_ exponent: [UInt64]) -> Self { pow(ExponentPlan(exponent)) }
+
+    /// self^exponent by a plan made once for a fixed exponent.
+    @inlinable
+    public func pow(_ plan: ExponentPlan) -> Self { plan.power(of: self, square: { $0.squared }) }
+}
+
+/// Left-to-right sliding-window exponentiation by a public exponent: from the most significant bit, runs of zero bits
+/// cost squarings only, and each odd window of at most `width` bits costs its squarings and one product by a power
+/// from a table of the odd powers x, x³, …, x^(2^width − 1) (one squaring and 2^(width−1) − 1 products to build).
+/// The width is the one with the fewest products, table included: 5 for a 381-bit exponent such as p − 2 (83
+/// products instead of the 228 of plain square-and-multiply), 1 (no table) for a sparse one such as |x|. The
+/// sequence of operations depends on the exponent alone.
+public struct ExponentPlan: Sendable {
+    /// In order: the squarings, then the product by table entry `entry` (the odd power 2·entry + 1; −1: none, only
+    /// the trailing squarings).
+    @usableFromInline let steps: [(squarings: Int, entry: Int)]
+    @usableFromInline let width: Int
+    /// Products the plan costs, the table's included (for choosing the width, and for tests).
+    public let multiplications: Int
+
+    public init(_ exponent: [UInt64]) {
+        var best: (steps: [(Int, Int)], width: Int, cost: Int) = ([], 1, Int.max)
+        for width in 1...5 {
+            let steps = ExponentPlan.windows(exponent, width: width)
+            let windows = steps.filter { $0.1 >= 0 }.count
+            let cost = max(0, windows - 1) + (width > 1 ? (1 << (width - 1)) : 0)
+            if cost < best.cost { best = (steps, width, cost) }
         }
-        return result
+        (steps, width, multiplications) = best
+    }
+
+    /// The windows of `exponent` at this width, most significant first.
+    static func windows(_ exponent: [UInt64], width: Int) -> [(Int, Int)] {
+        func bit(_ i: Int) -> Bool { (exponent[i / 64] >> UInt64(i % 64)) & 1 == 1 }
+        var top = exponent.count * 64 - 1
+        while top >= 0 && !bit(top) { top -= 1 }
+        var steps: [(Int, Int)] = []
+        var squarings = 0
+        var i = top
+        while i >= 0 {
+            if !bit(i) {
+                squarings += 1
+                i -= 1
+                continue
+            }
+            var j = max(i - width + 1, 0)
+            while !bit(j) { j += 1 }
+            var value = 0
+            for k in stride(from: i, through: j, by: -1) { value = value << 1 | (bit(k) ? 1 : 0) }
+            steps.append((squarings + i - j + 1, value >> 1))
+            squarings = 0
+            i = j - 1
+        }
+        if squarings > 0 { steps.append((squarings, -1)) }
+        return steps
+    }
+
+    /// x^exponent with the given squaring (a field's, or the cyclotomic one in GT); 1 for a zero exponent.
+    @inlinable
+    public func power<F: PairingField>(of x: F, square: (F) -> F) -> F {
+        var table = [x]
+        if width > 1 {
+            let xx = square(x)
+            table.reserveCapacity(1 << (width - 1))
+            for _ in 1..<(1 << (width - 1)) { table.append(table[table.count - 1] * xx) }
+        }
+        var result: F? = nil
+        for (squarings, entry) in steps {
+            guard var value = result else {
+                // The first window: the squarings before it would square 1.
+                if entry >= 0 { result = table[entry] }
+                continue
+            }
+            for _ in 0..<squarings { value = square(value) }
+            if entry >= 0 { value = value * table[entry] }
+            result = value
+        }
+        return result ?? .one
     }
 }
 

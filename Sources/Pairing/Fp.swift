@@ -176,21 +176,26 @@ public struct Fp: PairingField, MontgomeryLimbs {
     static let legendreExponent: [UInt64] = [0xdcff_7fff_ffff_d555, 0x0f55_ffff_58a9_ffff, 0xb398_6950_7b58_7b12,
                                              0xb23b_a5c2_79c2_895f, 0x258d_d3db_21a5_d66b, 0x0d00_88f5_1cbf_f34d]
 
+    /// Sliding-window plans for the three exponents above, made once.
+    static let inversePlan = ExponentPlan(inverseExponent)
+    static let sqrtPlan = ExponentPlan(sqrtExponent)
+    static let legendrePlan = ExponentPlan(legendreExponent)
+
     /// 1/self, or nil for zero (a^(p−2), the same operations for every nonzero input).
     public var inverse: Fp? {
         guard !isZero else { return nil }
-        return pow(Fp.inverseExponent)
+        return pow(Fp.inversePlan)
     }
 
     /// A square root, or nil if self is not a square. Of the two roots this is a^((p+1)/4); `negated` gives the other.
     public var squareRoot: Fp? {
-        let root = pow(Fp.sqrtExponent)
+        let root = pow(Fp.sqrtPlan)
         return root.squared == self ? root : nil
     }
 
     /// Whether self is a nonzero square (Euler's criterion) or zero.
     public var isSquare: Bool {
-        let symbol = pow(Fp.legendreExponent)
+        let symbol = pow(Fp.legendrePlan)
         return symbol == .one || symbol.isZero
     }
 
@@ -202,6 +207,28 @@ public struct Fp: PairingField, MontgomeryLimbs {
         let half = Fp(limbs: Fp.legendreExponent[0], Fp.legendreExponent[1], Fp.legendreExponent[2],
                       Fp.legendreExponent[3], Fp.legendreExponent[4], Fp.legendreExponent[5])
         return Fp.subtractWithBorrow(half, plain).1 == 1
+    }
+}
+
+extension Fp {
+    /// The inverses of `values` with one inversion and 3(n − 1) products (Montgomery's trick), or nil if any is zero.
+    public static func batchInverse(_ values: [Fp]) -> [Fp]? {
+        guard let last = values.indices.last else { return [] }
+        var prefixes: [Fp] = []
+        prefixes.reserveCapacity(values.count)
+        var running = Fp.one
+        for value in values {
+            running = running * value
+            prefixes.append(running)
+        }
+        guard var inverse = running.inverse else { return nil }
+        var result = [Fp](repeating: .zero, count: values.count)
+        for index in stride(from: last, to: 0, by: -1) {
+            result[index] = inverse * prefixes[index - 1]
+            inverse = inverse * values[index]
+        }
+        result[0] = inverse
+        return result
     }
 }
 

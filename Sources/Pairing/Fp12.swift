@@ -164,19 +164,10 @@ extension Fp12 {
         (Fp.wideProduct(x.c0 + x.c1, x.c0 - x.c1), Fp.wideProduct(x.c0, x.c1).doubled)
     }
 
-    /// self^exponent for self in the cyclotomic subgroup (public exponent, least significant limb first).
-    public func cyclotomicPow(_ exponent: [UInt64]) -> Fp12 {
-        var result = Fp12.one
-        var started = false
-        for limb in exponent.reversed() {
-            for bit in stride(from: 63, through: 0, by: -1) {
-                if started { result = result.cyclotomicSquared }
-                if (limb >> UInt64(bit)) & 1 == 1 {
-                    result = started ? result * self : self
-                    started = true
-                }
-            }
-        }
-        return result
-    }
+    /// self^exponent for self in the cyclotomic subgroup (public exponent, least significant limb first), by a
+    /// sliding window over cyclotomic squarings.
+    public func cyclotomicPow(_ exponent: [UInt64]) -> Fp12 { cyclotomicPow(ExponentPlan(exponent)) }
+
+    /// self^exponent for self in the cyclotomic subgroup, by a plan made once for a fixed exponent.
+    public func cyclotomicPow(_ plan: ExponentPlan) -> Fp12 { plan.power(of: self) { $0.cyclotomicSquared } }
 }

@@ -80,19 +80,21 @@ public struct Fp2: PairingField {
     static let sqrtExponentA: [UInt64] = [0xee7f_bfff_ffff_eaaa, 0x07aa_ffff_ac54_ffff, 0xd9cc_34a8_3dac_3d89,
                                           0xd91d_d2e1_3ce1_44af, 0x92c6_e9ed_90d2_eb35, 0x0680_447a_8e5f_f9a6]
 
+    static let sqrtPlanA = ExponentPlan(sqrtExponentA)
+
     /// A square root, or nil if self is not a square in F_p². For p ≡ 3 (mod 4), Algorithm 9 of Adj and
     /// Rodríguez-Henríquez, "Square root computation over even extension fields" (2012): a₁ = a^((p−3)/4),
     /// α = a₁²·a, x₀ = a₁·a; if α = −1 the root is u·x₀, else (1 + α)^((p−1)/2)·x₀; the result is checked.
     public var squareRoot: Fp2? {
         if isZero { return .zero }
-        let a1 = pow(Fp2.sqrtExponentA)
+        let a1 = pow(Fp2.sqrtPlanA)
         let alpha = a1.squared * self
         let x0 = a1 * self
         let candidate: Fp2
         if alpha == -Fp2.one {
             candidate = Fp2(-x0.c1, x0.c0)
         } else {
-            candidate = (Fp2.one + alpha).pow(Fp.legendreExponent) * x0
+            candidate = (Fp2.one + alpha).pow(Fp.legendrePlan) * x0
         }
         return candidate.squared == self ? candidate : nil
     }

@@ -154,11 +154,12 @@ public struct Fr: PairingField, MontgomeryLimbs {
 
     /// r − 2.
     static let inverseExponent: [UInt64] = [0xffff_fffe_ffff_ffff, 0x53bd_a402_fffe_5bfe, 0x3339_d808_09a1_d805, 0x73ed_a753_299d_7d48]
+    static let inversePlan = ExponentPlan(inverseExponent)
 
     /// 1/self, or nil for zero (self^(r−2)).
     public var inverse: Fr? {
         guard !isZero else { return nil }
-        return pow(Fr.inverseExponent)
+        return pow(Fr.inversePlan)
     }
 }
 

@@ -44,16 +44,25 @@ public enum Pairing {
     /// F_p² and F_p⁴ that the final exponentiation sends to 1. Pairs with an identity contribute 1.
     @inline(never)  // each call is long; inlining it into callers only bloated them (measured slower)
     public static func multiMillerLoop(_ pairs: [(G1Point, G2Point)]) -> Fp12 {
+        let live = pairs.filter { !$0.0.isIdentity && !$0.1.isIdentity }
+        // Affine coordinates with one inversion for all the Z's (Montgomery's trick): G1's Z, and G2's through its
+        // norm, 1/z = z̄/N(z) (nonzero for z ≠ 0: −1 is not a square in F_p).
+        var denominators: [Fp] = []
+        denominators.reserveCapacity(2 * live.count)
+        for (p, q) in live { denominators += [p.z, q.z.norm] }
+        guard !live.isEmpty, let inverses = Fp.batchInverse(denominators) else { return .one }
         var prepared: [MillerPair] = []
-        for (p, q) in pairs {
-            guard let (px, py) = p.affine, let (qx, qy) = q.affine else { continue }
-            prepared.append(MillerPair(negatedX: -px, y: py, qx: qx, qy: qy, t: G2Point(affineX: qx, y: qy)))
+        prepared.reserveCapacity(live.count)
+        for (index, (p, q)) in live.enumerated() {
+            let pz = inverses[2 * index], normInverse = inverses[2 * index + 1]
+            let qz = Fp2(q.z.c0 * normInverse, -(q.z.c1 * normInverse))
+            let (qx, qy) = (q.x * qz, q.y * qz)
+            prepared.append(MillerPair(negatedX: -(p.x * pz), y: p.y * pz, qx: qx, qy: qy, t: G2Point(affineX: qx, y: qy)))
         }
-        guard !prepared.isEmpty else { return .one }
         var f = Fp12.one
         let top = 63 - loopCount.leadingZeroBitCount
         for bit in stride(from: top - 1, through: 0, by: -1) {
-            f = f.squared
+            if bit != top - 1 { f = f.squared }  // the first square would square 1
             for index in prepared.indices { f = f.multiplied(byLine: prepared[index].doublingStep()) }
             if (loopCount >> UInt64(bit)) & 1 == 1 {
                 for index in prepared.indices { f = f.multiplied(byLine: prepared[index].additionStep()) }
@@ -165,15 +174,19 @@ public enum Pairing {
         guard let inverse = f.inverse else { return .zero }
         var m = f.conjugate * inverse  // f^(p⁶ − 1)
         m = m.frobenius.frobenius * m  // ^(p² + 1)
-        let k = m.cyclotomicPow([Pairing.hardFactorThird])  // ^((|x| + 1)/3)
-        let a = k.cyclotomicPow([loopCount]) * k  // ^((x − 1)²/3) = ^((|x| + 1)/3 · (|x| + 1))
-        let b = a.cyclotomicPow([loopCount]).conjugate * a.frobenius  // ^(x + p), x < 0
-        let c = b.cyclotomicPow([loopCount]).cyclotomicPow([loopCount]) * b.frobenius.frobenius * b.conjugate  // ^(x² + p² − 1)
+        let k = m.cyclotomicPow(hardFactorThirdPlan)  // ^((|x| + 1)/3)
+        let a = k.cyclotomicPow(loopCountPlan) * k  // ^((x − 1)²/3) = ^((|x| + 1)/3 · (|x| + 1))
+        let b = a.cyclotomicPow(loopCountPlan).conjugate * a.frobenius  // ^(x + p), x < 0
+        let c = b.cyclotomicPow(loopCountPlan).cyclotomicPow(loopCountPlan) * b.frobenius.frobenius * b.conjugate  // ^(x² + p² − 1)
         return c * m
     }
 
     /// (|x| + 1)/3 = −(x − 1)/3 (an integer: 3 divides x − 1), so that (x − 1)²/3 = ((|x| + 1)/3)·(|x| + 1).
     static let hardFactorThird: UInt64 = 0x4600_5555_5555_aaab
+    /// Sliding-window plans for the two exponents of the hard part (a 3-bit window for (|x| + 1)/3, whose bits
+    /// alternate; none for the sparse |x|).
+    static let hardFactorThirdPlan = ExponentPlan([hardFactorThird])
+    static let loopCountPlan = ExponentPlan([loopCount])
 
     /// The plain exponentiation by (p⁶ + 1)/r after the easy part p⁶ − 1: the definition, kept to check the fast one.
     public static func finalExponentiationByDefinition(_ f: Fp12) -> Fp12 {
