@@ -12,13 +12,16 @@ FAULTS ?= 1
 # make chaos: CHAOS_SEED (default: from the clock, printed) and CHAOS_SECONDS of randomized faults.
 CHAOS_SECONDS ?= 300
 # make bench-cluster: VALIDATORS counts, offered RATES (tx/s), BENCH_SECONDS per rate.
-VALIDATORS ?= 4,7
+VALIDATORS ?= 4,7,10,13
 RATES ?= 250,500,1000,1500,2000,2500,3000,4000,5000,6000,7000
 BENCH_SECONDS ?= 6
 # make bench-cluster ends with a shadow of SHADOW_MIB MiB uploaded to one validator and replicated to the others.
 SHADOW_MIB ?= 256
+# make soak: SOAK_SECONDS of open-loop grants at SOAK_RATE tx/s on four validators, memory sampled every 10 s.
+SOAK_SECONDS ?= 600
+SOAK_RATE ?= 2000
 
-.PHONY: all deps build release test test-ui test-sanitize run bench bench-cluster sim chaos clean help
+.PHONY: all deps build release test test-ui test-sanitize run bench bench-cluster soak sim chaos clean help
 
 all: build
 
@@ -30,7 +33,8 @@ help:
 	@echo "make bench  - release benchmarks (medians; Swift vs C reference and vs native pairing libraries side by side)"
 	@echo "make sim    - consensus simulator: SEEDS=N runs for 4, 7 and 10 validators (SEED=S N=n replays one)"
 	@echo "make chaos  - kills, pauses and restarts in a real 4-validator consortium under load (CHAOS_SEED, CHAOS_SECONDS)"
-	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 and 7 validators, vs the machine's ceiling and etcd"
+	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 to 13 validators, vs the machine's limits and etcd"
+	@echo "make soak   - 10 minutes of load at SOAK_RATE on four validators: memory per node over time and its slope"
 	@echo "make clean  - remove build products"
 
 deps:
@@ -88,6 +92,12 @@ bench-cluster: deps
 	@mkdir -p $(BENCH_OUT)
 	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --etcd --json $(BENCH_OUT)/cluster.json
 	.build/release/ClusterBench --validators 4 --shadow-mib $(SHADOW_MIB)
+
+soak: deps
+	$(SWIFT) build -c release --product twinledger
+	$(SWIFT) build -c release --product ClusterBench
+	@mkdir -p $(BENCH_OUT)
+	.build/release/ClusterBench --validators 4 --soak $(SOAK_SECONDS) --soak-rate $(SOAK_RATE) --json $(BENCH_OUT)/soak.json
 
 chaos: deps
 	$(SWIFT) build --build-tests

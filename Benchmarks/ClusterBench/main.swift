@@ -32,6 +32,9 @@ struct Options {
     var blockMax = 2_000
     /// With a size, only the shadow benchmark runs: upload that many MiB to one validator, time its replication.
     var shadowMiB = 0
+    /// With a duration, only the soak runs: the first validator count at `soakRate` for that many seconds.
+    var soakSeconds = 0
+    var soakRate = 2_000
     /// Also run the crash-fault-tolerant reference (Etcd.swift) at the same rates, beside the first validator count.
     var runEtcd = false
     var etcd = "/usr/bin/etcd"
@@ -50,6 +53,8 @@ struct Options {
             case "--json": json = iterator.next()
             case "--block-max": blockMax = iterator.next().flatMap { Int($0) } ?? blockMax
             case "--shadow-mib": shadowMiB = iterator.next().flatMap { Int($0) } ?? shadowMiB
+            case "--soak": soakSeconds = iterator.next().flatMap { Int($0) } ?? soakSeconds
+            case "--soak-rate": soakRate = iterator.next().flatMap { Int($0) } ?? soakRate
             case "--etcd": runEtcd = true
             case "--etcd-binary": etcd = iterator.next() ?? etcd
             case "--etcdctl-binary": etcdctl = iterator.next() ?? etcdctl
@@ -124,6 +129,26 @@ func ledgerFloor(_ options: Options, validators: Int, directory: String) throws 
         let fields = text.split(whereSeparator: \.isWhitespace)
         guard fields.count >= 4, let count = Double(fields[1]), let seconds = Double(fields[3]), seconds > 0 else {
             throw ProcessTestError("ledger-loop \(i) failed: \(text)")
+        }
+        rates.append(count / seconds)
+    }
+    return rates.reduce(0, +) / Double(rates.count)
+}
+
+/// Transactions per second per validator that LevelDB's synced batch writes alone allow, with `validators` processes
+/// at once (`twinledger debug sync-loop`: batches of what `blockMax` committed grants write, one synced write each).
+func syncLimit(_ options: Options, validators: Int, directory: String) throws -> Double {
+    let processes = try (0..<validators).map { i in
+        try spawn(options.binary, ["debug", "sync-loop", "--path", "\(directory)/sync-loop-\(i)", "--millis", "3000",
+                                   "--transactions", "\(options.blockMax)"], log: "\(directory)/sync-loop-\(i).log")
+    }
+    var rates: [Double] = []
+    for (i, process) in processes.enumerated() {
+        process.waitUntilExit()
+        let text = (try? String(contentsOfFile: "\(directory)/sync-loop-\(i).log", encoding: .utf8)) ?? ""
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count >= 6, let count = Double(fields[3]), let seconds = Double(fields[5]), seconds > 0 else {
+            throw ProcessTestError("sync-loop \(i) failed: \(text)")
         }
         rates.append(count / seconds)
     }
@@ -353,6 +378,8 @@ final class CommitWatcher: @unchecked Sendable {
 
     func stop() { lock.withLock { running = false } }
     func time(_ id: String) -> Double? { lock.withLock { committed[id] } }
+    /// The commit time of `id`, forgotten once read (the soak's memory stays flat).
+    func take(_ id: String) -> Double? { lock.withLock { committed.removeValue(forKey: id) } }
 }
 
 // MARK: Load
@@ -388,67 +415,84 @@ struct RateResult: Encodable {
     let p2pBytesPerTransactionPerNode: Double
 }
 
+/// A step run at a fraction of the sustained rate found by the rising steps (the latency figures of Docs/performance.md).
+struct FractionResult: Encodable {
+    let fraction: Double
+    let result: RateResult
+}
+
 struct ClusterResult: Encodable {
     let validators: Int
     let ceilingPerValidator: Double
     /// Verify + execute + commit alone, per validator, measured beside the ceiling.
     let ledgerFloorPerValidator: Double
+    /// LevelDB's synced batch writes alone, in transactions per second per validator, measured beside the ceiling.
+    let syncLimitPerValidator: Double
     let rates: [RateResult]
-    var sustained: Double { rates.map(\.committedPerSecond).max() ?? 0 }
+    /// Steps at 25%, 50% and 90% of `sustained`, after the rising steps.
+    let fractions: [FractionResult]
+    let sustained: Double
+    let machine: String
+    let commit: String
+    let date: String
 }
 
-func runCluster(_ options: Options, validators: Int) async throws -> ClusterResult {
-    let directory = NSTemporaryDirectory() + "twinbench-cluster-\(getpid())-\(validators)"
-    try? FileManager.default.removeItem(atPath: directory)
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    let limit = try ceiling(options, validators: validators, directory: directory)
-    print(String(format: "%d validators: ceiling %.0f verifications/s per validator (%d verifying processes at once)",
-                 validators, limit, validators))
-    let floor = try ledgerFloor(options, validators: validators, directory: directory)
-    print(String(format: "%d validators: verify + execute + commit alone %.0f tx/s per validator = %.0f%% of the ceiling "
-                 + "(%d ledger processes at once, no API, gossip or consensus)", validators, floor, 100 * floor / limit, validators))
-    let cluster = try Cluster(options, validators: validators, directory: directory)
-    defer { cluster.stop() }
-    try cluster.waitReady()
-    let submitters = try await withThrowingTaskGroup(of: (Int, Submitter).self) { group in
-        for (index, member) in cluster.members.enumerated() {
-            group.addTask { (index, try await Submitter.connect(port: member.apiPort)) }
+/// A running consortium under load: its submitters, enrolled patients and practitioner, and one open-loop step at a
+/// time (`step`). Shared by the rising steps, the steps at fractions of saturation and the soak.
+final class Load: @unchecked Sendable {  // its patients' nonces are advanced by one signing thread at a time
+    let cluster: Cluster
+    let submitters: [Submitter]
+    var patients: [Patient]
+    let practitioner: SecretKey
+    let validators: Int
+
+    init(_ options: Options, cluster: Cluster) async throws {
+        self.cluster = cluster
+        validators = cluster.members.count
+        submitters = try await withThrowingTaskGroup(of: (Int, Submitter).self) { group in
+            for (index, member) in cluster.members.enumerated() {
+                group.addTask { (index, try await Submitter.connect(port: member.apiPort)) }
+            }
+            var result: [Submitter?] = Array(repeating: nil, count: cluster.members.count)
+            for try await (index, submitter) in group { result[index] = submitter }
+            return result.compactMap { $0 }
         }
-        var result: [Submitter?] = Array(repeating: nil, count: cluster.members.count)
-        for try await (index, submitter) in group { result[index] = submitter }
-        return result.compactMap { $0 }
+        // Enroll the patients and a practitioner (organization ORG_0, through v0, in nonce order on one connection).
+        let organization = try KeyFile.load(from: cluster.members[0].home + "/keys/organization-ORG_0.key")
+        patients = try (0..<options.patients).map { _ in Patient(key: try SecretKey()) }
+        practitioner = try SecretKey()
+        var enrollments: [[UInt8]] = []
+        for (nonce, (key, role)) in (patients.map { ($0.key, Role.patient) } + [(practitioner, .practitioner)]).enumerated() {
+            let body = TransactionBody(chainID: cluster.chainID, signer: organization.publicKey, nonce: UInt64(nonce + 1),
+                                       payload: .enroll(Enroll(key: key.publicKey, role: role, organization: "ORG_0")))
+            enrollments.append(try SignedTransaction(signing: body, with: organization).bytes)
+        }
+        submitters[0].send(enrollments)
+        let lastEnrollment = Hashing.sha3(enrollments[enrollments.count - 1]).hex
+        for _ in 0..<600 {
+            if let data = try? cluster.get(0, "/v1/transactions/\(lastEnrollment)"),
+                let status = try? JSONDecoder().decode(TransactionStatusResponse.self, from: data), status.status == "committed"
+            { break }
+            usleep(50_000)
+        }
     }
 
-    // Enroll the patients and a practitioner (organization ORG_0, through v0, in nonce order on one connection).
-    let organization = try KeyFile.load(from: cluster.members[0].home + "/keys/organization-ORG_0.key")
-    var patients = try (0..<options.patients).map { _ in Patient(key: try SecretKey()) }
-    let practitioner = try SecretKey()
-    var enrollments: [[UInt8]] = []
-    for (nonce, (key, role)) in (patients.map { ($0.key, Role.patient) } + [(practitioner, .practitioner)]).enumerated() {
-        let body = TransactionBody(chainID: cluster.chainID, signer: organization.publicKey, nonce: UInt64(nonce + 1),
-                                   payload: .enroll(Enroll(key: key.publicKey, role: role, organization: "ORG_0")))
-        enrollments.append(try SignedTransaction(signing: body, with: organization).bytes)
-    }
-    submitters[0].send(enrollments)
-    let lastEnrollment = Hashing.sha3(enrollments[enrollments.count - 1]).hex
-    for _ in 0..<600 {
-        if let data = try? cluster.get(0, "/v1/transactions/\(lastEnrollment)"),
-            let status = try? JSONDecoder().decode(TransactionStatusResponse.self, from: data), status.status == "committed"
-        { break }
-        usleep(50_000)
-    }
-
-    var results: [RateResult] = []
-    for rate in options.rates {
-        // Pre-sign this step's grants; patient i always goes to validator i mod n.
-        let total = rate * options.seconds
+    /// The next `count` grants, pre-signed: patient i always goes to validator i mod n.
+    func sign(_ count: Int) throws -> [(bytes: [UInt8], id: String, validator: Int)] {
         var schedule: [(bytes: [UInt8], id: String, validator: Int)] = []
-        schedule.reserveCapacity(total)
-        for i in 0..<total {
+        schedule.reserveCapacity(count)
+        for i in 0..<count {
             let p = i % patients.count
             let bytes = try grant(&patients[p], to: practitioner.publicKey.keyID, chainID: cluster.chainID)
             schedule.append((bytes, Hashing.sha3(bytes).hex, p % validators))
         }
+        return schedule
+    }
+
+    /// One step: `seconds` of open-loop load at `rate`, drained; what committed, how fast, at what latency and cost.
+    func step(rate: Int, seconds: Int) throws -> RateResult {
+        let total = rate * seconds
+        let schedule = try sign(total)
         let before = submitters.map { $0.counter.counts.withLock { $0 } }
         let cpuBefore = cluster.cpu
         let bytesBefore = cluster.metric("twinledger_p2p_bytes_sent_total")
@@ -482,27 +526,252 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
             lastCommit = max(lastCommit, committed)
         }
         latencies.sort()
-        let committedRate = Double(latencies.count) / max(lastCommit - start, Double(options.seconds))
+        let committedRate = Double(latencies.count) / max(lastCommit - start, Double(seconds))
         let result = RateResult(
             validators: validators, offered: rate, sent: total, accepted: accepted, refused: refused, committed: latencies.count,
             committedPerSecond: committedRate, p50Millis: percentile(latencies, 0.5), p99Millis: percentile(latencies, 0.99),
             p999Millis: percentile(latencies, 0.999), cpuMillisPerTransaction: cpu * 1_000 / Double(max(1, latencies.count)),
             p2pBytesPerTransactionPerNode: bytes / Double(max(1, latencies.count)) / Double(validators)
         )
-        results.append(result)
         print(String(format: "  offered %5d tx/s: committed %7.0f tx/s (%d/%d, refused %d)  p50 %6.0f ms  p99 %6.0f ms  p999 %6.0f ms  "
                      + "CPU %.2f ms/tx  p2p %.0f B/tx/node", rate, committedRate, latencies.count, total, refused,
                      result.p50Millis, result.p99Millis, result.p999Millis, result.cpuMillisPerTransaction,
                      result.p2pBytesPerTransactionPerNode))
         fflush(nil)
-        // Saturated: most of the offered load did not commit, or latency ran away. Higher rates only queue more.
-        if Double(latencies.count) < 0.9 * Double(total) || result.p99Millis > 5_000 { break }
+        return result
+    }
+
+    func close() async {
+        for submitter in submitters { try? await submitter.channel.close() }
+    }
+}
+
+/// Whether a step saturated the consortium: most of the offered load did not commit, or latency ran away.
+func saturated(_ result: RateResult) -> Bool {
+    Double(result.committed) < 0.9 * Double(result.sent) || result.p99Millis > 5_000
+}
+
+func runCluster(_ options: Options, validators: Int) async throws -> ClusterResult {
+    let directory = NSTemporaryDirectory() + "twinbench-cluster-\(getpid())-\(validators)"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let limit = try ceiling(options, validators: validators, directory: directory)
+    print(String(format: "%d validators: ceiling %.0f verifications/s per validator (%d verifying processes at once)",
+                 validators, limit, validators))
+    let storage = try syncLimit(options, validators: validators, directory: directory)
+    print(String(format: "%d validators: LevelDB synced batches alone %.0f tx/s per validator (%d processes at once, "
+                 + "blocks of %d grants, six puts each)", validators, storage, validators, options.blockMax))
+    let floor = try ledgerFloor(options, validators: validators, directory: directory)
+    print(String(format: "%d validators: verify + execute + commit alone %.0f tx/s per validator = %.0f%% of the ceiling "
+                 + "(%d ledger processes at once, no API, gossip or consensus)", validators, floor, 100 * floor / limit, validators))
+    let cluster = try Cluster(options, validators: validators, directory: directory)
+    defer { cluster.stop() }
+    try cluster.waitReady()
+    let load = try await Load(options, cluster: cluster)
+
+    var results: [RateResult] = []
+    for rate in options.rates {
+        let result = try load.step(rate: rate, seconds: options.seconds)
+        results.append(result)
+        // Saturated: higher rates only queue more.
+        if saturated(result) { break }
         // Let the mempools empty before the next step.
         sleep(2)
     }
-    for submitter in submitters { try? await submitter.channel.close() }
+    let sustained = results.map(\.committedPerSecond).max() ?? 0
+    // Latency at fractions of saturation, measured after it is known.
+    var fractions: [FractionResult] = []
+    if results.last.map(saturated) ?? false {
+        for fraction in [0.25, 0.5, 0.9] {
+            sleep(2)
+            print(String(format: "  at %.0f%% of the sustained %.0f tx/s:", fraction * 100, sustained))
+            fractions.append(FractionResult(fraction: fraction, result: try load.step(rate: Int(sustained * fraction), seconds: options.seconds)))
+        }
+    } else {
+        print("  not saturated within the rates given: no steps at fractions of saturation (raise RATES)")
+    }
+    await load.close()
     try? FileManager.default.removeItem(atPath: directory)
-    return ClusterResult(validators: validators, ceilingPerValidator: limit, ledgerFloorPerValidator: floor, rates: results)
+    return ClusterResult(validators: validators, ceilingPerValidator: limit, ledgerFloorPerValidator: floor, syncLimitPerValidator: storage,
+                         rates: results, fractions: fractions, sustained: sustained, machine: machineDescription(),
+                         commit: gitCommit(), date: ISO8601DateFormatter().string(from: Date()))
+}
+
+/// The machine, as the figures name it: CPU model, online CPUs and memory.
+func machineDescription() -> String {
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        .flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    let memory = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE))) / Double(1 << 30)
+    return String(format: "%@, %d vCPUs, %.0f GiB", model, ProcessInfo.processInfo.activeProcessorCount, memory)
+}
+
+/// The commit the figures were measured at (git rev-parse --short HEAD, "+dirty" with uncommitted changes).
+func gitCommit() -> String {
+    func run(_ arguments: [String]) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "" }
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let head = run(["rev-parse", "--short", "HEAD"])
+    return head.isEmpty ? "unknown" : head + (run(["status", "--porcelain", "--untracked-files=no"]).isEmpty ? "" : "+dirty")
+}
+
+// MARK: Soak
+
+struct SoakSample: Encodable {
+    /// Seconds since the load started, at the end of the window.
+    let seconds: Double
+    let committedPerSecond: Double
+    let p50Millis: Double
+    let p99Millis: Double
+    /// Resident memory of each node (anonymous + file-backed), and its anonymous part, MiB.
+    let residentMiB: [Double]
+    let anonymousMiB: [Double]
+    /// The state tree's nodes in use, MiB per node (`twinledger_state_tree_bytes`).
+    let stateTreeMiB: Double
+}
+
+struct SoakResult: Encodable {
+    let validators: Int
+    let rate: Int
+    let seconds: Int
+    let samples: [SoakSample]
+    /// Least-squares slopes over the samples after the first minute, MiB per minute per node (mean over nodes).
+    let residentSlope: Double
+    let anonymousSlope: Double
+    let stateTreeSlope: Double
+    let machine: String
+    let commit: String
+    let date: String
+}
+
+/// The least-squares slope of y over x.
+func slope(_ x: [Double], _ y: [Double]) -> Double {
+    guard x.count >= 2 else { return .nan }
+    let mx = x.reduce(0, +) / Double(x.count), my = y.reduce(0, +) / Double(y.count)
+    let num = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
+    let den = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }
+    return den > 0 ? num / den : .nan
+}
+
+/// Signs the next window's grants on its own thread while the current window is sent.
+final class AheadSigner: @unchecked Sendable {
+    let load: Load
+    let lock = NSLock()
+    var result: Result<[(bytes: [UInt8], id: String, validator: Int)], any Error>?
+    var thread: Thread?
+
+    init(_ load: Load) { self.load = load }
+
+    func start(_ count: Int) {
+        lock.withLock { result = nil }
+        let thread = Thread { [self] in
+            let signed = Result { try load.sign(count) }
+            lock.withLock { result = signed }
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    func wait() throws -> [(bytes: [UInt8], id: String, validator: Int)] {
+        while true {
+            if let result = lock.withLock({ result }) { return try result.get() }
+            usleep(1_000)
+        }
+    }
+}
+
+/// `seconds` of open-loop load at `rate` on a consortium of `validators`, in 10-second windows: each window's
+/// committed rate and latency, every node's resident memory and the state tree's size at its end, and the slopes of
+/// memory over time after a warm-up (the first minute). The state tree holds every entry in memory by design, so it grows with
+/// the grants; what grows beyond it is what a leak would be.
+func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
+    let directory = NSTemporaryDirectory() + "twinbench-soak-\(getpid())"
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    let cluster = try Cluster(options, validators: validators, directory: directory)
+    defer { cluster.stop() }
+    try cluster.waitReady()
+    let load = try await Load(options, cluster: cluster)
+    let rate = options.soakRate, window = 10, windows = max(1, options.soakSeconds / window)
+    print("soak: \(validators) validators, \(rate) tx/s offered for \(windows * window) s, sampled every \(window) s")
+    let watcher = CommitWatcher(cluster: cluster)
+    let watching = Thread { watcher.run() }
+    watching.start()
+    let signer = AheadSigner(load)
+    signer.start(rate * window)
+    var samples: [SoakSample] = []
+    var pending: [(ids: [String], sentAt: [Double], end: Double)] = []
+    func sample(_ ids: [String], _ sentAt: [Double], end: Double, seconds: Double) {
+        var latencies: [Double] = []
+        for (id, sent) in zip(ids, sentAt) {
+            if let committed = watcher.take(id) { latencies.append((committed - sent) * 1_000) }
+        }
+        latencies.sort()
+        let memory = cluster.members.compactMap { $0.process.map { residentSplit($0.processIdentifier) } }
+        let result = SoakSample(
+            seconds: seconds, committedPerSecond: Double(latencies.count) / Double(window), p50Millis: percentile(latencies, 0.5),
+            p99Millis: percentile(latencies, 0.99), residentMiB: memory.map { ($0.anonymous + $0.file) / 1_048_576 },
+            anonymousMiB: memory.map { $0.anonymous / 1_048_576 },
+            stateTreeMiB: cluster.metric("twinledger_state_tree_bytes") / Double(validators) / 1_048_576)
+        samples.append(result)
+        print(String(format: "  %4.0f s: committed %5.0f tx/s  p50 %5.0f ms  p99 %5.0f ms  RSS per node %@ MiB (anonymous %@)  state tree %.1f MiB",
+                     seconds, result.committedPerSecond, result.p50Millis, result.p99Millis,
+                     result.residentMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"),
+                     result.anonymousMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"), result.stateTreeMiB))
+        fflush(nil)
+    }
+    let start = now()
+    for w in 0..<windows {
+        let schedule = try signer.wait()
+        if w + 1 < windows { signer.start(rate * window) }
+        var sentAt = [Double](repeating: 0, count: schedule.count)
+        let windowStart = start + Double(w * window)
+        openLoop(total: schedule.count, rate: rate, start: windowStart) { due, sendTime in
+            var batches = [[[UInt8]]](repeating: [], count: validators)
+            for i in due {
+                batches[schedule[i].validator].append(schedule[i].bytes)
+                sentAt[i] = sendTime
+            }
+            for (index, batch) in batches.enumerated() where !batch.isEmpty { load.submitters[index].send(batch) }
+        }
+        while now() < windowStart + Double(window) { usleep(10_000) }
+        pending.append((schedule.map(\.id), sentAt, now()))
+        // A window's latencies are read one window later, when its transactions have had time to commit.
+        if pending.count > 1 {
+            let done = pending.removeFirst()
+            sample(done.ids, done.sentAt, end: done.end, seconds: done.end - start)
+        }
+    }
+    sleep(3)
+    for done in pending { sample(done.ids, done.sentAt, end: done.end, seconds: done.end - start) }
+    watcher.stop()
+    while !watching.isFinished { usleep(1_000) }
+    await load.close()
+    // After a warm-up of a minute (a quarter of a short soak): the caches fill first.
+    let warmUp = min(60, Double(windows * window) / 4)
+    let steady = samples.filter { $0.seconds > warmUp }
+    let minutes = steady.map { $0.seconds / 60 }
+    func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
+    let result = SoakResult(
+        validators: validators, rate: rate, seconds: windows * window, samples: samples,
+        residentSlope: slope(minutes, steady.map { mean($0.residentMiB) }),
+        anonymousSlope: slope(minutes, steady.map { mean($0.anonymousMiB) }),
+        stateTreeSlope: slope(minutes, steady.map(\.stateTreeMiB)),
+        machine: machineDescription(), commit: gitCommit(), date: ISO8601DateFormatter().string(from: Date()))
+    print(String(format: "soak: resident memory %+.2f MiB/min per node (anonymous %+.2f), of which the state tree %+.2f MiB/min; "
+                 + "beyond the tree %+.2f MiB/min (after the warm-up, %d samples)", result.residentSlope, result.anonymousSlope,
+                 result.stateTreeSlope, result.residentSlope - result.stateTreeSlope, steady.count))
+    try? FileManager.default.removeItem(atPath: directory)
+    return result
 }
 
 /// A process's resident memory now, split into anonymous (its heap and stacks) and file-backed pages (the binary,
@@ -605,16 +874,29 @@ if options.shadowMiB > 0 {
     try await runShadowReplication(options, validators: options.validators.first ?? 4)
     exit(0)
 }
+if options.soakSeconds > 0 {
+    let soak = try await runSoak(options, validators: options.validators.first ?? 4)
+    if let path = options.json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try encoder.encode(soak).write(to: URL(fileURLWithPath: path))
+    }
+    exit(0)
+}
 var clusters: [ClusterResult] = []
 for validators in options.validators {
     let result = try await runCluster(options, validators: validators)
     clusters.append(result)
     let sustained = result.sustained
-    print(String(format: "%d validators: sustained %.0f tx/s = %.0f%% of the ceiling (%.0f verifications/s per validator); "
-                 + "verify + execute + commit alone reach %.0f%%", validators, sustained, 100 * sustained / result.ceilingPerValidator,
-                 result.ceilingPerValidator, 100 * result.ledgerFloorPerValidator / result.ceilingPerValidator))
-    if let half = result.rates.last(where: { Double($0.offered) <= sustained / 2 }) {
-        print(String(format: "  at about half that load (%d tx/s offered): p50 %.0f ms, p99 %.0f ms", half.offered, half.p50Millis, half.p99Millis))
+    print(String(format: "%d validators: sustained %.0f tx/s = %.0f%% of the ceiling (%.0f verifications/s per validator) and "
+                 + "%.0f%% of LevelDB's synced batches alone (%.0f tx/s per validator); verify + execute + commit alone reach %.0f%% of the ceiling",
+                 validators, sustained, 100 * sustained / result.ceilingPerValidator, result.ceilingPerValidator,
+                 100 * sustained / result.syncLimitPerValidator, result.syncLimitPerValidator,
+                 100 * result.ledgerFloorPerValidator / result.ceilingPerValidator))
+    for fraction in result.fractions {
+        print(String(format: "  at %.0f%% of saturation (%d tx/s offered): p50 %.0f ms, p99 %.0f ms, p999 %.0f ms", fraction.fraction * 100,
+                     fraction.result.offered, fraction.result.p50Millis, fraction.result.p99Millis, fraction.result.p999Millis))
     }
 }
 var reference: EtcdResult?
@@ -626,9 +908,9 @@ if options.runEtcd, let first = clusters.first {
     let etcd = try await runEtcd(options, rates: first.rates.map(\.offered), valueBytes: size)
     reference = etcd
     // The ratio compares saturation points only if the consortium saturated within the rates given.
-    let saturated = first.rates.last.map { $0.committedPerSecond < 0.9 * Double($0.offered) || $0.p99Millis > 5_000 } ?? false
+    let reached = first.rates.last.map(saturated) ?? false
     print(String(format: "%d validators (BFT, signed): sustained %.0f tx/s", first.validators, first.sustained)
-          + (saturated ? "" : " (not saturated: raise RATES)")
+          + (reached ? "" : " (not saturated: raise RATES)")
           + String(format: "; etcd (3 members, Raft, unsigned): %.0f writes/s; ratio %.2f", etcd.sustained, first.sustained / max(1, etcd.sustained)))
     print(String(format: "  etcd CPU per write at the consortium's sustained rate: %.2f ms; TwinLedger CPU per transaction there: %.2f ms",
                  etcd.rates.first { $0.offered >= first.rates.last?.offered ?? 0 }?.cpuMillisPerWrite ?? .nan, first.rates.last?.cpuMillisPerTransaction ?? .nan))
@@ -640,6 +922,7 @@ if options.runEtcd, let first = clusters.first {
 if let path = options.json {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     try encoder.encode(clusters).write(to: URL(fileURLWithPath: path))
     if let reference {
         let etcdPath = path.hasSuffix(".json") ? String(path.dropLast(5)) + "-etcd.json" : path + "-etcd"

@@ -160,6 +160,7 @@ public actor LedgerNode {
         mempool.removeCommitted(ids, signers: execution.signers) { committedNonce($0) }
         metrics.height.set(Double(block.header.height))
         metrics.mempoolSize.set(Double(mempool.count))
+        metrics.treeBytes.set(Double(chain.tree.liveNodes.bytes))
         if let cache = chain.store as? CachedStore {
             let statistics = cache.statistics
             metrics.cacheHits.increment(by: Int64(clamping: statistics.hits &- reportedCache.hits))

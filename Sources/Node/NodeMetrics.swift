@@ -13,6 +13,7 @@ public final class NodeMetrics: Sendable {
     let cacheHits: Counter
     let cacheMisses: Counter
     let cacheBytes: Gauge
+    let treeBytes: Gauge
     // Consensus and network.
     let round: Gauge
     let roundsPerHeight: ValueHistogram
@@ -85,6 +86,10 @@ public final class NodeMetrics: Sendable {
             name: "twinledger_state_cache_misses_total", help: "State reads that went to LevelDB."
         )
         cacheBytes = registry.makeGauge(name: "twinledger_state_cache_bytes", help: "Estimated memory of the state cache.")
+        treeBytes = registry.makeGauge(
+            name: "twinledger_state_tree_bytes",
+            help: "Memory of the authenticated state tree's nodes in use (it holds every state entry in memory, Docs/state-tree.md)."
+        )
         blockTransactions = registry.makeValueHistogram(
             name: "twinledger_block_transactions", buckets: [1, 10, 100, 500, 1_000, 5_000, 10_000],
             help: "Transactions per block."

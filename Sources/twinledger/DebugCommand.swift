@@ -11,7 +11,7 @@ import TwinCrypto
 struct DebugCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "debug", abstract: "Tools for tests and diagnosis.", shouldDisplay: false,
-        subcommands: [StorageWriter.self, ChainWriter.self, VerifyLoop.self, LedgerLoop.self, DamageBlob.self, CheckBlobs.self]
+        subcommands: [StorageWriter.self, ChainWriter.self, VerifyLoop.self, LedgerLoop.self, SyncLoop.self, DamageBlob.self, CheckBlobs.self]
     )
 
     /// Writes numbered batches forever (or `--batches` of them) so a test can kill the process mid-write and check
@@ -196,6 +196,51 @@ struct LedgerLoop: ParsableCommand {
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("transactions \(signed.count) seconds \(seconds)")
+    }
+}
+
+/// LevelDB's synced batch write rate for a validator's commits, alone: for `--millis`, batches of what `--transactions`
+/// committed grants write (per grant three authenticated entries, the grant, the patient's history head and the
+/// signer's nonce, and three local indexes: six puts of 38-byte keys in hash order and 100-byte values), each batch
+/// one synced LevelDB write, as a block's commit is. Prints "batches B transactions T seconds S". The cluster
+/// benchmark runs one per validator at once, beside the verification ceiling (Docs/performance.md, "Consortium").
+struct SyncLoop: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "sync-loop")
+
+    @Option(help: "A directory for the store (created, and removed afterwards).") var path: String
+    @Option var millis = 3_000
+    @Option(help: "Transactions per batch (a block).") var transactions = 2_000
+
+    func run() throws {
+        let store = try LevelDBStore(path: path)
+        defer {
+            store.close()
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let value = [UInt8](repeating: 0x5A, count: 100)
+        var counter: UInt64 = 0, batches = 0
+        let clock = ContinuousClock()
+        let start = clock.now, end = start + .milliseconds(millis)
+        while clock.now < end {
+            var batch = WriteBatch()
+            for _ in 0..<(transactions * 6) {
+                // 32 bytes spread like hashes (splitmix64), without paying for SHA3 in a storage figure.
+                var key = Array("grant/".utf8)
+                for _ in 0..<4 {
+                    counter &+= 0x9E37_79B9_7F4A_7C15
+                    var z = counter
+                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                    withUnsafeBytes(of: (z ^ (z >> 31)).bigEndian) { key += $0 }
+                }
+                batch.put(key, value)
+            }
+            try store.write(batch, sync: true)
+            batches += 1
+        }
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("batches \(batches) transactions \(batches * transactions) seconds \(seconds)")
     }
 }
 

@@ -254,6 +254,10 @@ struct APITests {
                 let cacheBytes = text.split(separator: "\n").first { $0.hasPrefix("twinledger_state_cache_bytes ") }
                     .flatMap { Double($0.split(separator: " ")[1]) } ?? 0
                 #expect(cacheBytes > 1_000, "two blocks should have put state in the cache")
+                // The genesis state and five accepted transactions: at least a leaf (64 bytes) per entry written.
+                let treeBytes = text.split(separator: "\n").first { $0.hasPrefix("twinledger_state_tree_bytes ") }
+                    .flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+                #expect(treeBytes >= 64 * 5, "the state tree's nodes in use: \(treeBytes)")
             }
         }
     }
