@@ -21,7 +21,7 @@ SHADOW_MIB ?= 256
 SOAK_SECONDS ?= 600
 SOAK_RATE ?= 2000
 
-.PHONY: all deps build release test test-ui test-sanitize run bench bench-cluster soak sim chaos clean help
+.PHONY: all deps build release test test-ui test-sanitize run bench bench-cluster soak plots sim chaos clean help
 
 all: build
 
@@ -84,6 +84,12 @@ bench: deps
 		$$([ -x .build/bench/venv/bin/python ] && echo --pairing-peer .build/bench/venv/bin/python)
 	$(SWIFT) build -c release --product twinsim
 	.build/release/twinsim --bench
+	@$(MAKE) --no-print-directory plots
+
+# Docs/plots/*.png from whatever bench-results/*.json the bench targets have written (Docs/performance.md, "Plots").
+plots:
+	@scripts/bench-peers.sh
+	.build/bench/venv/bin/python Benchmarks/python/plots.py $(BENCH_OUT) Docs/plots
 
 bench-cluster: deps
 	@scripts/deps.sh bench
@@ -92,12 +98,14 @@ bench-cluster: deps
 	@mkdir -p $(BENCH_OUT)
 	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --etcd --json $(BENCH_OUT)/cluster.json
 	.build/release/ClusterBench --validators 4 --shadow-mib $(SHADOW_MIB)
+	@$(MAKE) --no-print-directory plots
 
 soak: deps
 	$(SWIFT) build -c release --product twinledger
 	$(SWIFT) build -c release --product ClusterBench
 	@mkdir -p $(BENCH_OUT)
 	.build/release/ClusterBench --validators 4 --soak $(SOAK_SECONDS) --soak-rate $(SOAK_RATE) --json $(BENCH_OUT)/soak.json
+	@$(MAKE) --no-print-directory plots
 
 chaos: deps
 	$(SWIFT) build --build-tests

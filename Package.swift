@@ -124,7 +124,7 @@ let package = Package(
             name: "TwinBench",
             dependencies: [
                 "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API", "Shadows", "Pairing", "ABE",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Benchmarks/TwinBench"
         ),

@@ -593,35 +593,8 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
     await load.close()
     try? FileManager.default.removeItem(atPath: directory)
     return ClusterResult(validators: validators, ceilingPerValidator: limit, ledgerFloorPerValidator: floor, syncLimitPerValidator: storage,
-                         rates: results, fractions: fractions, sustained: sustained, machine: machineDescription(),
-                         commit: gitCommit(), date: ISO8601DateFormatter().string(from: Date()))
-}
-
-/// The machine, as the figures name it: CPU model, online CPUs and memory.
-func machineDescription() -> String {
-    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
-        .flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-    let memory = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE))) / Double(1 << 30)
-    return String(format: "%@, %d vCPUs, %.0f GiB", model, ProcessInfo.processInfo.activeProcessorCount, memory)
-}
-
-/// The commit the figures were measured at (git rev-parse --short HEAD, "+dirty" with uncommitted changes).
-func gitCommit() -> String {
-    func run(_ arguments: [String]) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/git")
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "" }
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-    let head = run(["rev-parse", "--short", "HEAD"])
-    return head.isEmpty ? "unknown" : head + (run(["status", "--porcelain", "--untracked-files=no"]).isEmpty ? "" : "+dirty")
+                         rates: results, fractions: fractions, sustained: sustained, machine: BenchmarkRun.machine,
+                         commit: BenchmarkRun.commit, date: BenchmarkRun.date)
 }
 
 // MARK: Soak
@@ -766,7 +739,7 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
         residentSlope: slope(minutes, steady.map { mean($0.residentMiB) }),
         anonymousSlope: slope(minutes, steady.map { mean($0.anonymousMiB) }),
         stateTreeSlope: slope(minutes, steady.map(\.stateTreeMiB)),
-        machine: machineDescription(), commit: gitCommit(), date: ISO8601DateFormatter().string(from: Date()))
+        machine: BenchmarkRun.machine, commit: BenchmarkRun.commit, date: BenchmarkRun.date)
     print(String(format: "soak: resident memory %+.2f MiB/min per node (anonymous %+.2f), of which the state tree %+.2f MiB/min; "
                  + "beyond the tree %+.2f MiB/min (after the warm-up, %d samples)", result.residentSlope, result.anonymousSlope,
                  result.stateTreeSlope, result.residentSlope - result.stateTreeSlope, steady.count))

@@ -5,6 +5,7 @@
 import Foundation
 import KeyValue
 import Storage
+import TestSupport
 import TwinCrypto
 
 struct Options {
@@ -64,6 +65,15 @@ struct Row: Encodable {
     let runs: [Double]
 }
 var rows: [Row] = []
+
+/// The JSON `--json` writes: the rows, with the machine, commit and date they were measured on.
+struct RunResult: Encodable {
+    let machine: String
+    let commit: String
+    let date: String
+    let runs: Int
+    let rows: [Row]
+}
 
 /// Runs `body` (which performs `operations` operations) `runs` times and records the median rate.
 @discardableResult @MainActor
@@ -267,6 +277,7 @@ if options.suites.contains("abe") {
 if let path = options.jsonPath {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(rows).write(to: URL(fileURLWithPath: path))
+    try encoder.encode(RunResult(machine: BenchmarkRun.machine, commit: BenchmarkRun.commit, date: BenchmarkRun.date,
+                                 runs: runs, rows: rows)).write(to: URL(fileURLWithPath: path))
     print("results written to \(path)")
 }
