@@ -1,5 +1,7 @@
 // ClusterBench (`make bench-cluster`, release): a consortium of real node processes on loopback under an open-loop
-// load of signed consent grants at rising rates, with the machine's verification ceiling measured in the same run.
+// load of signed transactions at rising rates, with the machine's limits measured in the same run. The load is a mix
+// (`mixKind`: grants, revocations of earlier grants, shadow registrations, audit anchors) or, with `--grants-only`,
+// consent grants alone, the workload of the ledger floor below.
 //
 // For each validator count: the ceiling first (one `twinledger debug verify-loop` process per validator, all at once;
 // total BIP340 verifications per second divided by the validators, since every validator verifies every transaction
@@ -35,6 +37,8 @@ struct Options {
     /// With a duration, only the soak runs: the first validator count at `soakRate` for that many seconds.
     var soakSeconds = 0
     var soakRate = 2_000
+    /// Grants alone instead of the realistic mix (the ledger floor's workload, and the figures before 2026-12-04).
+    var grantsOnly = false
     /// Also run the crash-fault-tolerant reference (Etcd.swift) at the same rates, beside the first validator count.
     var runEtcd = false
     var etcd = "/usr/bin/etcd"
@@ -55,6 +59,7 @@ struct Options {
             case "--shadow-mib": shadowMiB = iterator.next().flatMap { Int($0) } ?? shadowMiB
             case "--soak": soakSeconds = iterator.next().flatMap { Int($0) } ?? soakSeconds
             case "--soak-rate": soakRate = iterator.next().flatMap { Int($0) } ?? soakRate
+            case "--grants-only": grantsOnly = true
             case "--etcd": runEtcd = true
             case "--etcd-binary": etcd = iterator.next() ?? etcd
             case "--etcdctl-binary": etcdctl = iterator.next() ?? etcdctl
@@ -308,12 +313,13 @@ final class Cluster {
         return health.height
     }
 
-    /// The sum over nodes of a counter in /metrics.
-    func metric(_ name: String) -> Double {
+    /// The sum over nodes of a counter in /metrics (over all its labels).
+    func metric(_ name: String, only: Int? = nil) -> Double {
         var total = 0.0
-        for index in members.indices {
+        for index in members.indices where only == nil || only == index {
             guard let data = try? get(index, "/metrics") else { continue }
-            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + " ") {
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n")
+            where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
                 total += line.split(separator: " ").last.flatMap { Double($0) } ?? 0
             }
         }
@@ -387,6 +393,32 @@ final class CommitWatcher: @unchecked Sendable {
 struct Patient {
     let key: SecretKey
     var nonce: UInt64 = 0
+    /// Grants sent in earlier steps, not yet revoked (committed: each step drains before the next).
+    var revocable: [Hash32] = []
+    /// Grants sent in this step (revocable from the next).
+    var granted: [Hash32] = []
+    /// The version of the patient's shadow last registered.
+    var shadowVersion: UInt64 = 0
+}
+
+/// An organization key's audit anchors: its nonce and the next record sequence.
+struct Anchorer {
+    let key: SecretKey
+    var nonce: UInt64
+    var sequence: UInt64 = 0
+}
+
+/// The transaction kinds of the realistic mix, out of 20 (`--grants-only` sends grants alone): 12 grants, 4
+/// revocations of grants made in earlier steps, 3 shadow registrations (a new version of the patient's shadow, naming a
+/// manifest uploaded at the start) and 1 audit anchor (an organization's, of 64 access records).
+enum MixKind { case grant, revoke, register, anchor }
+func mixKind(_ i: Int) -> MixKind {
+    switch i % 20 {
+    case 0..<12: return .grant
+    case 12..<16: return .revoke
+    case 16..<19: return .register
+    default: return .anchor
+    }
 }
 
 func grant(_ patient: inout Patient, to practitioner: Hash32, chainID: String) throws -> [UInt8] {
@@ -407,6 +439,8 @@ struct RateResult: Encodable {
     let accepted: Int
     let refused: Int
     let committed: Int
+    /// Committed with a rejected outcome (the rules refused them), counted by validator 0.
+    let rejected: Int
     let committedPerSecond: Double
     let p50Millis: Double
     let p99Millis: Double
@@ -445,10 +479,19 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
     var patients: [Patient]
     let practitioner: SecretKey
     let validators: Int
+    let mix: Bool
+    /// One per validator: organization ORG_i's key, anchors sent to validator i.
+    var anchorers: [Anchorer]
+    /// A small payload uploaded to v0 at the start; every registration names it (nodes fetch it once).
+    var manifest = Hash32.zero
+    var manifestSize: UInt64 = 0
+    /// Transactions signed so far.
+    var sent = 0
 
     init(_ options: Options, cluster: Cluster) async throws {
         self.cluster = cluster
         validators = cluster.members.count
+        mix = !options.grantsOnly
         submitters = try await withThrowingTaskGroup(of: (Int, Submitter).self) { group in
             for (index, member) in cluster.members.enumerated() {
                 group.addTask { (index, try await Submitter.connect(port: member.apiPort)) }
@@ -468,6 +511,10 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
             enrollments.append(try SignedTransaction(signing: body, with: organization).bytes)
         }
         submitters[0].send(enrollments)
+        anchorers = try cluster.members.indices.map { i in
+            Anchorer(key: try KeyFile.load(from: cluster.members[i].home + "/keys/organization-ORG_\(i).key"),
+                     nonce: i == 0 ? UInt64(enrollments.count) : 0)
+        }
         let lastEnrollment = Hashing.sha3(enrollments[enrollments.count - 1]).hex
         for _ in 0..<600 {
             if let data = try? cluster.get(0, "/v1/transactions/\(lastEnrollment)"),
@@ -475,16 +522,75 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
             { break }
             usleep(50_000)
         }
+        if mix {
+            // The payload every shadow registration names: 64 KiB uploaded by the first patient.
+            let patient = patients[0].key
+            let payload = Data((0..<65_536).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            let request = UploadRequest(chainID: cluster.chainID, uploader: patient.publicKey, patient: patientID(for: patient.publicKey),
+                                        size: UInt64(payload.count), mediaType: "application/octet-stream",
+                                        timeMillis: UInt64(now() * 1_000), nonce: SecureRandom.bytes(16))
+            let (uploaded, status) = try blockingHTTP(
+                port: cluster.members[0].apiPort, method: "POST", path: "/v1/shadows/upload", body: payload,
+                headers: ["TwinLedger-Upload": try SignedUploadRequest(signing: request, with: patient).headerValue])
+            guard status == 200, let address = Hash32(hex: try JSONDecoder().decode(UploadResponse.self, from: uploaded).manifest) else {
+                throw ProcessTestError("upload failed: \(status)")
+            }
+            (manifest, manifestSize) = (address, UInt64(payload.count))
+        }
     }
 
-    /// The next `count` grants, pre-signed: patient i always goes to validator i mod n.
+    /// A transaction for patient slot `p`: a grant, or under the mix the kind `mixKind(i)` names
+    /// (a revocation falls back to a grant while the patient has nothing to revoke). Returns its bytes and validator.
+    func next(_ i: Int, patient p: Int) throws -> (bytes: [UInt8], validator: Int) {
+        let validator = p % validators
+        let kind = mix ? mixKind(i) : .grant
+        if kind == .anchor {
+            var anchorer = anchorers[validator]
+            anchorer.nonce += 1
+            let body = TransactionBody(chainID: cluster.chainID, signer: anchorer.key.publicKey, nonce: anchorer.nonce, payload: .auditAnchor(
+                AuditAnchor(root: Hashing.sha3(withUnsafeBytes(of: anchorer.sequence, Array.init)), firstSequence: anchorer.sequence, count: 64)))
+            anchorer.sequence += 64
+            anchorers[validator] = anchorer
+            return (try SignedTransaction(signing: body, with: anchorer.key).bytes, validator)
+        }
+        var patient = patients[p]
+        defer { patients[p] = patient }
+        let id = patientID(for: patient.key.publicKey)
+        switch kind {
+        case .revoke where !patient.revocable.isEmpty:
+            patient.nonce += 1
+            let body = TransactionBody(chainID: cluster.chainID, signer: patient.key.publicKey, nonce: patient.nonce,
+                                       payload: .consentRevoke(ConsentRevoke(grant: patient.revocable.removeFirst())))
+            return (try SignedTransaction(signing: body, with: patient.key).bytes, validator)
+        case .register:
+            patient.nonce += 1
+            patient.shadowVersion += 1
+            let body = TransactionBody(chainID: cluster.chainID, signer: patient.key.publicKey, nonce: patient.nonce, payload: .shadowRegister(
+                ShadowRegister(shadow: Hashing.sha3(Array("bench-shadow".utf8) + id.bytes), patient: id, version: patient.shadowVersion,
+                               categories: ["cardio.ecg"], manifest: manifest, size: manifestSize)))
+            return (try SignedTransaction(signing: body, with: patient.key).bytes, validator)
+        default:
+            let bytes = try grant(&patient, to: practitioner.publicKey.keyID, chainID: cluster.chainID)
+            patient.granted.append(Hashing.sha3(bytes))
+            return (bytes, validator)
+        }
+    }
+
+    /// The next `count` transactions (grants, or the mix), pre-signed: patient slot p always goes to validator p mod n.
     func sign(_ count: Int) throws -> [(bytes: [UInt8], id: String, validator: Int)] {
         var schedule: [(bytes: [UInt8], id: String, validator: Int)] = []
         schedule.reserveCapacity(count)
-        for i in 0..<count {
-            let p = i % patients.count
-            let bytes = try grant(&patients[p], to: practitioner.publicKey.keyID, chainID: cluster.chainID)
-            schedule.append((bytes, Hashing.sha3(bytes).hex, p % validators))
+        for _ in 0..<count {
+            // Patient p's r-th transaction is of kind r + p: every kind in every round, every patient every kind.
+            let (round, p) = (sent / patients.count, sent % patients.count)
+            sent += 1
+            let (bytes, validator) = try next(round + p, patient: p)
+            schedule.append((bytes, Hashing.sha3(bytes).hex, validator))
+        }
+        // What this batch granted can be revoked by the next.
+        for p in patients.indices {
+            patients[p].revocable += patients[p].granted
+            patients[p].granted = []
         }
         return schedule
     }
@@ -496,6 +602,7 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
         let before = submitters.map { $0.counter.counts.withLock { $0 } }
         let cpuBefore = cluster.cpu
         let bytesBefore = cluster.metric("twinledger_p2p_bytes_sent_total")
+        let rejectedBefore = cluster.metric("twinledger_transactions_rejected_total", only: 0)
         let watcher = CommitWatcher(cluster: cluster)
         let watching = Thread { watcher.run() }
         watching.start()
@@ -529,12 +636,13 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
         let committedRate = Double(latencies.count) / max(lastCommit - start, Double(seconds))
         let result = RateResult(
             validators: validators, offered: rate, sent: total, accepted: accepted, refused: refused, committed: latencies.count,
+            rejected: Int(cluster.metric("twinledger_transactions_rejected_total", only: 0) - rejectedBefore),
             committedPerSecond: committedRate, p50Millis: percentile(latencies, 0.5), p99Millis: percentile(latencies, 0.99),
             p999Millis: percentile(latencies, 0.999), cpuMillisPerTransaction: cpu * 1_000 / Double(max(1, latencies.count)),
             p2pBytesPerTransactionPerNode: bytes / Double(max(1, latencies.count)) / Double(validators)
         )
-        print(String(format: "  offered %5d tx/s: committed %7.0f tx/s (%d/%d, refused %d)  p50 %6.0f ms  p99 %6.0f ms  p999 %6.0f ms  "
-                     + "CPU %.2f ms/tx  p2p %.0f B/tx/node", rate, committedRate, latencies.count, total, refused,
+        print(String(format: "  offered %5d tx/s: committed %7.0f tx/s (%d/%d, refused %d, rejected %d)  p50 %6.0f ms  p99 %6.0f ms  p999 %6.0f ms  "
+                     + "CPU %.2f ms/tx  p2p %.0f B/tx/node", rate, committedRate, latencies.count, total, refused, result.rejected,
                      result.p50Millis, result.p99Millis, result.p999Millis, result.cpuMillisPerTransaction,
                      result.p2pBytesPerTransactionPerNode))
         fflush(nil)
@@ -610,6 +718,8 @@ struct SoakSample: Encodable {
     let anonymousMiB: [Double]
     /// The state tree's nodes in use, MiB per node (`twinledger_state_tree_bytes`).
     let stateTreeMiB: Double
+    /// The state cache, MiB per node (`twinledger_state_cache_bytes`; it fills up to `state_cache_mb`, 256 by default).
+    let stateCacheMiB: Double
 }
 
 struct SoakResult: Encodable {
@@ -621,6 +731,7 @@ struct SoakResult: Encodable {
     let residentSlope: Double
     let anonymousSlope: Double
     let stateTreeSlope: Double
+    let stateCacheSlope: Double
     let machine: String
     let commit: String
     let date: String
@@ -694,12 +805,13 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
             seconds: seconds, committedPerSecond: Double(latencies.count) / Double(window), p50Millis: percentile(latencies, 0.5),
             p99Millis: percentile(latencies, 0.99), residentMiB: memory.map { ($0.anonymous + $0.file) / 1_048_576 },
             anonymousMiB: memory.map { $0.anonymous / 1_048_576 },
-            stateTreeMiB: cluster.metric("twinledger_state_tree_bytes") / Double(validators) / 1_048_576)
+            stateTreeMiB: cluster.metric("twinledger_state_tree_bytes") / Double(validators) / 1_048_576,
+            stateCacheMiB: cluster.metric("twinledger_state_cache_bytes") / Double(validators) / 1_048_576)
         samples.append(result)
-        print(String(format: "  %4.0f s: committed %5.0f tx/s  p50 %5.0f ms  p99 %5.0f ms  RSS per node %@ MiB (anonymous %@)  state tree %.1f MiB",
+        print(String(format: "  %4.0f s: committed %5.0f tx/s  p50 %5.0f ms  p99 %5.0f ms  RSS per node %@ MiB (anonymous %@)  state tree %.1f MiB  cache %.1f MiB",
                      seconds, result.committedPerSecond, result.p50Millis, result.p99Millis,
                      result.residentMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"),
-                     result.anonymousMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"), result.stateTreeMiB))
+                     result.anonymousMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"), result.stateTreeMiB, result.stateCacheMiB))
         fflush(nil)
     }
     let start = now()
@@ -739,10 +851,12 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
         residentSlope: slope(minutes, steady.map { mean($0.residentMiB) }),
         anonymousSlope: slope(minutes, steady.map { mean($0.anonymousMiB) }),
         stateTreeSlope: slope(minutes, steady.map(\.stateTreeMiB)),
+        stateCacheSlope: slope(minutes, steady.map(\.stateCacheMiB)),
         machine: BenchmarkRun.machine, commit: BenchmarkRun.commit, date: BenchmarkRun.date)
-    print(String(format: "soak: resident memory %+.2f MiB/min per node (anonymous %+.2f), of which the state tree %+.2f MiB/min; "
-                 + "beyond the tree %+.2f MiB/min (after the warm-up, %d samples)", result.residentSlope, result.anonymousSlope,
-                 result.stateTreeSlope, result.residentSlope - result.stateTreeSlope, steady.count))
+    print(String(format: "soak: resident memory %+.2f MiB/min per node (anonymous %+.2f), of which the state tree %+.2f MiB/min "
+                 + "and the state cache %+.2f MiB/min; beyond both %+.2f MiB/min (after the warm-up, %d samples)", result.residentSlope,
+                 result.anonymousSlope, result.stateTreeSlope, result.stateCacheSlope,
+                 result.residentSlope - result.stateTreeSlope - result.stateCacheSlope, steady.count))
     try? FileManager.default.removeItem(atPath: directory)
     return result
 }

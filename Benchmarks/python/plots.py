@@ -77,6 +77,9 @@ def cluster_plots(clusters, out):
             label="ceiling: Schnorr verifications/s per validator, all at once")
     ax.plot(n, [c["ledgerFloorPerValidator"] for c in clusters], marker="^", linestyle="--",
             label="verify + execute + commit alone, per validator")
+    if all("syncLimitPerValidator" in c for c in clusters):
+        ax.plot(n, [c["syncLimitPerValidator"] for c in clusters], marker="v", linestyle=":",
+                label="LevelDB synced batches alone, per validator")
     ax.set_xlabel("validators (all on this machine)")
     ax.set_ylabel("transactions per second")
     ax.set_xticks(n)
@@ -94,6 +97,8 @@ def soak_plot(soak, out):
     for i in range(len(samples[0]["residentMiB"])):
         ax.plot(t, [s["residentMiB"][i] for s in samples], label=f"v{i} resident")
     ax.plot(t, [s["stateTreeMiB"] for s in samples], color="black", linestyle="--", label="state tree (per node)")
+    if all("stateCacheMiB" in s for s in samples):
+        ax.plot(t, [s["stateCacheMiB"] for s in samples], color="grey", linestyle=":", label="state cache (per node)")
     ax.set_xlabel("minutes")
     ax.set_ylabel("MiB")
     ax.set_title(f"Soak: {soak['rate']} tx/s offered to {soak['validators']} validators; "
