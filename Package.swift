@@ -36,6 +36,8 @@ let package = Package(
 
         // One-block SHA3-256 in C for the state tree's many short inputs (Sources/CKeccak/include/ckeccak.h).
         .target(name: "CKeccak"),
+        // The C allocator's totals (glibc mallinfo2) for the node's memory gauges.
+        .target(name: "CHeap"),
 
         // Pure: the one shape of TwinLedger's errors (a stable code and a message), shared by every module.
         .target(name: "CodedErrors"),
@@ -92,7 +94,7 @@ let package = Package(
         .target(
             name: "Node",
             dependencies: [
-                "Ledger", "Consensus", "P2P", "Storage", "Shadows", "KeyValue", "TwinCrypto", "Encoding", "ABE",
+                "CHeap", "Ledger", "Consensus", "P2P", "Storage", "Shadows", "KeyValue", "TwinCrypto", "Encoding", "ABE",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

@@ -654,9 +654,11 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
     }
 }
 
-/// Whether a step saturated the consortium: most of the offered load did not commit, or latency ran away.
+/// Whether a step saturated the consortium: most of the offered load did not commit, it committed well below the
+/// offered rate (a backlog drained after the step), or latency ran away.
 func saturated(_ result: RateResult) -> Bool {
-    Double(result.committed) < 0.9 * Double(result.sent) || result.p99Millis > 5_000
+    Double(result.committed) < 0.9 * Double(result.sent) || result.committedPerSecond < 0.8 * Double(result.offered)
+        || result.p99Millis > 5_000
 }
 
 func runCluster(_ options: Options, validators: Int) async throws -> ClusterResult {
@@ -720,6 +722,9 @@ struct SoakSample: Encodable {
     let stateTreeMiB: Double
     /// The state cache, MiB per node (`twinledger_state_cache_bytes`; it fills up to `state_cache_mb`, 256 by default).
     let stateCacheMiB: Double
+    /// The C heap, MiB per node: handed out (`twinledger_heap_in_use_bytes`) and held free in the arenas.
+    let heapInUseMiB: Double
+    let heapFreeMiB: Double
 }
 
 struct SoakResult: Encodable {
@@ -732,6 +737,8 @@ struct SoakResult: Encodable {
     let anonymousSlope: Double
     let stateTreeSlope: Double
     let stateCacheSlope: Double
+    let heapInUseSlope: Double
+    let heapFreeSlope: Double
     let machine: String
     let commit: String
     let date: String
@@ -806,12 +813,14 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
             p99Millis: percentile(latencies, 0.99), residentMiB: memory.map { ($0.anonymous + $0.file) / 1_048_576 },
             anonymousMiB: memory.map { $0.anonymous / 1_048_576 },
             stateTreeMiB: cluster.metric("twinledger_state_tree_bytes") / Double(validators) / 1_048_576,
-            stateCacheMiB: cluster.metric("twinledger_state_cache_bytes") / Double(validators) / 1_048_576)
+            stateCacheMiB: cluster.metric("twinledger_state_cache_bytes") / Double(validators) / 1_048_576,
+            heapInUseMiB: cluster.metric("twinledger_heap_in_use_bytes") / Double(validators) / 1_048_576,
+            heapFreeMiB: cluster.metric("twinledger_heap_free_bytes") / Double(validators) / 1_048_576)
         samples.append(result)
-        print(String(format: "  %4.0f s: committed %5.0f tx/s  p50 %5.0f ms  p99 %5.0f ms  RSS per node %@ MiB (anonymous %@)  state tree %.1f MiB  cache %.1f MiB",
+        print(String(format: "  %4.0f s: committed %5.0f tx/s  p50 %5.0f ms  p99 %5.0f ms  RSS per node %@ MiB (anonymous %@)  state tree %.1f MiB  cache %.1f MiB  heap %.0f in use, %.0f free",
                      seconds, result.committedPerSecond, result.p50Millis, result.p99Millis,
                      result.residentMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"),
-                     result.anonymousMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"), result.stateTreeMiB, result.stateCacheMiB))
+                     result.anonymousMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"), result.stateTreeMiB, result.stateCacheMiB, result.heapInUseMiB, result.heapFreeMiB))
         fflush(nil)
     }
     let start = now()
@@ -852,11 +861,14 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
         anonymousSlope: slope(minutes, steady.map { mean($0.anonymousMiB) }),
         stateTreeSlope: slope(minutes, steady.map(\.stateTreeMiB)),
         stateCacheSlope: slope(minutes, steady.map(\.stateCacheMiB)),
+        heapInUseSlope: slope(minutes, steady.map(\.heapInUseMiB)),
+        heapFreeSlope: slope(minutes, steady.map(\.heapFreeMiB)),
         machine: BenchmarkRun.machine, commit: BenchmarkRun.commit, date: BenchmarkRun.date)
     print(String(format: "soak: resident memory %+.2f MiB/min per node (anonymous %+.2f), of which the state tree %+.2f MiB/min "
-                 + "and the state cache %+.2f MiB/min; beyond both %+.2f MiB/min (after the warm-up, %d samples)", result.residentSlope,
-                 result.anonymousSlope, result.stateTreeSlope, result.stateCacheSlope,
-                 result.residentSlope - result.stateTreeSlope - result.stateCacheSlope, steady.count))
+                 + "and the state cache %+.2f MiB/min; beyond both %+.2f MiB/min; C heap in use %+.2f, free in its arenas %+.2f MiB/min "
+                 + "(after the warm-up, %d samples)", result.residentSlope, result.anonymousSlope, result.stateTreeSlope,
+                 result.stateCacheSlope, result.residentSlope - result.stateTreeSlope - result.stateCacheSlope,
+                 result.heapInUseSlope, result.heapFreeSlope, steady.count))
     try? FileManager.default.removeItem(atPath: directory)
     return result
 }

@@ -14,6 +14,8 @@ public final class NodeMetrics: Sendable {
     let cacheMisses: Counter
     let cacheBytes: Gauge
     let treeBytes: Gauge
+    let heapInUse: Gauge
+    let heapFree: Gauge
     // Consensus and network.
     let round: Gauge
     let roundsPerHeight: ValueHistogram
@@ -86,6 +88,13 @@ public final class NodeMetrics: Sendable {
             name: "twinledger_state_cache_misses_total", help: "State reads that went to LevelDB."
         )
         cacheBytes = registry.makeGauge(name: "twinledger_state_cache_bytes", help: "Estimated memory of the state cache.")
+        heapInUse = registry.makeGauge(
+            name: "twinledger_heap_in_use_bytes", help: "Bytes the C allocator has handed out and not had back (glibc mallinfo2)."
+        )
+        heapFree = registry.makeGauge(
+            name: "twinledger_heap_free_bytes",
+            help: "Bytes the C allocator holds free inside its arenas (glibc mallinfo2): fragmentation, not use."
+        )
         treeBytes = registry.makeGauge(
             name: "twinledger_state_tree_bytes",
             help: "Memory of the authenticated state tree's nodes in use (it holds every state entry in memory, Docs/state-tree.md)."
