@@ -17,7 +17,8 @@ RATES ?= 250,500,1000,1500,2000,2500,3000,4000,5000,6000,7000
 BENCH_SECONDS ?= 6
 # make bench-cluster ends with a shadow of SHADOW_MIB MiB uploaded to one validator and replicated to the others.
 SHADOW_MIB ?= 256
-# make soak: SOAK_SECONDS of open-loop grants at SOAK_RATE tx/s on four validators, memory sampled every 10 s.
+# make soak: SOAK_SECONDS of open-loop load (the mix of bench-cluster) at SOAK_RATE tx/s on four validators, memory
+# sampled every 10 s. Pick about half of the sustained rate bench-cluster measured on the machine.
 SOAK_SECONDS ?= 600
 SOAK_RATE ?= 2000
 
@@ -35,6 +36,7 @@ help:
 	@echo "make chaos  - kills, pauses and restarts in a real 4-validator consortium under load (CHAOS_SEED, CHAOS_SECONDS)"
 	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 to 13 validators, vs the machine's limits and etcd"
 	@echo "make soak   - 10 minutes of load at SOAK_RATE on four validators: memory per node over time and its slope"
+	@echo "make plots  - Docs/plots/*.png from the JSON in bench-results/ (each names machine, commit and date)"
 	@echo "make clean  - remove build products"
 
 deps:
@@ -89,7 +91,8 @@ bench: deps
 # Docs/plots/*.png from whatever bench-results/*.json the bench targets have written (Docs/performance.md, "Plots").
 plots:
 	@scripts/bench-peers.sh
-	.build/bench/venv/bin/python Benchmarks/python/plots.py $(BENCH_OUT) Docs/plots
+	@if [ -x .build/bench/venv/bin/python ]; then .build/bench/venv/bin/python Benchmarks/python/plots.py $(BENCH_OUT) Docs/plots; \
+	else echo "plots: matplotlib could not be installed (scripts/bench-peers.sh); no plots drawn"; fi
 
 bench-cluster: deps
 	@scripts/deps.sh bench
