@@ -13,8 +13,15 @@ import Synchronization
 /// young and an old generation; when the young one exceeds half the byte budget it becomes the old one and the
 /// previous old one is dropped. A hit in the old generation moves the entry back to the young one.
 ///
+/// Values over `valueBytesMax` are not cached: they are blocks, outcomes and certificates read by explorers, auditors
+/// and peers' block sync, read once each and each as large as thousands of state records, which a heap profile of a
+/// validator serving block reads found filling the cache (Docs/performance.md, "Soak").
+///
 /// Range scans (`forEach`) and snapshots go to the base store.
 public final class CachedStore: KeyValueStore {
+    /// The largest value kept (state records are a few hundred bytes).
+    public static let valueBytesMax = 4_096
+
     /// Counters for metrics and benchmarks.
     public struct Statistics: Sendable, Hashable {
         public var hits: UInt64 = 0
@@ -54,6 +61,10 @@ public final class CachedStore: KeyValueStore {
         }
 
         mutating func insert(_ key: ByteKey, _ value: [UInt8]?, budget: Int) {
+            guard (value?.count ?? 0) <= CachedStore.valueBytesMax else {
+                forget(key)
+                return
+            }
             if let previous = young.updateValue(value, forKey: key) {
                 youngBytes -= CachedStore.cost(key, previous)
             } else if let previous = old.removeValue(forKey: key) {
@@ -63,8 +74,19 @@ public final class CachedStore: KeyValueStore {
             rotateIfFull(budget: budget)
         }
 
-        /// Records a written value for `key` if the key is cached; adds nothing otherwise.
+        /// Drops `key` from both generations.
+        mutating func forget(_ key: ByteKey) {
+            if let previous = young.removeValue(forKey: key) { youngBytes -= CachedStore.cost(key, previous) }
+            if let previous = old.removeValue(forKey: key) { oldBytes -= CachedStore.cost(key, previous) }
+        }
+
+        /// Records a written value for `key` if the key is cached; adds nothing otherwise. A value too large to cache
+        /// drops the key.
         mutating func refresh(_ key: ByteKey, _ value: [UInt8]?, budget: Int) {
+            guard (value?.count ?? 0) <= CachedStore.valueBytesMax else {
+                forget(key)
+                return
+            }
             if let index = young.index(forKey: key) {
                 youngBytes += CachedStore.cost(key, value) - CachedStore.cost(key, young.values[index])
                 young.values[index] = value

@@ -157,6 +157,27 @@ struct CachedStoreTests {
         #expect(store.statistics.hits == 1 && store.statistics.misses == 2)
     }
 
+    @Test("values over the size bound (blocks) are served but not cached, and a write that makes a value too large drops it")
+    func largeValuesPassThrough() throws {
+        let base = MemoryStore()
+        let store = CachedStore(base: base, capacityBytes: 1 << 20)
+        let big = [UInt8](repeating: 7, count: CachedStore.valueBytesMax + 1)
+        let small = [UInt8](repeating: 1, count: CachedStore.valueBytesMax)
+        try base.put([1], big)
+        try base.put([2], small)
+        #expect(try store.get([1]) == big)
+        #expect(try store.get([1]) == big)
+        #expect(store.statistics.entries == 0 && store.statistics.misses == 2, "the large value went to the base both times")
+        #expect(try store.get([2]) == small)
+        #expect(try store.get([2]) == small)
+        #expect(store.statistics.entries == 1 && store.statistics.hits == 1)
+        // Growing a cached value past the bound drops it; the next read goes to the base and sees the new value.
+        try store.put([2], big)
+        #expect(store.statistics.entries == 0 && store.statistics.bytes == 0)
+        #expect(try store.get([2]) == big)
+        #expect(store.statistics.misses == 4)
+    }
+
     @Test("a write refreshes the keys the cache holds, in either generation, and adds no others")
     func writeRefreshes() throws {
         let base = MemoryStore()
