@@ -471,6 +471,9 @@ struct ClusterResult: Encodable {
     let date: String
 }
 
+/// Pre-signed transactions in sending order: their bytes, id (hex) and the validator each goes to.
+typealias Schedule = [(bytes: [UInt8], id: String, validator: Int)]
+
 /// A running consortium under load: its submitters, enrolled patients and practitioner, and one open-loop step at a
 /// time (`step`). Shared by the rising steps, the steps at fractions of saturation and the soak.
 final class Load: @unchecked Sendable {  // its patients' nonces are advanced by one signing thread at a time
@@ -577,8 +580,8 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
     }
 
     /// The next `count` transactions (grants, or the mix), pre-signed: patient slot p always goes to validator p mod n.
-    func sign(_ count: Int) throws -> [(bytes: [UInt8], id: String, validator: Int)] {
-        var schedule: [(bytes: [UInt8], id: String, validator: Int)] = []
+    func sign(_ count: Int) throws -> Schedule {
+        var schedule: Schedule = []
         schedule.reserveCapacity(count)
         for _ in 0..<count {
             // Patient p's r-th transaction is of kind r + p: every kind in every round, every patient every kind.
@@ -595,6 +598,20 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
         return schedule
     }
 
+    /// Sends `schedule` open loop at `rate` from `start`, each transaction to its validator; returns when each was sent.
+    func send(_ schedule: Schedule, rate: Int, start: Double) -> [Double] {
+        var sentAt = [Double](repeating: 0, count: schedule.count)
+        openLoop(total: schedule.count, rate: rate, start: start) { due, sendTime in
+            var batches = [[[UInt8]]](repeating: [], count: validators)
+            for i in due {
+                batches[schedule[i].validator].append(schedule[i].bytes)
+                sentAt[i] = sendTime
+            }
+            for (index, batch) in batches.enumerated() where !batch.isEmpty { submitters[index].send(batch) }
+        }
+        return sentAt
+    }
+
     /// One step: `seconds` of open-loop load at `rate`, drained; what committed, how fast, at what latency and cost.
     func step(rate: Int, seconds: Int) throws -> RateResult {
         let total = rate * seconds
@@ -606,16 +623,8 @@ final class Load: @unchecked Sendable {  // its patients' nonces are advanced by
         let watcher = CommitWatcher(cluster: cluster)
         let watching = Thread { watcher.run() }
         watching.start()
-        var sentAt = [Double](repeating: 0, count: total)
         let start = now()
-        openLoop(total: total, rate: rate, start: start) { due, sendTime in
-            var batches = [[[UInt8]]](repeating: [], count: validators)
-            for i in due {
-                batches[schedule[i].validator].append(schedule[i].bytes)
-                sentAt[i] = sendTime
-            }
-            for (index, batch) in batches.enumerated() where !batch.isEmpty { submitters[index].send(batch) }
-        }
+        let sentAt = send(schedule, rate: rate, start: start)
         // Drain: wait until everything sent is committed or nothing new commits for 3 s (up to 20 s).
         drain(total: total, poll: 200_000) { schedule.indices.reduce(0) { $0 + (watcher.time(schedule[$1].id) != nil ? 1 : 0) } }
         watcher.stop()
@@ -757,7 +766,7 @@ func slope(_ x: [Double], _ y: [Double]) -> Double {
 final class AheadSigner: @unchecked Sendable {
     let load: Load
     let lock = NSLock()
-    var result: Result<[(bytes: [UInt8], id: String, validator: Int)], any Error>?
+    var result: Result<Schedule, any Error>?
     var thread: Thread?
 
     init(_ load: Load) { self.load = load }
@@ -772,7 +781,7 @@ final class AheadSigner: @unchecked Sendable {
         thread.start()
     }
 
-    func wait() throws -> [(bytes: [UInt8], id: String, validator: Int)] {
+    func wait() throws -> Schedule {
         while true {
             if let result = lock.withLock({ result }) { return try result.get() }
             usleep(1_000)
@@ -827,16 +836,8 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
     for w in 0..<windows {
         let schedule = try signer.wait()
         if w + 1 < windows { signer.start(rate * window) }
-        var sentAt = [Double](repeating: 0, count: schedule.count)
         let windowStart = start + Double(w * window)
-        openLoop(total: schedule.count, rate: rate, start: windowStart) { due, sendTime in
-            var batches = [[[UInt8]]](repeating: [], count: validators)
-            for i in due {
-                batches[schedule[i].validator].append(schedule[i].bytes)
-                sentAt[i] = sendTime
-            }
-            for (index, batch) in batches.enumerated() where !batch.isEmpty { load.submitters[index].send(batch) }
-        }
+        let sentAt = load.send(schedule, rate: rate, start: windowStart)
         while now() < windowStart + Double(window) { usleep(10_000) }
         pending.append((schedule.map(\.id), sentAt, now()))
         // A window's latencies are read one window later, when its transactions have had time to commit.
