@@ -14,7 +14,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("ABE CLI (real consortium)", .serialized, .timeLimit(.minutes(4)))
+@Suite("ABE CLI (real consortium)", .serialized, .realProcesses)
 struct ABECLITests {
     @Test("a shadow under a two-authority policy is read by exactly the holders who satisfy it; rotation and re-wrap through the ledger")
     func policyShadow() async throws {

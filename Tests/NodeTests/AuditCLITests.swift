@@ -16,7 +16,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("Auditor's light client (real processes)", .serialized, .timeLimit(.minutes(5)))
+@Suite("Auditor's light client (real processes)", .serialized, .realProcesses)
 struct AuditCLITests {
     func report(_ output: String) throws -> [String: Any] {
         guard let start = output.firstIndex(of: "{"),

@@ -17,7 +17,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("Consortium (real processes)", .serialized, .timeLimit(.minutes(5)))
+@Suite("Consortium (real processes)", .serialized, .realProcesses)
 struct ConsortiumTests {
     @Test("kill -9 one of four validators under load: the rest commit; restarted, it syncs to the same chain; no double vote")
     func killOne() async throws {

@@ -13,7 +13,7 @@ import TwinCrypto
 
 // A time limit per test: a stalled HTTP exchange with a killed node must fail the run, not hang it (seen twice on a
 // heavily loaded machine during development, not reproduced since).
-@Suite("End to end (real node process)", .serialized, .timeLimit(.minutes(3)))
+@Suite("End to end (real node process)", .serialized, .realProcesses)
 struct EndToEndTests {
     @Test("the consent walkthrough through the CLI, with every unauthorized variant refused")
     func walkthrough() async throws {

@@ -17,7 +17,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("Explorer page (headless Chromium)", .serialized, .timeLimit(.minutes(4)))
+@Suite("Explorer page (headless Chromium)", .serialized, .realProcesses)
 struct ExplorerUITests {
     @Test("the explorer verifies a patient's timeline in the browser and flags a tampered transaction")
     func explorer() async throws {

@@ -14,7 +14,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("FHIR consent import (real node process)", .serialized, .timeLimit(.minutes(3)))
+@Suite("FHIR consent import (real node process)", .serialized, .realProcesses)
 struct FHIRImportTests {
     /// The MII examples inside the pinned package, or nil when the environment is missing.
     func examples() throws -> [String]? {

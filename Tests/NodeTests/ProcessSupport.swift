@@ -3,6 +3,15 @@ import Foundation
 import FoundationNetworking
 #endif
 import TestSupport
+import Testing
+
+extension Trait where Self == TimeLimitTrait {
+    /// The time limit of a suite that runs real node processes. It guards against a hang, it measures nothing: `make
+    /// test` runs every suite at once, so a dozen suites' node processes (forty and more) share this machine's one core
+    /// of compute, and a test that takes 6 s alone took 199 s in a CI run (the shadow replication test, which failed
+    /// that run at a 3-minute limit).
+    static var realProcesses: Self { .timeLimit(.minutes(10)) }
+}
 
 /// The built `twinledger` executable.
 func twinledger() throws -> String {

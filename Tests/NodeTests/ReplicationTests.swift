@@ -15,7 +15,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("Shadow replication (real processes)", .serialized, .timeLimit(.minutes(3)))
+@Suite("Shadow replication (real processes)", .serialized, .realProcesses)
 struct ReplicationTests {
     /// Posts a signed transaction to `member` and waits for its commit; it must be accepted.
     func commit(_ consortium: ConsortiumProcesses, _ member: String, _ tx: SignedTransaction) async throws {

@@ -16,7 +16,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("Rogue peers (real processes)", .serialized, .timeLimit(.minutes(3)))
+@Suite("Rogue peers (real processes)", .serialized, .realProcesses)
 struct RoguePeerTests {
     /// An in-process peer network for node `id` with `identity` that dials `target`.
     func dial(_ target: ConsortiumProcesses.Member, id: Hash32, identity: PEMIdentity, authority: String,
@@ -96,7 +96,7 @@ struct RoguePeerTests {
     }
 }
 
-@Suite("Garbage from peers (real processes)", .serialized, .timeLimit(.minutes(3)))
+@Suite("Garbage from peers (real processes)", .serialized, .realProcesses)
 struct GarbagePeerTests {
     /// Opens a TLS connection to `port` with `identity` (trusting `authority`), writes `chunks` one after another,
     /// and returns whether the node closed the connection within 3 s.

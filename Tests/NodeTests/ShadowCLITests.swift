@@ -15,7 +15,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("Shadow CLI (real node process)", .serialized, .timeLimit(.minutes(3)))
+@Suite("Shadow CLI (real node process)", .serialized, .realProcesses)
 struct ShadowCLITests {
     @Test("shadow put encrypts and uploads; shadow get decrypts for the patient, and for a practitioner once granted")
     func putAndGet() async throws {
