@@ -18,11 +18,15 @@ BENCH_SECONDS ?= 6
 # make bench-cluster ends with a shadow of SHADOW_MIB MiB uploaded to one validator and replicated to the others.
 SHADOW_MIB ?= 256
 # make soak: SOAK_SECONDS of open-loop load (the mix of bench-cluster) at SOAK_RATE tx/s on four validators, memory
-# sampled every 10 s. Pick about half of the sustained rate bench-cluster measured on the machine.
+# sampled every 10 s. The rate is half of what four validators sustained in the last make bench-cluster
+# (bench-results/cluster.json: the issue's "50% load"), or 1,000 tx/s without one.
+# The nodes run with small caches (SOAK_CACHES; the defaults are 256 and 64 MiB), which are full after the soak's
+# two-minute warm-up: its slope then shows what grows beyond them. SOAK_CACHES= runs the default caches.
 SOAK_SECONDS ?= 600
-SOAK_RATE ?= 2000
+SOAK_RATE ?= $(shell python3 -c 'import json; print(next(int(c["sustained"] / 2) for c in json.load(open("$(BENCH_OUT)/cluster.json")) if c["validators"] == 4))' 2>/dev/null || echo 1000)
+SOAK_CACHES ?= --state-cache-mb 16 --leveldb-cache-mb 8
 
-.PHONY: all deps build release test test-ui test-sanitize run bench bench-cluster soak plots sim chaos clean help
+.PHONY: all deps build release test test-ui test-sanitize run bench bench-foundation bench-cluster soak plots sim chaos clean help
 
 all: build
 
@@ -31,12 +35,13 @@ help:
 	@echo "make test   - install what is missing, build, run the test suite"
 	@echo "make test-ui - the explorer page in headless Chromium against a real node (screenshots in .build/ui/)"
 	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
-	@echo "make bench  - release benchmarks (medians; Swift vs C reference and vs native pairing libraries side by side)"
+	@echo "make bench  - every benchmark, release: bench-foundation, bench-cluster, soak; then plots and tables (an hour or more)"
+	@echo "make bench-foundation - crypto, pairing, ABE, ledger, blobs, simulator (medians; vs C and native pairing libraries)"
 	@echo "make sim    - consensus simulator: SEEDS=N runs for 4, 7 and 10 validators (SEED=S N=n replays one)"
 	@echo "make chaos  - kills, pauses and restarts in a real 4-validator consortium under load (CHAOS_SEED, CHAOS_SECONDS)"
 	@echo "make bench-cluster - consortium throughput and latency at rising load, 4 to 13 validators, vs the machine's limits and etcd"
 	@echo "make soak   - 10 minutes of load at SOAK_RATE on four validators: memory per node over time and its slope"
-	@echo "make plots  - Docs/plots/*.png from the JSON in bench-results/ (each names machine, commit and date)"
+	@echo "make plots  - Docs/plots/*.png and bench-results/tables.md from the JSON in bench-results/ (machine, commit, date)"
 	@echo "make clean  - remove build products"
 
 deps:
@@ -77,7 +82,12 @@ run: release
 	@.build/release/twinledger selfcheck
 	@scripts/demo.sh
 
+# Every benchmark, one after the other (never at once: they share the machine), then the plots and tables.
 bench: deps
+	@$(MAKE) --no-print-directory bench-foundation bench-cluster soak NO_PLOTS=1
+	@$(MAKE) --no-print-directory plots
+
+bench-foundation: deps
 	$(SWIFT) build -c release --product TwinBench
 	@mkdir -p .build/bench $(BENCH_OUT)
 	$(CC) -O2 -o .build/bench/schnorr_verify_c Benchmarks/c/schnorr_verify.c -lsecp256k1
@@ -86,10 +96,12 @@ bench: deps
 		$$([ -x .build/bench/venv/bin/python ] && echo --pairing-peer .build/bench/venv/bin/python)
 	$(SWIFT) build -c release --product twinsim
 	.build/release/twinsim --bench
-	@$(MAKE) --no-print-directory plots
+	@[ -n "$(NO_PLOTS)" ] || $(MAKE) --no-print-directory plots
 
-# Docs/plots/*.png from whatever bench-results/*.json the bench targets have written (Docs/performance.md, "Plots").
+# Docs/plots/*.png and bench-results/tables.md (the markdown of Docs/performance.md's cluster, etcd and soak tables)
+# from whatever bench-results/*.json the bench targets have written (Docs/performance.md, "Plots").
 plots:
+	@python3 Benchmarks/python/tables.py $(BENCH_OUT)
 	@scripts/bench-peers.sh
 	@if [ -x .build/bench/venv/bin/python ]; then .build/bench/venv/bin/python Benchmarks/python/plots.py $(BENCH_OUT) Docs/plots; \
 	else echo "plots: matplotlib could not be installed (scripts/bench-peers.sh); no plots drawn"; fi
@@ -101,14 +113,14 @@ bench-cluster: deps
 	@mkdir -p $(BENCH_OUT)
 	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --etcd --json $(BENCH_OUT)/cluster.json
 	.build/release/ClusterBench --validators 4 --shadow-mib $(SHADOW_MIB)
-	@$(MAKE) --no-print-directory plots
+	@[ -n "$(NO_PLOTS)" ] || $(MAKE) --no-print-directory plots
 
 soak: deps
 	$(SWIFT) build -c release --product twinledger
 	$(SWIFT) build -c release --product ClusterBench
 	@mkdir -p $(BENCH_OUT)
-	.build/release/ClusterBench --validators 4 --soak $(SOAK_SECONDS) --soak-rate $(SOAK_RATE) --json $(BENCH_OUT)/soak.json
-	@$(MAKE) --no-print-directory plots
+	.build/release/ClusterBench --validators 4 --soak $(SOAK_SECONDS) --soak-rate $(SOAK_RATE) $(SOAK_CACHES) --json $(BENCH_OUT)/soak.json
+	@[ -n "$(NO_PLOTS)" ] || $(MAKE) --no-print-directory plots
 
 chaos: deps
 	$(SWIFT) build --build-tests

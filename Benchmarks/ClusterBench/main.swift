@@ -37,6 +37,10 @@ struct Options {
     /// With a duration, only the soak runs: the first validator count at `soakRate` for that many seconds.
     var soakSeconds = 0
     var soakRate = 2_000
+    /// The nodes' state cache and LevelDB block cache in MiB (`[storage]` in config.toml), when not the defaults: a
+    /// soak with small caches sees them full after its warm-up, so its slope shows what grows beyond them.
+    var stateCacheMB: Int?
+    var levelDBCacheMB: Int?
     /// Grants alone instead of the realistic mix (the ledger floor's workload, and the figures before 2026-12-04).
     var grantsOnly = false
     /// Also run the crash-fault-tolerant reference (Etcd.swift) at the same rates, beside the first validator count.
@@ -59,6 +63,8 @@ struct Options {
             case "--shadow-mib": shadowMiB = iterator.next().flatMap { Int($0) } ?? shadowMiB
             case "--soak": soakSeconds = iterator.next().flatMap { Int($0) } ?? soakSeconds
             case "--soak-rate": soakRate = iterator.next().flatMap { Int($0) } ?? soakRate
+            case "--state-cache-mb": stateCacheMB = iterator.next().flatMap { Int($0) }
+            case "--leveldb-cache-mb": levelDBCacheMB = iterator.next().flatMap { Int($0) }
             case "--grants-only": grantsOnly = true
             case "--etcd": runEtcd = true
             case "--etcd-binary": etcd = iterator.next() ?? etcd
@@ -281,6 +287,11 @@ final class Cluster {
                 .replacingOccurrences(of: "bytes_max = 67108864", with: "bytes_max = 268435456")
                 .replacingOccurrences(of: "per_signer_max = 1000", with: "per_signer_max = 5000")
                 .replacingOccurrences(of: "block_transactions_max = 2000", with: "block_transactions_max = \(options.blockMax)")
+            for (key, mb) in [("state_cache_mb", options.stateCacheMB), ("leveldb_cache_mb", options.levelDBCacheMB)] {
+                guard let mb else { continue }
+                text = text.split(separator: "\n", omittingEmptySubsequences: false)
+                    .map { $0.hasPrefix(key + " = ") ? "\(key) = \(mb)" : String($0) }.joined(separator: "\n")
+            }
             try text.write(toFile: path, atomically: true, encoding: .utf8)
         }
         self.members = members
@@ -740,8 +751,13 @@ struct SoakResult: Encodable {
     let validators: Int
     let rate: Int
     let seconds: Int
+    /// The caches' bounds when not the defaults (256 and 64 MiB), from --state-cache-mb and --leveldb-cache-mb.
+    let stateCacheMB: Int?
+    let levelDBCacheMB: Int?
+    /// Seconds of warm-up left out of the slopes.
+    let warmUpSeconds: Double
     let samples: [SoakSample]
-    /// Least-squares slopes over the samples after the first minute, MiB per minute per node (mean over nodes).
+    /// Least-squares slopes over the samples after the warm-up, MiB per minute per node (mean over nodes).
     let residentSlope: Double
     let anonymousSlope: Double
     let stateTreeSlope: Double
@@ -791,7 +807,7 @@ final class AheadSigner: @unchecked Sendable {
 
 /// `seconds` of open-loop load at `rate` on a consortium of `validators`, in 10-second windows: each window's
 /// committed rate and latency, every node's resident memory and the state tree's size at its end, and the slopes of
-/// memory over time after a warm-up (the first minute). The state tree holds every entry in memory by design, so it grows with
+/// memory over time after a warm-up (the first two minutes). The state tree holds every entry in memory by design, so it grows with
 /// the grants; what grows beyond it is what a leak would be.
 func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
     let directory = NSTemporaryDirectory() + "twinbench-soak-\(getpid())"
@@ -802,7 +818,8 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
     try cluster.waitReady()
     let load = try await Load(options, cluster: cluster)
     let rate = options.soakRate, window = 10, windows = max(1, options.soakSeconds / window)
-    print("soak: \(validators) validators, \(rate) tx/s offered for \(windows * window) s, sampled every \(window) s")
+    print("soak: \(validators) validators, \(rate) tx/s offered for \(windows * window) s, sampled every \(window) s; "
+          + "state cache \(options.stateCacheMB.map { "\($0) MiB" } ?? "default"), LevelDB cache \(options.levelDBCacheMB.map { "\($0) MiB" } ?? "default")")
     let watcher = CommitWatcher(cluster: cluster)
     let watching = Thread { watcher.run() }
     watching.start()
@@ -851,13 +868,14 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
     watcher.stop()
     while !watching.isFinished { usleep(1_000) }
     await load.close()
-    // After a warm-up of a minute (a quarter of a short soak): the caches fill first.
-    let warmUp = min(60, Double(windows * window) / 4)
+    // After a warm-up of two minutes (a quarter of a short soak): the caches fill first.
+    let warmUp = min(120, Double(windows * window) / 4)
     let steady = samples.filter { $0.seconds > warmUp }
     let minutes = steady.map { $0.seconds / 60 }
     func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
     let result = SoakResult(
-        validators: validators, rate: rate, seconds: windows * window, samples: samples,
+        validators: validators, rate: rate, seconds: windows * window, stateCacheMB: options.stateCacheMB,
+        levelDBCacheMB: options.levelDBCacheMB, warmUpSeconds: warmUp, samples: samples,
         residentSlope: slope(minutes, steady.map { mean($0.residentMiB) }),
         anonymousSlope: slope(minutes, steady.map { mean($0.anonymousMiB) }),
         stateTreeSlope: slope(minutes, steady.map(\.stateTreeMiB)),

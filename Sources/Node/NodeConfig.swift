@@ -45,9 +45,18 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public struct StorageSection: Codable, Sendable, Hashable {
         /// MiB of recently read state kept in memory in front of LevelDB (0 turns the cache off).
         public var stateCacheMB: Int
+        /// MiB of LevelDB's own block cache for the state database (uncompressed table blocks); 64 when absent.
+        public var levelDBCacheMB: Int?
         enum CodingKeys: String, CodingKey {
             case stateCacheMB = "state_cache_mb"
+            case levelDBCacheMB = "leveldb_cache_mb"
         }
+        public init(stateCacheMB: Int, levelDBCacheMB: Int? = nil) {
+            self.stateCacheMB = stateCacheMB
+            self.levelDBCacheMB = levelDBCacheMB
+        }
+        /// The block cache in MiB, defaulted.
+        public var levelDBCacheMBSetting: Int { levelDBCacheMB ?? NodeConfig.defaultLevelDBCacheMB }
     }
 
     public struct ShadowsSection: Codable, Sendable, Hashable {
@@ -121,6 +130,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var consensus: ConsensusSection?
 
     public static let defaultStateCacheMB = 256
+    /// LevelDB's block cache for the state database, MiB (`LevelDBStore.Options`' default).
+    public static let defaultLevelDBCacheMB = 64
 
     public static let defaultConsensus = ConsensusSection(
         timeoutProposeMs: 3_000, timeoutPrevoteMs: 1_000, timeoutPrecommitMs: 1_000, timeoutDeltaMs: 500
@@ -175,7 +186,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             node: .init(moniker: moniker, threads: 0), api: .init(host: "127.0.0.1", port: port),
             producer: .init(blockIntervalMs: 1_000, blockTransactionsMax: 2_000),
             mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000),
-            storage: .init(stateCacheMB: defaultStateCacheMB), shadows: defaultShadows, p2p: p2p, consensus: defaultConsensus
+            storage: .init(stateCacheMB: defaultStateCacheMB, levelDBCacheMB: defaultLevelDBCacheMB), shadows: defaultShadows, p2p: p2p, consensus: defaultConsensus
         )
     }
 
@@ -191,7 +202,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         let timeouts = config.consensusSettings
         guard (1...65535).contains(config.api.port), config.producer.blockIntervalMs >= 1,
             (1...10_000).contains(config.producer.blockTransactionsMax), config.mempool.transactionsMax >= 1,
-            (0...1_048_576).contains(config.storageSettings.stateCacheMB), (0...256).contains(config.node.threads ?? 0),
+            (0...1_048_576).contains(config.storageSettings.stateCacheMB),
+            (1...1_048_576).contains(config.storageSettings.levelDBCacheMBSetting), (0...256).contains(config.node.threads ?? 0),
             (1...65535).contains(config.p2p?.listenPort ?? 1), (1 << 20...1 << 34).contains(config.p2p?.sendQueueBytesMax ?? 1 << 20),
             [timeouts.timeoutProposeMs, timeouts.timeoutPrevoteMs, timeouts.timeoutPrecommitMs].allSatisfy({ (10...600_000).contains($0) }),
             (0...600_000).contains(timeouts.timeoutDeltaMs),
@@ -199,7 +211,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         else {
             throw NodeError(
                 "\(path): a value is out of range (ports 1-65535, interval >= 1 ms, 1-10,000 per block, "
-                    + "state cache 0-1048576 MiB, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms, "
+                    + "state cache 0-1048576 MiB, LevelDB cache 1-1048576 MiB, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms, "
                     + "payloads 1 B-16 GiB, request window 1,000-3,600,000 ms)"
             )
         }
@@ -242,6 +254,9 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         # Recently read state kept in memory in front of LevelDB. The state tree is separate: it is
         # always fully in memory, about 220 bytes per authenticated entry (Docs/operations.md).
         state_cache_mb = \(storageSettings.stateCacheMB)
+        # LevelDB's block cache for the state database (recently read table blocks, uncompressed). With the state
+        # cache, the write buffers (2 x 16 MiB at most) and the state tree, it makes up most of a node's memory.
+        leveldb_cache_mb = \(storageSettings.levelDBCacheMBSetting)
 
         [shadows]
         # Off-chain payloads (Docs/shadows.md): the largest upload, the bytes accepted per patient, and how far a

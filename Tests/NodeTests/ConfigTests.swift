@@ -60,6 +60,13 @@ struct ConfigTests {
         try config.toml().replacingOccurrences(of: "state_cache_mb = 256", with: "state_cache_mb = -1")
             .write(toFile: dir + "/bad-cache.toml", atomically: true, encoding: .utf8)
         #expect { try NodeConfig.load(dir + "/bad-cache.toml") } throws: { "\($0)".contains("out of range") }
+        try config.toml().replacingOccurrences(of: "leveldb_cache_mb = 64", with: "leveldb_cache_mb = 0")
+            .write(toFile: dir + "/bad-leveldb-cache.toml", atomically: true, encoding: .utf8)
+        #expect { try NodeConfig.load(dir + "/bad-leveldb-cache.toml") } throws: { "\($0)".contains("LevelDB cache 1-1048576") }
+        // A config from before leveldb_cache_mb existed loads with LevelDB's block cache at its default.
+        try config.toml().replacingOccurrences(of: "leveldb_cache_mb = 64", with: "")
+            .write(toFile: dir + "/no-leveldb-cache.toml", atomically: true, encoding: .utf8)
+        #expect(try NodeConfig.load(dir + "/no-leveldb-cache.toml").storageSettings.levelDBCacheMBSetting == 64)
         try config.toml().replacingOccurrences(of: "threads = 0", with: "threads = 257")
             .write(toFile: dir + "/bad-threads.toml", atomically: true, encoding: .utf8)
         #expect { try NodeConfig.load(dir + "/bad-threads.toml") } throws: { "\($0)".contains("threads 0-256") }
