@@ -337,6 +337,13 @@ final class Cluster {
         return total
     }
 
+    /// Waits, up to `limit` seconds, until no node holds a transaction in its mempool, so that a step after a
+    /// saturating one starts without the previous step's queue (its drain gives up after 20 s).
+    func waitMempoolsEmpty(limit: Double = 60) {
+        let deadline = now() + limit
+        while metric("twinledger_mempool_transactions") > 0, now() < deadline { usleep(200_000) }
+    }
+
     func waitReady() throws {
         for _ in 0..<300 {
             if members.indices.allSatisfy({ height($0) >= 1 }) { return }
@@ -706,6 +713,7 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
         // Saturated: higher rates only queue more.
         if saturated(result) { break }
         // Let the mempools empty before the next step.
+        cluster.waitMempoolsEmpty()
         sleep(2)
     }
     let sustained = results.map(\.committedPerSecond).max() ?? 0
@@ -713,6 +721,7 @@ func runCluster(_ options: Options, validators: Int) async throws -> ClusterResu
     var fractions: [FractionResult] = []
     if results.last.map(saturated) ?? false {
         for fraction in [0.25, 0.5, 0.9] {
+            cluster.waitMempoolsEmpty()
             sleep(2)
             print(String(format: "  at %.0f%% of the sustained %.0f tx/s:", fraction * 100, sustained))
             fractions.append(FractionResult(fraction: fraction, result: try load.step(rate: Int(sustained * fraction), seconds: options.seconds)))
