@@ -773,6 +773,10 @@ struct SoakResult: Encodable {
     let stateCacheSlope: Double
     let heapInUseSlope: Double
     let heapFreeSlope: Double
+    /// The plateau check: the slope of anonymous memory less the state tree (what a node holds beyond the state), over
+    /// the whole steady part and over the run's second half only, MiB per minute per node.
+    let anonymousBeyondTreeSlope: Double
+    let anonymousBeyondTreeSlopeSecondHalf: Double
     let machine: String
     let commit: String
     let date: String
@@ -882,6 +886,7 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
     let steady = samples.filter { $0.seconds > warmUp }
     let minutes = steady.map { $0.seconds / 60 }
     func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(1, values.count)) }
+    let secondHalf = samples.filter { $0.seconds > Double(windows * window) / 2 }
     let result = SoakResult(
         validators: validators, rate: rate, seconds: windows * window, stateCacheMB: options.stateCacheMB,
         levelDBCacheMB: options.levelDBCacheMB, warmUpSeconds: warmUp, samples: samples,
@@ -891,12 +896,16 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
         stateCacheSlope: slope(minutes, steady.map(\.stateCacheMiB)),
         heapInUseSlope: slope(minutes, steady.map(\.heapInUseMiB)),
         heapFreeSlope: slope(minutes, steady.map(\.heapFreeMiB)),
+        anonymousBeyondTreeSlope: slope(minutes, steady.map { mean($0.anonymousMiB) - $0.stateTreeMiB }),
+        anonymousBeyondTreeSlopeSecondHalf: slope(secondHalf.map { $0.seconds / 60 }, secondHalf.map { mean($0.anonymousMiB) - $0.stateTreeMiB }),
         machine: BenchmarkRun.machine, commit: BenchmarkRun.commit, date: BenchmarkRun.date)
     print(String(format: "soak: resident memory %+.2f MiB/min per node (anonymous %+.2f), of which the state tree %+.2f MiB/min "
                  + "and the state cache %+.2f MiB/min; beyond both %+.2f MiB/min; C heap in use %+.2f, free in its arenas %+.2f MiB/min "
                  + "(after the warm-up, %d samples)", result.residentSlope, result.anonymousSlope, result.stateTreeSlope,
                  result.stateCacheSlope, result.residentSlope - result.stateTreeSlope - result.stateCacheSlope,
                  result.heapInUseSlope, result.heapFreeSlope, steady.count))
+    print(String(format: "soak: anonymous memory beyond the state tree %+.2f MiB/min after the warm-up, %+.2f MiB/min over the second half "
+                 + "(flat once the caches are full: the plateau)", result.anonymousBeyondTreeSlope, result.anonymousBeyondTreeSlopeSecondHalf))
     try? FileManager.default.removeItem(atPath: directory)
     return result
 }

@@ -95,12 +95,29 @@ def soak_table(soak):
             f"| of which the state tree ({n(last['stateTreeMiB'], 1)} MiB at the end) | {soak['stateTreeSlope']:+.2f} MiB/min |",
             f"| of which the state cache ({n(last['stateCacheMiB'], 1)} MiB at the end) | {soak['stateCacheSlope']:+.2f} MiB/min |",
             f"| **beyond both** | **{beyond:+.2f} MiB/min** |",
+            f"| anonymous memory less the state tree, after the warm-up / over the second half | "
+            f"{slope(soak, 'anonymousBeyondTreeSlope')} / **{slope(soak, 'anonymousBeyondTreeSlopeSecondHalf')}** MiB/min |",
             f"| C heap in use / free in its arenas | {slope(soak, 'heapInUseSlope')} / {slope(soak, 'heapFreeSlope')} MiB/min |"]
 
 
 def slope(soak, key):
     value = soak.get(key)
+    if value is None and key.startswith("anonymousBeyondTree"):
+        value = beyond_tree(soak, second_half=key.endswith("SecondHalf"))
     return "—" if value is None or value != value else f"{value:+.2f}"
+
+
+def beyond_tree(soak, second_half):
+    """The slope of mean anonymous memory less the state tree (soak.json before it carried the figure)."""
+    start = soak["seconds"] / 2 if second_half else soak.get("warmUpSeconds", 60)
+    points = [(s["seconds"] / 60, sum(s["anonymousMiB"]) / len(s["anonymousMiB"]) - s["stateTreeMiB"])
+              for s in soak["samples"] if s["seconds"] > start]
+    if len(points) < 2:
+        return None
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    den = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / den if den else None
 
 
 def main():

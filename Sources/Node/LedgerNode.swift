@@ -1,4 +1,3 @@
-import CHeap
 import Consensus
 import Encoding
 import KeyValue
@@ -162,10 +161,6 @@ public actor LedgerNode {
         metrics.height.set(Double(block.header.height))
         metrics.mempoolSize.set(Double(mempool.count))
         metrics.treeBytes.set(Double(chain.tree.liveNodes.bytes))
-        var (heapInUse, heapFree) = (0, 0)
-        twinledger_heap_statistics(&heapInUse, &heapFree)
-        metrics.heapInUse.set(Double(heapInUse))
-        metrics.heapFree.set(Double(heapFree))
         if let cache = chain.store as? CachedStore {
             let statistics = cache.statistics
             metrics.cacheHits.increment(by: Int64(clamping: statistics.hits &- reportedCache.hits))

@@ -1,3 +1,4 @@
+import CHeap
 import Consensus
 import P2P
 import Prometheus
@@ -152,5 +153,13 @@ public final class NodeMetrics: Sendable {
         ).increment()
     }
 
-    public func text() -> String { registry.emitToString() }
+    /// The exposition text. The heap gauges are read here, at scrape time: glibc's `mallinfo2` walks every arena's
+    /// free lists, which a profile of a validator under load found costing 6% of its CPU when it ran at each commit.
+    public func text() -> String {
+        var (inUse, free) = (0, 0)
+        twinledger_heap_statistics(&inUse, &free)
+        heapInUse.set(Double(inUse))
+        heapFree.set(Double(free))
+        return registry.emitToString()
+    }
 }
