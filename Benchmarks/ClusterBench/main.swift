@@ -905,7 +905,7 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
                  result.stateCacheSlope, result.residentSlope - result.stateTreeSlope - result.stateCacheSlope,
                  result.heapInUseSlope, result.heapFreeSlope, steady.count))
     print(String(format: "soak: anonymous memory beyond the state tree %+.2f MiB/min after the warm-up, %+.2f MiB/min over the second half "
-                 + "(flat once the caches are full: the plateau)", result.anonymousBeyondTreeSlope, result.anonymousBeyondTreeSlopeSecondHalf))
+                 + "(near zero once nothing but the state grows)", result.anonymousBeyondTreeSlope, result.anonymousBeyondTreeSlopeSecondHalf))
     try? FileManager.default.removeItem(atPath: directory)
     return result
 }

@@ -258,6 +258,10 @@ struct APITests {
                 let treeBytes = text.split(separator: "\n").first { $0.hasPrefix("twinledger_state_tree_bytes ") }
                     .flatMap { Double($0.split(separator: " ")[1]) } ?? 0
                 #expect(treeBytes >= 64 * 5, "the state tree's nodes in use: \(treeBytes)")
+                // Read at the scrape (not per block): a node that has served requests has handed out heap memory.
+                let heapBytes = text.split(separator: "\n").first { $0.hasPrefix("twinledger_heap_in_use_bytes ") }
+                    .flatMap { Double($0.split(separator: " ")[1]) } ?? 0
+                #expect(heapBytes > 1_000_000, "the C heap in use: \(heapBytes)")
             }
         }
     }
