@@ -306,6 +306,9 @@ final class Cluster {
         for member in members {
             guard let process = member.process else { continue }
             kill(process.processIdentifier, SIGTERM)
+            // A node started through a wrapper (`--binary`, e.g. one that runs it under heaptrack) is the wrapper's
+            // child, which the signal above does not reach: find it by its home directory and stop it too.
+            for pid in processes(withArgument: member.home) where pid != process.processIdentifier { kill(pid, SIGTERM) }
             process.waitUntilExit()
         }
     }
@@ -908,6 +911,15 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
                  + "(near zero once nothing but the state grows)", result.anonymousBeyondTreeSlope, result.anonymousBeyondTreeSlopeSecondHalf))
     try? FileManager.default.removeItem(atPath: directory)
     return result
+}
+
+/// The processes that have `argument` as one of their command-line arguments (from /proc/PID/cmdline).
+func processes(withArgument argument: String) -> [Int32] {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+    return entries.compactMap { Int32($0) }.filter { pid in
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        return data.split(separator: 0).contains { String(decoding: $0, as: UTF8.self) == argument }
+    }
 }
 
 /// A process's resident memory now, split into anonymous (its heap and stacks) and file-backed pages (the binary,
