@@ -48,7 +48,9 @@ final class WebDriver {
     @discardableResult
     func call(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> Any? {
         let data = try body.map { try JSONSerialization.data(withJSONObject: $0) }
-        let (reply, status) = try blockingHTTP(port: port, method: method, path: path, body: data)
+        // Chromium answers a command once the page has done it (a navigation, a script); on a machine shared with a
+        // dozen suites' node processes that has taken over 20 s, so a command gets two minutes.
+        let (reply, status) = try blockingHTTP(port: port, method: method, path: path, body: data, timeoutSeconds: 120)
         let object = try JSONSerialization.jsonObject(with: reply) as? [String: Any]
         guard status == 200 else { throw ProcessTestError("WebDriver \(method) \(path): \(status) \(String(decoding: reply, as: UTF8.self))") }
         return object?["value"]

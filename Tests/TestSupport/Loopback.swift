@@ -71,11 +71,13 @@ public func httpRequest(port: Int, method: String, path: String, body: Data?, he
     }
 }
 
-public func blockingHTTP(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:]) throws -> (Data, Int) {
+/// `timeoutSeconds` bounds each send and each receive (not the whole exchange).
+public func blockingHTTP(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:],
+                         timeoutSeconds: Int = 20) throws -> (Data, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw ProcessTestError("socket: errno \(errno)") }
     defer { close(fd) }
-    var timeout = timeval(tv_sec: 20, tv_usec: 0)
+    var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = loopback(port: port)
@@ -108,7 +110,12 @@ public func blockingHTTP(port: Int, method: String, path: String, body: Data?, h
         }
         let n = recv(fd, &buffer, buffer.count, 0)
         if n == 0 { break }
-        guard n > 0 else { throw ProcessTestError("recv: errno \(errno)") }
+        guard n > 0 else {
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                throw ProcessTestError("\(method) \(path) on port \(port): no answer within \(timeoutSeconds) s")
+            }
+            throw ProcessTestError("recv from port \(port): errno \(errno)")
+        }
         response.append(contentsOf: buffer[..<n])
     }
     guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw ProcessTestError("no HTTP header end") }
