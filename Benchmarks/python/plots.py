@@ -6,7 +6,8 @@ Usage: plots.py RESULTS_DIR OUT_DIR
 Reads what is there and skips what is not:
 - cluster.json (make bench-cluster): throughput against offered load, latency percentiles against offered load,
   throughput against the number of validators next to the machine's limits measured in the same run;
-- soak.json (make soak): every node's resident memory and the state tree's size over time;
+- soak.json (make soak): every node's resident memory, the state tree's size and anonymous memory less the tree
+  (the plateau check) over time;
 - foundation.json (make bench): ABE encryption and decryption time against policy size, and blob upload and download
   MB/s against payload size next to their ceilings.
 Every figure names the machine, the commit and the date of its run. matplotlib is pinned by scripts/bench-peers.sh.
@@ -97,6 +98,8 @@ def soak_plot(soak, out):
     for i in range(len(samples[0]["residentMiB"])):
         ax.plot(t, [s["residentMiB"][i] for s in samples], label=f"v{i} resident")
     ax.plot(t, [s["stateTreeMiB"] for s in samples], color="black", linestyle="--", label="state tree (per node)")
+    beyond = [sum(s["anonymousMiB"]) / len(s["anonymousMiB"]) - s["stateTreeMiB"] for s in samples]
+    ax.plot(t, beyond, color="purple", linewidth=2, label="anonymous less the state tree (mean of the nodes)")
     if all("stateCacheMiB" in s for s in samples):
         ax.plot(t, [s["stateCacheMiB"] for s in samples], color="grey", linestyle=":", label="state cache (per node)")
     ax.set_xlabel("minutes")
