@@ -1,5 +1,6 @@
 import Encoding
 import Foundation
+import Storage
 import TOMLKit
 
 /// `config.toml` of a node home (documented in Docs/operations.md).
@@ -130,8 +131,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public var consensus: ConsensusSection?
 
     public static let defaultStateCacheMB = 256
-    /// LevelDB's block cache for the state database, MiB (`LevelDBStore.Options`' default).
-    public static let defaultLevelDBCacheMB = 64
+    /// LevelDB's block cache for the state database, MiB: `LevelDBStore.Options`' default, not a second copy of it.
+    public static let defaultLevelDBCacheMB = LevelDBStore.Options().blockCacheBytes >> 20
 
     public static let defaultConsensus = ConsensusSection(
         timeoutProposeMs: 3_000, timeoutPrevoteMs: 1_000, timeoutPrecommitMs: 1_000, timeoutDeltaMs: 500
