@@ -14,7 +14,7 @@ import TestSupport
 import Testing
 import TwinCrypto
 
-@Suite("Chaos (real processes)", .serialized, .timeLimit(.minutes(30)))
+@Suite("Chaos (real processes)", .serialized, .realProcesses(minutes: 30))
 struct ChaosTests {
     struct Settings {
         var seed: UInt64

@@ -89,7 +89,7 @@ final class ConsortiumProcesses {
     /// Waits for `/health` to say ok. The deadline is generous because `make test` runs suites in parallel on a
     /// machine with about one core: a node's start (genesis, LevelDB, TLS) can take many seconds there. A process that
     /// has ended fails at once, with the end of its log in the error.
-    func waitHealthy(_ name: String, seconds: Double = 60) async throws {
+    func waitHealthy(_ name: String, seconds: Double = 120) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if let health = try? await health(name), health.status == "ok" { return }

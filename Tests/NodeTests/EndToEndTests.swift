@@ -148,11 +148,11 @@ struct EndToEndTests {
                 }
             }
         }
-        // Let it run until at least 10 commits were reported (or 30 s on a loaded machine), then kill the node
+        // Let it run until at least 10 commits were reported (or 2 minutes on a loaded machine), then kill the node
         // without warning, mid-stream.
         let started = ContinuousClock.now
         try await Task.sleep(for: .milliseconds(1_500))
-        while await committed.ids.count < 10, ContinuousClock.now - started < .seconds(30) {
+        while await committed.ids.count < 10, ContinuousClock.now - started < .seconds(120) {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(node.stop(SIGKILL) == .uncaughtSignal)

@@ -5,12 +5,79 @@ import FoundationNetworking
 import TestSupport
 import Testing
 
-extension Trait where Self == TimeLimitTrait {
-    /// The time limit of a suite that runs real node processes. It guards against a hang, it measures nothing: `make
-    /// test` runs every suite at once, so a dozen suites' node processes (forty and more) share this machine's one core
-    /// of compute, and a test that takes 6 s alone took 199 s in a CI run (the shadow replication test, which failed
-    /// that run at a 3-minute limit).
-    static var realProcesses: Self { .timeLimit(.minutes(10)) }
+/// The trait of a suite that runs real node processes: its tests take turns, at most `ProcessTestSlots.limit` at once
+/// across the whole run, and each has a hang guard that starts when its turn does.
+///
+/// `make test` runs every suite at once on this machine's one core of compute. Without turns, a dozen suites' node
+/// processes (forty and more) shared that core: a test that takes 6 s alone took 199 s in one CI run, and in another
+/// (suite 772 s against 370 s usually) a restarted node did not answer /health within a minute and a single node
+/// committed 8 transactions in 30 s. Those waits are liveness bounds, not measurements; with turns each test gets a
+/// fair share of the core while the CPU-bound suites (simulator, pairing) fill the rest.
+struct RealProcessesTrait: SuiteTrait, TestTrait, TestScoping {
+    let minutes: Int
+
+    var isRecursive: Bool { true }
+
+    func scopeProvider(for test: Test, testCase: Test.Case?) -> Self? { testCase == nil ? nil : self }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        try await ProcessTestSlots.shared.withTurn {
+            try await withHangGuard(minutes: minutes, name: test.displayName ?? test.name, function)
+        }
+    }
+}
+
+extension Trait where Self == RealProcessesTrait {
+    /// Turns, and a 10-minute hang guard per test from the start of its turn.
+    static var realProcesses: Self { RealProcessesTrait(minutes: 10) }
+    static func realProcesses(minutes: Int) -> Self { RealProcessesTrait(minutes: minutes) }
+}
+
+/// Runs `body`; if it has not finished after `minutes`, records an issue and cancels it (a guard against a hang: it
+/// measures nothing).
+func withHangGuard(minutes: Int, name: String, _ body: @Sendable () async throws -> Void) async throws {
+    // The group waits for both of its tasks before it returns, so `body` does not outlive this call.
+    try await withoutActuallyEscaping(body) { body in
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await body(); return true }
+            group.addTask {
+                try await Task.sleep(for: .seconds(minutes * 60))
+                return false
+            }
+            defer { group.cancelAll() }
+            if try await group.next() == false {
+                Issue.record("\(name) did not finish within \(minutes) minutes of its turn: cancelled")
+            }
+        }
+    }
+}
+
+/// The turns of real-process tests: at most `limit` at once (`TWINLEDGER_PROCESS_TESTS`, default 2), first come
+/// first served.
+actor ProcessTestSlots {
+    static let shared = ProcessTestSlots(
+        limit: ProcessInfo.processInfo.environment["TWINLEDGER_PROCESS_TESTS"].flatMap { Int($0) }.map { max(1, $0) } ?? 2)
+
+    let limit: Int
+    private var running = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func withTurn(_ body: @Sendable () async throws -> Void) async throws {
+        if running < limit {
+            running += 1
+        } else {
+            // The finishing test hands its turn over: `running` stays the same.
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        defer { handOver() }
+        try await body()
+    }
+
+    private func handOver() {
+        if waiting.isEmpty { running -= 1 } else { waiting.removeFirst().resume() }
+    }
 }
 
 /// The built `twinledger` executable.
@@ -77,7 +144,7 @@ final class NodeProcess {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         self.process = process
-        let deadline = Date().addingTimeInterval(60)  // suites run in parallel on about one core
+        let deadline = Date().addingTimeInterval(120)  // other suites run beside this one on about one core
         while Date() < deadline, process.isRunning {
             if let (_, status) = try? await get("/health"), status == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
