@@ -41,6 +41,9 @@ struct Options {
     /// soak with small caches sees them full after its warm-up, so its slope shows what grows beyond them.
     var stateCacheMB: Int?
     var levelDBCacheMB: Int?
+    /// The state database's LevelDB write buffer and open table files (`[storage]`), when not the defaults.
+    var levelDBWriteBufferMB: Int?
+    var levelDBMaxOpenFiles: Int?
     /// Grants alone instead of the realistic mix (the ledger floor's workload, and the figures before 2026-12-04).
     var grantsOnly = false
     /// Also run the crash-fault-tolerant reference (Etcd.swift) at the same rates, beside the first validator count.
@@ -65,6 +68,8 @@ struct Options {
             case "--soak-rate": soakRate = iterator.next().flatMap { Int($0) } ?? soakRate
             case "--state-cache-mb": stateCacheMB = iterator.next().flatMap { Int($0) }
             case "--leveldb-cache-mb": levelDBCacheMB = iterator.next().flatMap { Int($0) }
+            case "--leveldb-write-buffer-mb": levelDBWriteBufferMB = iterator.next().flatMap { Int($0) }
+            case "--leveldb-max-open-files": levelDBMaxOpenFiles = iterator.next().flatMap { Int($0) }
             case "--grants-only": grantsOnly = true
             case "--etcd": runEtcd = true
             case "--etcd-binary": etcd = iterator.next() ?? etcd
@@ -287,10 +292,12 @@ final class Cluster {
                 .replacingOccurrences(of: "bytes_max = 67108864", with: "bytes_max = 268435456")
                 .replacingOccurrences(of: "per_signer_max = 1000", with: "per_signer_max = 5000")
                 .replacingOccurrences(of: "block_transactions_max = 2000", with: "block_transactions_max = \(options.blockMax)")
-            for (key, mb) in [("state_cache_mb", options.stateCacheMB), ("leveldb_cache_mb", options.levelDBCacheMB)] {
-                guard let mb else { continue }
+            for (key, value) in [("state_cache_mb", options.stateCacheMB), ("leveldb_cache_mb", options.levelDBCacheMB),
+                                 ("leveldb_write_buffer_mb", options.levelDBWriteBufferMB), ("leveldb_max_open_files", options.levelDBMaxOpenFiles)] {
+                guard let value else { continue }
+                guard text.contains("\n\(key) = ") else { throw ProcessTestError("\(path) has no \(key)") }
                 text = text.split(separator: "\n", omittingEmptySubsequences: false)
-                    .map { $0.hasPrefix(key + " = ") ? "\(key) = \(mb)" : String($0) }.joined(separator: "\n")
+                    .map { $0.hasPrefix(key + " = ") ? "\(key) = \(value)" : String($0) }.joined(separator: "\n")
             }
             try text.write(toFile: path, atomically: true, encoding: .utf8)
         }
@@ -757,6 +764,10 @@ struct SoakSample: Encodable {
     /// The C heap, MiB per node: handed out (`twinledger_heap_in_use_bytes`) and held free in the arenas.
     let heapInUseMiB: Double
     let heapFreeMiB: Double
+    /// The first validator's state database on disk: its table files (`*.ldb`) and their MiB. Each open table holds
+    /// its index block and Bloom filter in memory, up to `leveldb_max_open_files` tables.
+    let stateTables: Int
+    let stateTablesMiB: Double
 }
 
 struct SoakResult: Encodable {
@@ -766,6 +777,8 @@ struct SoakResult: Encodable {
     /// The caches' bounds when not the defaults (256 and 64 MiB), from --state-cache-mb and --leveldb-cache-mb.
     let stateCacheMB: Int?
     let levelDBCacheMB: Int?
+    let levelDBWriteBufferMB: Int?
+    let levelDBMaxOpenFiles: Int?
     /// Seconds of warm-up left out of the slopes.
     let warmUpSeconds: Double
     let samples: [SoakSample]
@@ -783,6 +796,15 @@ struct SoakResult: Encodable {
     let machine: String
     let commit: String
     let date: String
+}
+
+/// The LevelDB table files (`*.ldb`) in `directory`: how many, and their bytes.
+func tableFiles(_ directory: String) -> (count: Int, bytes: Double) {
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".ldb") }
+    let bytes = names.reduce(0.0) { total, name in
+        total + ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? NSNumber)?.doubleValue ?? 0)
+    }
+    return (names.count, bytes)
 }
 
 /// The least-squares slope of y over x.
@@ -835,7 +857,8 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
     let load = try await Load(options, cluster: cluster)
     let rate = options.soakRate, window = 10, windows = max(1, options.soakSeconds / window)
     print("soak: \(validators) validators, \(rate) tx/s offered for \(windows * window) s, sampled every \(window) s; "
-          + "state cache \(options.stateCacheMB.map { "\($0) MiB" } ?? "default"), LevelDB cache \(options.levelDBCacheMB.map { "\($0) MiB" } ?? "default")")
+          + "state cache \(options.stateCacheMB.map { "\($0) MiB" } ?? "default"), LevelDB cache \(options.levelDBCacheMB.map { "\($0) MiB" } ?? "default"), "
+          + "write buffer \(options.levelDBWriteBufferMB.map { "\($0) MiB" } ?? "default"), open tables \(options.levelDBMaxOpenFiles.map { "\($0)" } ?? "default")")
     let watcher = CommitWatcher(cluster: cluster)
     let watching = Thread { watcher.run() }
     watching.start()
@@ -850,6 +873,7 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
         }
         latencies.sort()
         let memory = cluster.members.compactMap { $0.process.map { residentSplit($0.processIdentifier) } }
+        let tables = tableFiles(cluster.members[0].home + "/data/state")
         let result = SoakSample(
             seconds: seconds, committedPerSecond: Double(latencies.count) / Double(window), p50Millis: percentile(latencies, 0.5),
             p99Millis: percentile(latencies, 0.99), residentMiB: memory.map { ($0.anonymous + $0.file) / 1_048_576 },
@@ -857,12 +881,14 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
             stateTreeMiB: cluster.metric("twinledger_state_tree_bytes") / Double(validators) / 1_048_576,
             stateCacheMiB: cluster.metric("twinledger_state_cache_bytes") / Double(validators) / 1_048_576,
             heapInUseMiB: cluster.metric("twinledger_heap_in_use_bytes") / Double(validators) / 1_048_576,
-            heapFreeMiB: cluster.metric("twinledger_heap_free_bytes") / Double(validators) / 1_048_576)
+            heapFreeMiB: cluster.metric("twinledger_heap_free_bytes") / Double(validators) / 1_048_576,
+            stateTables: tables.count, stateTablesMiB: tables.bytes / 1_048_576)
         samples.append(result)
-        print(String(format: "  %4.0f s: committed %5.0f tx/s  p50 %5.0f ms  p99 %5.0f ms  RSS per node %@ MiB (anonymous %@)  state tree %.1f MiB  cache %.1f MiB  heap %.0f in use, %.0f free",
+        print(String(format: "  %4.0f s: committed %5.0f tx/s  p50 %5.0f ms  p99 %5.0f ms  RSS per node %@ MiB (anonymous %@)  state tree %.1f MiB  cache %.1f MiB  heap %.0f in use, %.0f free  tables %d, %.0f MiB",
                      seconds, result.committedPerSecond, result.p50Millis, result.p99Millis,
                      result.residentMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"),
-                     result.anonymousMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"), result.stateTreeMiB, result.stateCacheMiB, result.heapInUseMiB, result.heapFreeMiB))
+                     result.anonymousMiB.map { String(format: "%.0f", $0) }.joined(separator: "/"), result.stateTreeMiB, result.stateCacheMiB, result.heapInUseMiB, result.heapFreeMiB,
+                     result.stateTables, result.stateTablesMiB))
         fflush(nil)
     }
     let start = now()
@@ -892,7 +918,8 @@ func runSoak(_ options: Options, validators: Int) async throws -> SoakResult {
     let secondHalf = samples.filter { $0.seconds > Double(windows * window) / 2 }
     let result = SoakResult(
         validators: validators, rate: rate, seconds: windows * window, stateCacheMB: options.stateCacheMB,
-        levelDBCacheMB: options.levelDBCacheMB, warmUpSeconds: warmUp, samples: samples,
+        levelDBCacheMB: options.levelDBCacheMB, levelDBWriteBufferMB: options.levelDBWriteBufferMB,
+        levelDBMaxOpenFiles: options.levelDBMaxOpenFiles, warmUpSeconds: warmUp, samples: samples,
         residentSlope: slope(minutes, steady.map { mean($0.residentMiB) }),
         anonymousSlope: slope(minutes, steady.map { mean($0.anonymousMiB) }),
         stateTreeSlope: slope(minutes, steady.map(\.stateTreeMiB)),

@@ -48,16 +48,39 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         public var stateCacheMB: Int
         /// MiB of LevelDB's own block cache for the state database (uncompressed table blocks); 64 when absent.
         public var levelDBCacheMB: Int?
+        /// MiB of LevelDB's write buffer (memtable) for the state database; when full it is flushed to a table file
+        /// and compacted in the background. 16 when absent.
+        public var levelDBWriteBufferMB: Int?
+        /// Table files LevelDB keeps open for the state database, each with its index and Bloom filter in memory;
+        /// 500 when absent.
+        public var levelDBMaxOpenFiles: Int?
         enum CodingKeys: String, CodingKey {
             case stateCacheMB = "state_cache_mb"
             case levelDBCacheMB = "leveldb_cache_mb"
+            case levelDBWriteBufferMB = "leveldb_write_buffer_mb"
+            case levelDBMaxOpenFiles = "leveldb_max_open_files"
         }
-        public init(stateCacheMB: Int, levelDBCacheMB: Int? = nil) {
+        public init(stateCacheMB: Int, levelDBCacheMB: Int? = nil, levelDBWriteBufferMB: Int? = nil, levelDBMaxOpenFiles: Int? = nil) {
             self.stateCacheMB = stateCacheMB
             self.levelDBCacheMB = levelDBCacheMB
+            self.levelDBWriteBufferMB = levelDBWriteBufferMB
+            self.levelDBMaxOpenFiles = levelDBMaxOpenFiles
         }
         /// The block cache in MiB, defaulted.
         public var levelDBCacheMBSetting: Int { levelDBCacheMB ?? NodeConfig.defaultLevelDBCacheMB }
+        /// The write buffer in MiB, defaulted.
+        public var levelDBWriteBufferMBSetting: Int { levelDBWriteBufferMB ?? NodeConfig.defaultLevelDBWriteBufferMB }
+        /// The open table files, defaulted.
+        public var levelDBMaxOpenFilesSetting: Int { levelDBMaxOpenFiles ?? NodeConfig.defaultLevelDBMaxOpenFiles }
+
+        /// The state database's LevelDB options from these settings.
+        public var levelDBOptions: LevelDBStore.Options {
+            var options = LevelDBStore.Options()
+            options.blockCacheBytes = levelDBCacheMBSetting << 20
+            options.writeBufferBytes = levelDBWriteBufferMBSetting << 20
+            options.maxOpenFiles = levelDBMaxOpenFilesSetting
+            return options
+        }
     }
 
     public struct ShadowsSection: Codable, Sendable, Hashable {
@@ -133,6 +156,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public static let defaultStateCacheMB = 256
     /// LevelDB's block cache for the state database, MiB: `LevelDBStore.Options`' default, not a second copy of it.
     public static let defaultLevelDBCacheMB = LevelDBStore.Options().blockCacheBytes >> 20
+    public static let defaultLevelDBWriteBufferMB = LevelDBStore.Options().writeBufferBytes >> 20
+    public static let defaultLevelDBMaxOpenFiles = LevelDBStore.Options().maxOpenFiles
 
     public static let defaultConsensus = ConsensusSection(
         timeoutProposeMs: 3_000, timeoutPrevoteMs: 1_000, timeoutPrecommitMs: 1_000, timeoutDeltaMs: 500
@@ -187,7 +212,9 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             node: .init(moniker: moniker, threads: 0), api: .init(host: "127.0.0.1", port: port),
             producer: .init(blockIntervalMs: 1_000, blockTransactionsMax: 2_000),
             mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000),
-            storage: .init(stateCacheMB: defaultStateCacheMB, levelDBCacheMB: defaultLevelDBCacheMB), shadows: defaultShadows, p2p: p2p, consensus: defaultConsensus
+            storage: .init(stateCacheMB: defaultStateCacheMB, levelDBCacheMB: defaultLevelDBCacheMB,
+                           levelDBWriteBufferMB: defaultLevelDBWriteBufferMB, levelDBMaxOpenFiles: defaultLevelDBMaxOpenFiles),
+            shadows: defaultShadows, p2p: p2p, consensus: defaultConsensus
         )
     }
 
@@ -204,7 +231,9 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         guard (1...65535).contains(config.api.port), config.producer.blockIntervalMs >= 1,
             (1...10_000).contains(config.producer.blockTransactionsMax), config.mempool.transactionsMax >= 1,
             (0...1_048_576).contains(config.storageSettings.stateCacheMB),
-            (1...1_048_576).contains(config.storageSettings.levelDBCacheMBSetting), (0...256).contains(config.node.threads ?? 0),
+            (1...1_048_576).contains(config.storageSettings.levelDBCacheMBSetting),
+            (1...1_024).contains(config.storageSettings.levelDBWriteBufferMBSetting),
+            (74...50_000).contains(config.storageSettings.levelDBMaxOpenFilesSetting), (0...256).contains(config.node.threads ?? 0),
             (1...65535).contains(config.p2p?.listenPort ?? 1), (1 << 20...1 << 34).contains(config.p2p?.sendQueueBytesMax ?? 1 << 20),
             [timeouts.timeoutProposeMs, timeouts.timeoutPrevoteMs, timeouts.timeoutPrecommitMs].allSatisfy({ (10...600_000).contains($0) }),
             (0...600_000).contains(timeouts.timeoutDeltaMs),
@@ -212,7 +241,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         else {
             throw NodeError(
                 "\(path): a value is out of range (ports 1-65535, interval >= 1 ms, 1-10,000 per block, "
-                    + "state cache 0-1048576 MiB, LevelDB cache 1-1048576 MiB, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms, "
+                    + "state cache 0-1048576 MiB, LevelDB cache 1-1048576 MiB, LevelDB write buffer 1-1024 MiB, "
+                    + "LevelDB open files 74-50000, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms, "
                     + "payloads 1 B-16 GiB, request window 1,000-3,600,000 ms)"
             )
         }
@@ -256,8 +286,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         # always fully in memory, about 220 bytes per authenticated entry (Docs/operations.md).
         state_cache_mb = \(storageSettings.stateCacheMB)
         # LevelDB's block cache for the state database (recently read table blocks, uncompressed). With the state
-        # cache, the write buffers (2 x 16 MiB at most) and the state tree, it makes up most of a node's memory.
+        # cache, the write buffers (two at most, below) and the state tree, it makes up most of a node's memory.
         leveldb_cache_mb = \(storageSettings.levelDBCacheMBSetting)
+        # LevelDB's write buffer: when full, it is written to a table file and merged into the levels below in the
+        # background (a compaction). Smaller buffers make each flush and compaction shorter and more frequent.
+        leveldb_write_buffer_mb = \(storageSettings.levelDBWriteBufferMBSetting)
+        # Table files kept open, each holding its index and Bloom filter in memory (Docs/operations.md, Memory).
+        leveldb_max_open_files = \(storageSettings.levelDBMaxOpenFilesSetting)
 
         [shadows]
         # Off-chain payloads (Docs/shadows.md): the largest upload, the bytes accepted per patient, and how far a

@@ -93,9 +93,7 @@ struct NodeCommand: AsyncParsableCommand {
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             logger[metadataKey: "node"] = "\(config.node.moniker)"
             try FileManager.default.createDirectory(atPath: paths.data, withIntermediateDirectories: true)
-            var stateOptions = LevelDBStore.Options()
-            stateOptions.blockCacheBytes = config.storageSettings.levelDBCacheMBSetting << 20
-            let level = try LevelDBStore(path: paths.state, options: stateOptions)
+            let level = try LevelDBStore(path: paths.state, options: config.storageSettings.levelDBOptions)
             let blobLevel = try LevelDBStore(path: paths.blobs, options: .blobs)
             let store = CachedStore(base: level, capacityBytes: config.storageSettings.stateCacheMB << 20)
             var settings = LedgerNode.Settings()

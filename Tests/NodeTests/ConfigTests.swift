@@ -3,6 +3,7 @@
 import ABE
 import Foundation
 import Node
+import Storage
 import TestSupport
 import Testing
 
@@ -67,6 +68,21 @@ struct ConfigTests {
         try config.toml().replacingOccurrences(of: "leveldb_cache_mb = 64", with: "")
             .write(toFile: dir + "/no-leveldb-cache.toml", atomically: true, encoding: .utf8)
         #expect(try NodeConfig.load(dir + "/no-leveldb-cache.toml").storageSettings.levelDBCacheMBSetting == 64)
+        // The write buffer and the open tables: validated, defaulted when absent, and passed to LevelDB.
+        for (from, to, message) in [("leveldb_write_buffer_mb = 16", "leveldb_write_buffer_mb = 0", "LevelDB write buffer 1-1024"),
+                                    ("leveldb_max_open_files = 500", "leveldb_max_open_files = 73", "LevelDB open files 74-50000")] {
+            try config.toml().replacingOccurrences(of: from, with: to).write(toFile: dir + "/bad-leveldb.toml", atomically: true, encoding: .utf8)
+            #expect { try NodeConfig.load(dir + "/bad-leveldb.toml") } throws: { "\($0)".contains(message) }
+        }
+        try config.toml().replacingOccurrences(of: "leveldb_write_buffer_mb = 16", with: "leveldb_write_buffer_mb = 4")
+            .replacingOccurrences(of: "leveldb_max_open_files = 500", with: "leveldb_max_open_files = 100")
+            .write(toFile: dir + "/leveldb.toml", atomically: true, encoding: .utf8)
+        let tuned = try NodeConfig.load(dir + "/leveldb.toml").storageSettings.levelDBOptions
+        #expect(tuned.writeBufferBytes == 4 << 20 && tuned.maxOpenFiles == 100 && tuned.blockCacheBytes == 64 << 20)
+        try config.toml().replacingOccurrences(of: "leveldb_write_buffer_mb = 16", with: "").replacingOccurrences(of: "leveldb_max_open_files = 500", with: "")
+            .write(toFile: dir + "/old-storage.toml", atomically: true, encoding: .utf8)
+        let defaulted = try NodeConfig.load(dir + "/old-storage.toml").storageSettings.levelDBOptions
+        #expect(defaulted.writeBufferBytes == 16 << 20 && defaulted.maxOpenFiles == 500)
         try config.toml().replacingOccurrences(of: "threads = 0", with: "threads = 257")
             .write(toFile: dir + "/bad-threads.toml", atomically: true, encoding: .utf8)
         #expect { try NodeConfig.load(dir + "/bad-threads.toml") } throws: { "\($0)".contains("threads 0-256") }
