@@ -126,7 +126,7 @@ let package = Package(
             name: "TwinBench",
             dependencies: [
                 "TwinCrypto", "Storage", "KeyValue", "Ledger", "Encoding", "CSecp256k1", "Node", "API", "Shadows", "Pairing", "ABE",
-                "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                "TestSupport", "CHeap", .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Benchmarks/TwinBench"
         ),

@@ -13,7 +13,7 @@ struct Options {
     var cVerifyBinary: String?
     var jsonPath: String?
     var quick = false
-    var suites: Set<String> = ["foundation", "ledger", "http", "shadows", "pairing", "abe"]
+    var suites: Set<String> = ["foundation", "ledger", "cache", "http", "shadows", "pairing", "abe"]
     /// A Python with pymcl and blspy (scripts/bench-peers.sh): times the native pairings beside ours.
     var pairingPeer: String?
     var grants = 1_000_000
@@ -251,6 +251,14 @@ store.close()
 if options.suites.contains("ledger") {
     print(String(repeating: "-", count: 76))
     try runLedgerBenchmark(grantCount: options.quick ? 100_000 : options.grants, blocks: options.quick ? 5 : options.blocks, blockSize: 1_000)
+}
+
+if options.suites.contains("cache") {
+    print(String(repeating: "-", count: 76))
+    for row in runCacheMemoryBenchmark(budgetMiB: options.quick ? 16 : 64) {
+        rows.append(Row(name: "state cache heap / estimate, values of \(row.valueBytes.map { "\($0) B" } ?? "absent keys")",
+                        value: row.ratio, unit: "x", runs: [row.ratio]))
+    }
 }
 
 if options.suites.contains("http") {
