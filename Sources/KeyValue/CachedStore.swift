@@ -120,7 +120,7 @@ public final class CachedStore: KeyValueStore {
     }
 
     /// Estimated memory of one entry: the bytes plus array headers and the dictionary slot.
-    static func cost(_ key: ByteKey, _ value: [UInt8]?) -> Int { key.bytes.count + (value?.count ?? 0) + 96 }
+    public static func cost(_ key: ByteKey, _ value: [UInt8]?) -> Int { key.bytes.count + (value?.count ?? 0) + 96 }
 
     public func get(_ bytes: [UInt8]) throws(StorageError) -> [UInt8]? {
         let budget = capacityBytes
