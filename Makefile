@@ -26,7 +26,13 @@ SOAK_SECONDS ?= 600
 SOAK_RATE ?= $(shell python3 -c 'import json; print(next(int(c["sustained"] / 2) for c in json.load(open("$(BENCH_OUT)/cluster.json")) if c["validators"] == 4))' 2>/dev/null || echo 1000)
 SOAK_CACHES ?= --state-cache-mb 16 --leveldb-cache-mb 8
 
-.PHONY: all deps build release test test-ui test-sanitize run bench bench-foundation bench-cluster soak plots sim chaos clean help
+# make fuzz: every fuzz target for SECONDS each (FUZZ_TARGETS to choose; Docs/fuzzing.md). make test runs each for
+# FUZZ_TEST_SECONDS.
+SECONDS ?= 300
+FUZZ_TARGETS ?=
+FUZZ_TEST_SECONDS ?= 15
+
+.PHONY: all deps build release test test-ui test-sanitize fuzz fuzz-seeds run bench bench-foundation bench-cluster soak plots sim chaos clean help
 
 all: build
 
@@ -34,6 +40,7 @@ help:
 	@echo "make run    - install what is missing, build (release), self-check, start the local 6-node consortium with a consent demo"
 	@echo "make test   - install what is missing, build, run the test suite"
 	@echo "make test-ui - the explorer page in headless Chromium against a real node (screenshots in .build/ui/)"
+	@echo "make fuzz   - coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every decoder, SECONDS each (default 300)"
 	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
 	@echo "make bench  - every benchmark, release: bench-foundation, bench-cluster, soak; then plots and tables (an hour or more)"
 	@echo "make bench-foundation - crypto, pairing, ABE, ledger, blobs, simulator (medians; vs C and native pairing libraries)"
@@ -60,6 +67,15 @@ test: deps
 	@scripts/check-keccak.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	@scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
+
+# Coverage-guided fuzzing (Docs/fuzzing.md): findings land in .build-fuzz/crashes/TARGET/ with a replay command.
+fuzz: deps
+	@scripts/fuzz.sh $(SECONDS) $(FUZZ_TARGETS)
+
+# Rewrites the seeds of every target into Tests/Fuzz/corpus/ (after a change to an encoding).
+fuzz-seeds: deps
+	@scripts/fuzz.sh --seeds
 
 # The explorer page in headless Chromium (Docs/explorer.md); screenshots in .build/ui/. `make test` runs it too.
 test-ui: deps
@@ -139,4 +155,4 @@ else
 endif
 
 clean:
-	rm -rf .build .build-asan $(BENCH_OUT)
+	rm -rf .build .build-asan .build-fuzz $(BENCH_OUT)

@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -104,8 +105,11 @@ let package = Package(
         .target(
             name: "API",
             dependencies: [
-                "Node", "Ledger", "Consensus", "Encoding", "Shadows", "Storage", "TwinCrypto",
+                "Node", "Ledger", "Consensus", "Encoding", "Shadows", "Storage", "TwinCrypto", "P2P",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The CLI.
@@ -164,6 +168,18 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // Fuzzing (Docs/fuzzing.md): the targets, the libFuzzer executable (`make fuzz`, built with
+        // --sanitize=fuzzer), and the replay of their committed corpus and regressions in the ordinary suite.
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "ABE", "API", "Consensus", "Encoding", "Ledger", "P2P", "Pairing", "Shadows", "Storage", "TwinCrypto", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/Fuzz/FuzzTargets"
+        ),
+        .executableTarget(name: "TwinFuzz", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/TwinFuzz"),
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["FuzzTargets", "Encoding", "Ledger"], path: "Tests/Fuzz/CorpusTests"),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Consensus", "TestSupport"]),
         // `make sim`: runs simulator seeds and prints the failing ones with their replay command.
         .executableTarget(name: "twinsim", dependencies: ["Simulation", "Consensus"]),
@@ -176,6 +192,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
     ]

@@ -291,7 +291,11 @@ final class Cluster {
             text = text.replacingOccurrences(of: "transactions_max = 50000", with: "transactions_max = 200000")
                 .replacingOccurrences(of: "bytes_max = 67108864", with: "bytes_max = 268435456")
                 .replacingOccurrences(of: "per_signer_max = 1000", with: "per_signer_max = 5000")
+                .replacingOccurrences(of: "per_signer_bytes_max = 4194304", with: "per_signer_bytes_max = 268435456")
                 .replacingOccurrences(of: "block_transactions_max = 2000", with: "block_transactions_max = \(options.blockMax)")
+                // The benchmark is one client offering thousands of transactions a second: no per-client rate limit.
+                .replacingOccurrences(of: "rate_per_second = 500", with: "rate_per_second = 0")
+                .replacingOccurrences(of: "peer_transactions_per_second = 5000", with: "peer_transactions_per_second = 0")
             for (key, value) in [("state_cache_mb", options.stateCacheMB), ("leveldb_cache_mb", options.levelDBCacheMB),
                                  ("leveldb_write_buffer_mb", options.levelDBWriteBufferMB), ("leveldb_max_open_files", options.levelDBMaxOpenFiles)] {
                 guard let value else { continue }

@@ -10,7 +10,7 @@ import NIOCore
 /// `patient=ID` and optionally `_fhirVersion=5` (R5; R4 otherwise) and answers a FHIR `searchset` Bundle as
 /// `application/fhir+json`. AuditEvent lists break-glass events to anyone who may read the ledger, and the served reads
 /// only to the patient or an enrolled auditor, with the signed `TwinLedger-Accesses` header of the accesses route.
-func addFHIRRoutes(_ router: Router<BasicRequestContext>, node: LedgerNode, desk: ShadowDesk?) {
+func addFHIRRoutes(_ router: Router<APIRequestContext>, node: LedgerNode, desk: ShadowDesk?) {
     router.get("/v1/fhir/Consent") { request, _ -> Response in
         let (patient, version) = try fhirQuery(request)
         let facts = try await gatherFacts(node, patient)

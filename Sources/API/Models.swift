@@ -1,6 +1,8 @@
 import Encoding
+import Foundation
 import Hummingbird
 import Ledger
+import NIOCore
 import TwinCrypto
 
 // JSON shapes of the HTTP API (Docs/openapi.yaml). Hashes, keys and bytes are lower-case hex.
@@ -8,6 +10,16 @@ import TwinCrypto
 public struct SubmitRequest: Codable, Sendable {
     public let transaction: String
     public init(transaction: String) { self.transaction = transaction }
+
+    /// The transaction in a submission's body: the raw bytes with content type `application/octet-stream`, otherwise
+    /// the JSON `{"transaction": "<hex>"}`; `400 malformed` for anything else.
+    public static func transactionBytes(body: ByteBuffer, contentType: String?) throws(APIError) -> [UInt8] {
+        if contentType?.hasPrefix("application/octet-stream") == true { return Array(buffer: body) }
+        guard let submit = try? JSONDecoder().decode(SubmitRequest.self, from: Data(buffer: body)),
+              let decoded = Hex.decode(submit.transaction)
+        else { throw APIError(.badRequest, "malformed", "body must be {\"transaction\": \"<hex>\"}") }
+        return decoded
+    }
 }
 
 public struct SubmitResponse: ResponseEncodable, Decodable, Sendable {

@@ -38,23 +38,17 @@ public enum APIRoutes {
 }
 
 /// Builds the router for `node`; with `shadows`, the shadow upload and read routes too.
-public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil) -> Router<BasicRequestContext> {
-    let router = Router()
+/// With `limits`, each client's requests are charged to its token bucket before any route runs (429 beyond).
+public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil, limits: ClientLimits? = nil) -> Router<APIRequestContext> {
+    let router = Router(context: APIRequestContext.self)
+    if let limits { router.add(middleware: ClientRateMiddleware(limits: limits)) }
     if let shadows { addShadowRoutes(router, desk: shadows) }
     addFHIRRoutes(router, node: node, desk: shadows)
     let submitBytesMax = Limits.transactionBytesMax * 2 + 1_024
 
     router.post("/v1/transactions") { request, context -> SubmitResponse in
         let body = try await request.body.collect(upTo: submitBytesMax)
-        let bytes: [UInt8]
-        if request.headers[.contentType]?.hasPrefix("application/octet-stream") == true {
-            bytes = Array(buffer: body)
-        } else {
-            guard let submit = try? JSONDecoder().decode(SubmitRequest.self, from: Data(buffer: body)),
-                let decoded = Hex.decode(submit.transaction)
-            else { throw APIError(.badRequest, "malformed", "body must be {\"transaction\": \"<hex>\"}") }
-            bytes = decoded
-        }
+        let bytes = try SubmitRequest.transactionBytes(body: body, contentType: request.headers[.contentType])
         let id: Hash32
         do {
             id = try await node.submit(bytes)
@@ -259,7 +253,7 @@ public func makeRouter(node: LedgerNode, shadows: ShadowDesk? = nil) -> Router<B
     return router
 }
 
-func hashParameter(_ context: BasicRequestContext, _ name: String) throws -> Hash32 {
+func hashParameter(_ context: APIRequestContext, _ name: String) throws -> Hash32 {
     guard let text = context.parameters.get(name), let hash = Hash32(hex: text) else {
         throw APIError(.badRequest, "invalid_parameter", "\(name) must be 64 hex digits")
     }

@@ -97,7 +97,7 @@ extension APIError {
 }
 
 /// Registers the shadow routes (Docs/shadows.md, Docs/openapi.yaml) on `router`.
-func addShadowRoutes(_ router: Router<BasicRequestContext>, desk: ShadowDesk) {
+func addShadowRoutes(_ router: Router<APIRequestContext>, desk: ShadowDesk) {
     // Upload: the signed request in the header, the payload streamed as the body; chunks are stored as they fill.
     router.post("/v1/shadows/upload") { request, context -> UploadResponse in
         let upload: UploadRequest

@@ -11,9 +11,13 @@ public struct Mempool: Sendable {
         public var transactionsMax: Int
         public var bytesMax: Int
         public var perSignerMax: Int
+        /// Bytes one signer's waiting transactions may take: without it, a thousand transactions of the largest size
+        /// from one signer would fill the whole byte budget. A sixteenth of `bytesMax` unless set.
+        public var perSignerBytesMax: Int
 
-        public init(transactionsMax: Int = 50_000, bytesMax: Int = 64 << 20, perSignerMax: Int = 1_000) {
+        public init(transactionsMax: Int = 50_000, bytesMax: Int = 64 << 20, perSignerMax: Int = 1_000, perSignerBytesMax: Int? = nil) {
             (self.transactionsMax, self.bytesMax, self.perSignerMax) = (transactionsMax, bytesMax, perSignerMax)
+            self.perSignerBytesMax = perSignerBytesMax ?? max(1, bytesMax / 16)
         }
     }
 
@@ -51,6 +55,7 @@ public struct Mempool: Sendable {
         let since: UInt64
         /// (nonce, id), ascending by nonce.
         var items: [(nonce: UInt64, id: Hash32)] = []
+        var bytes = 0
     }
 
     public init(limits: Limits = Limits()) { self.limits = limits }
@@ -61,6 +66,8 @@ public struct Mempool: Sendable {
     public func transaction(_ id: Hash32) -> VerifiedTransaction? { entries[id]?.transaction }
     /// Transactions waiting from `signer` (a key id).
     public func pendingCount(signer: Hash32) -> Int { bySigner[signer]?.items.count ?? 0 }
+    /// Bytes waiting from `signer`.
+    public func pendingBytes(signer: Hash32) -> Int { bySigner[signer]?.bytes ?? 0 }
 
     /// Admits a verified transaction whose signer's committed nonce is `committedNonce`.
     public mutating func admit(_ transaction: VerifiedTransaction, committedNonce: UInt64) throws(Refusal) {
@@ -71,6 +78,9 @@ public struct Mempool: Sendable {
         let signer = transaction.signerID
         guard (bySigner[signer]?.items.count ?? 0) < limits.perSignerMax else {
             throw .full("\(limits.perSignerMax) transactions from this signer")
+        }
+        guard (bySigner[signer]?.bytes ?? 0) + transaction.bytes.count <= limits.perSignerBytesMax else {
+            throw .full("\(limits.perSignerBytesMax) bytes from this signer")
         }
         arrival += 1
         entries[transaction.id] = Entry(transaction: transaction, signer: signer)
@@ -83,6 +93,7 @@ public struct Mempool: Sendable {
         } else {
             queue.items.append((nonce, transaction.id))
         }
+        queue.bytes += transaction.bytes.count
         bySigner[signer] = queue
         bytes += transaction.bytes.count
     }
@@ -127,7 +138,10 @@ public struct Mempool: Sendable {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
         bytes -= entry.transaction.bytes.count
         if var queue = bySigner.removeValue(forKey: entry.signer) {
-            if let index = queue.items.firstIndex(where: { $0.id == id }) { queue.items.remove(at: index) }
+            if let index = queue.items.firstIndex(where: { $0.id == id }) {
+                queue.items.remove(at: index)
+                queue.bytes -= entry.transaction.bytes.count
+            }
             if !queue.items.isEmpty { bySigner[entry.signer] = queue }
         }
         return entry.signer

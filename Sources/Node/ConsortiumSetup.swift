@@ -143,7 +143,9 @@ public enum ConsortiumSetup {
             }
             let config = NodeConfig.defaults(
                 moniker: node.name, port: node.apiPort,
-                p2p: .init(listenHost: node.host, listenPort: node.p2pPort, peers: peers, sendQueueBytesMax: 32 << 20)
+                p2p: .init(listenHost: node.host, listenPort: node.p2pPort, peers: peers, sendQueueBytesMax: 32 << 20,
+                           peerTransactionsPerSecond: Int(PeerDefaults.transactionsPerSecond), peerTransactionsBurst: Int(PeerDefaults.transactionsBurst),
+                           peerBytesPerSecond: Int(PeerDefaults.bytesPerSecond), peerBytesBurst: Int(PeerDefaults.bytesBurst))
             )
             var withHost = config
             withHost.api.host = node.host

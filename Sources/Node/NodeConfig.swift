@@ -1,4 +1,6 @@
 import Encoding
+import Ledger
+import P2P
 import Foundation
 import Storage
 import TOMLKit
@@ -20,7 +22,61 @@ public struct NodeConfig: Codable, Sendable, Hashable {
     public struct APISection: Codable, Sendable, Hashable {
         public var host: String
         public var port: Int
+        /// Per-client limits (Docs/operations.md, "Limits"); each is optional in the file and defaulted by
+        /// `NodeConfig.defaultAPILimits`.
+        public var ratePerSecond: Int?
+        public var rateBurst: Int?
+        public var connectionsPerClientMax: Int?
+        public var headerTimeoutMs: Int?
+        public var bodyMinBytesPerSecond: Int?
+        public var bodyWindowMs: Int?
+        enum CodingKeys: String, CodingKey {
+            case host, port
+            case ratePerSecond = "rate_per_second"
+            case rateBurst = "rate_burst"
+            case connectionsPerClientMax = "connections_per_client_max"
+            case headerTimeoutMs = "header_timeout_ms"
+            case bodyMinBytesPerSecond = "body_min_bytes_per_second"
+            case bodyWindowMs = "body_window_ms"
+        }
+
+        public init(host: String, port: Int, ratePerSecond: Int? = nil, rateBurst: Int? = nil,
+                    connectionsPerClientMax: Int? = nil, headerTimeoutMs: Int? = nil, bodyMinBytesPerSecond: Int? = nil,
+                    bodyWindowMs: Int? = nil) {
+            (self.host, self.port, self.ratePerSecond, self.rateBurst) = (host, port, ratePerSecond, rateBurst)
+            (self.connectionsPerClientMax, self.headerTimeoutMs) = (connectionsPerClientMax, headerTimeoutMs)
+            (self.bodyMinBytesPerSecond, self.bodyWindowMs) = (bodyMinBytesPerSecond, bodyWindowMs)
+        }
+
+        /// The limits, each defaulted.
+        public var limits: APILimits {
+            let defaults = NodeConfig.defaultAPILimits
+            return APILimits(
+                ratePerSecond: ratePerSecond ?? defaults.ratePerSecond, rateBurst: rateBurst ?? defaults.rateBurst,
+                connectionsPerClientMax: connectionsPerClientMax ?? defaults.connectionsPerClientMax,
+                headerTimeoutMs: headerTimeoutMs ?? defaults.headerTimeoutMs,
+                bodyMinBytesPerSecond: bodyMinBytesPerSecond ?? defaults.bodyMinBytesPerSecond,
+                bodyWindowMs: bodyWindowMs ?? defaults.bodyWindowMs)
+        }
     }
+
+    /// The API's per-client limits, defaulted.
+    public struct APILimits: Sendable, Hashable {
+        /// Requests per second each client (IP address; IPv6 by /64) may sustain; 0 turns the rate limit off.
+        public var ratePerSecond: Int
+        /// Requests a client may make at once after being idle (the bucket's size).
+        public var rateBurst: Int
+        public var connectionsPerClientMax: Int
+        /// A request's head must arrive within this of the connection opening or of the previous response.
+        public var headerTimeoutMs: Int
+        /// A request body must arrive at this rate at least, measured over windows of `bodyWindowMs`.
+        public var bodyMinBytesPerSecond: Int
+        public var bodyWindowMs: Int
+    }
+
+    public static let defaultAPILimits = APILimits(
+        ratePerSecond: 500, rateBurst: 1_000, connectionsPerClientMax: 64, headerTimeoutMs: 10_000,
+        bodyMinBytesPerSecond: 1_024, bodyWindowMs: 30_000)
 
     public struct ProducerSection: Codable, Sendable, Hashable {
         /// How often the producer looks for waiting transactions.
@@ -36,10 +92,22 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         public var transactionsMax: Int
         public var bytesMax: Int
         public var perSignerMax: Int
+        /// Optional (configs before 0.7 lack it): a sixteenth of `bytes_max` when absent.
+        public var perSignerBytesMax: Int?
         enum CodingKeys: String, CodingKey {
             case transactionsMax = "transactions_max"
             case bytesMax = "bytes_max"
             case perSignerMax = "per_signer_max"
+            case perSignerBytesMax = "per_signer_bytes_max"
+        }
+
+        public init(transactionsMax: Int, bytesMax: Int, perSignerMax: Int, perSignerBytesMax: Int? = nil) {
+            (self.transactionsMax, self.bytesMax, self.perSignerMax, self.perSignerBytesMax) = (transactionsMax, bytesMax, perSignerMax, perSignerBytesMax)
+        }
+
+        /// The mempool's limits, defaulted.
+        public var limits: Mempool.Limits {
+            Mempool.Limits(transactionsMax: transactionsMax, bytesMax: bytesMax, perSignerMax: perSignerMax, perSignerBytesMax: perSignerBytesMax)
         }
     }
 
@@ -119,11 +187,30 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         public var peers: [String]
         /// Bytes a peer may have waiting to be sent before gossip to it is dropped; twice this disconnects it.
         public var sendQueueBytesMax: Int
+        /// Per peer (Docs/operations.md, "Limits"): transactions a second it may gossip here, sustained and at once
+        /// (0: no limit), and bytes a second read from it, sustained and at once (0: no limit). Optional; defaulted
+        /// by `PeerNetwork.Configuration`.
+        public var peerTransactionsPerSecond: Int?
+        public var peerTransactionsBurst: Int?
+        public var peerBytesPerSecond: Int?
+        public var peerBytesBurst: Int?
         enum CodingKeys: String, CodingKey {
             case peers
             case listenHost = "listen_host"
             case listenPort = "listen_port"
             case sendQueueBytesMax = "send_queue_bytes_max"
+            case peerTransactionsPerSecond = "peer_transactions_per_second"
+            case peerTransactionsBurst = "peer_transactions_burst"
+            case peerBytesPerSecond = "peer_bytes_per_second"
+            case peerBytesBurst = "peer_bytes_burst"
+        }
+
+        public init(listenHost: String, listenPort: Int, peers: [String], sendQueueBytesMax: Int,
+                    peerTransactionsPerSecond: Int? = nil, peerTransactionsBurst: Int? = nil,
+                    peerBytesPerSecond: Int? = nil, peerBytesBurst: Int? = nil) {
+            (self.listenHost, self.listenPort, self.peers, self.sendQueueBytesMax) = (listenHost, listenPort, peers, sendQueueBytesMax)
+            (self.peerTransactionsPerSecond, self.peerTransactionsBurst) = (peerTransactionsPerSecond, peerTransactionsBurst)
+            (self.peerBytesPerSecond, self.peerBytesBurst) = (peerBytesPerSecond, peerBytesBurst)
         }
     }
 
@@ -209,9 +296,12 @@ public struct NodeConfig: Codable, Sendable, Hashable {
 
     public static func defaults(moniker: String, port: Int = 26657, p2p: P2PSection? = nil) -> NodeConfig {
         NodeConfig(
-            node: .init(moniker: moniker, threads: 0), api: .init(host: "127.0.0.1", port: port),
+            node: .init(moniker: moniker, threads: 0),
+            api: .init(host: "127.0.0.1", port: port, ratePerSecond: defaultAPILimits.ratePerSecond, rateBurst: defaultAPILimits.rateBurst,
+                       connectionsPerClientMax: defaultAPILimits.connectionsPerClientMax, headerTimeoutMs: defaultAPILimits.headerTimeoutMs,
+                       bodyMinBytesPerSecond: defaultAPILimits.bodyMinBytesPerSecond, bodyWindowMs: defaultAPILimits.bodyWindowMs),
             producer: .init(blockIntervalMs: 1_000, blockTransactionsMax: 2_000),
-            mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000),
+            mempool: .init(transactionsMax: 50_000, bytesMax: 64 << 20, perSignerMax: 1_000, perSignerBytesMax: 4 << 20),
             storage: .init(stateCacheMB: defaultStateCacheMB, levelDBCacheMB: defaultLevelDBCacheMB,
                            levelDBWriteBufferMB: defaultLevelDBWriteBufferMB, levelDBMaxOpenFiles: defaultLevelDBMaxOpenFiles),
             shadows: defaultShadows, p2p: p2p, consensus: defaultConsensus
@@ -235,6 +325,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             (1...1_024).contains(config.storageSettings.levelDBWriteBufferMBSetting),
             (74...50_000).contains(config.storageSettings.levelDBMaxOpenFilesSetting), (0...256).contains(config.node.threads ?? 0),
             (1...65535).contains(config.p2p?.listenPort ?? 1), (1 << 20...1 << 34).contains(config.p2p?.sendQueueBytesMax ?? 1 << 20),
+            (0...10_000_000).contains(config.p2p?.peerTransactionsPerSecond ?? 0), (1...100_000_000).contains(config.p2p?.peerTransactionsBurst ?? 1),
+            (0...(1 << 40)).contains(config.p2p?.peerBytesPerSecond ?? 0), (1 << 16...1 << 40).contains(config.p2p?.peerBytesBurst ?? 1 << 16),
             [timeouts.timeoutProposeMs, timeouts.timeoutPrevoteMs, timeouts.timeoutPrecommitMs].allSatisfy({ (10...600_000).contains($0) }),
             (0...600_000).contains(timeouts.timeoutDeltaMs),
             (1...(16 << 30)).contains(config.shadowsSettings.payloadBytesMax), (1_000...3_600_000).contains(config.shadowsSettings.requestWindowMs)
@@ -243,8 +335,23 @@ public struct NodeConfig: Codable, Sendable, Hashable {
                 "\(path): a value is out of range (ports 1-65535, interval >= 1 ms, 1-10,000 per block, "
                     + "state cache 0-1048576 MiB, LevelDB cache 1-1048576 MiB, LevelDB write buffer 1-1024 MiB, "
                     + "LevelDB open files 74-50000, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms, "
-                    + "payloads 1 B-16 GiB, request window 1,000-3,600,000 ms)"
+                    + "payloads 1 B-16 GiB, request window 1,000-3,600,000 ms, peer transactions 0-10,000,000 a second "
+                    + "and a burst of 1-100,000,000, peer bytes 0-1 TiB a second and a burst of 64 KiB-1 TiB)"
             )
+        }
+        let mempool = config.mempool.limits
+        guard mempool.perSignerMax >= 1, mempool.bytesMax >= 1, (1...mempool.bytesMax).contains(mempool.perSignerBytesMax) else {
+            throw NodeError("\(path): [mempool] per_signer_max must be at least 1 and per_signer_bytes_max between 1 and bytes_max")
+        }
+        let limits = config.api.limits
+        guard (0...1_000_000).contains(limits.ratePerSecond), (1...10_000_000).contains(limits.rateBurst),
+              (1...100_000).contains(limits.connectionsPerClientMax), (100...600_000).contains(limits.headerTimeoutMs),
+              (0...(1 << 30)).contains(limits.bodyMinBytesPerSecond), (100...3_600_000).contains(limits.bodyWindowMs)
+        else {
+            throw NodeError(
+                "\(path): an [api] limit is out of range (rate_per_second 0-1,000,000, rate_burst 1-10,000,000, "
+                    + "connections_per_client_max 1-100,000, header_timeout_ms 100-600,000, "
+                    + "body_min_bytes_per_second 0-1 GiB, body_window_ms 100-3,600,000)")
         }
         guard config.producer.blockIntervalMs < timeouts.timeoutProposeMs else {
             throw NodeError("\(path): producer.block_interval_ms must be below consensus.timeout_propose_ms "
@@ -269,6 +376,15 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         # The HTTP JSON API, /health and /metrics. Keep it on loopback or behind a TLS proxy.
         host = "\(api.host)"
         port = \(api.port)
+        # Per client (an IP address; IPv6 by /64): requests per second sustained (0: no limit) and at once,
+        # open connections; then the time a request's head may take to arrive and the slowest body accepted
+        # (bytes per second over windows of body_window_ms). Docs/operations.md, "Limits".
+        rate_per_second = \(api.limits.ratePerSecond)
+        rate_burst = \(api.limits.rateBurst)
+        connections_per_client_max = \(api.limits.connectionsPerClientMax)
+        header_timeout_ms = \(api.limits.headerTimeoutMs)
+        body_min_bytes_per_second = \(api.limits.bodyMinBytesPerSecond)
+        body_window_ms = \(api.limits.bodyWindowMs)
 
         [producer]
         # A proposer proposes as soon as transactions are waiting; with none, it waits this long, then proposes an
@@ -280,6 +396,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         transactions_max = \(mempool.transactionsMax)
         bytes_max = \(mempool.bytesMax)
         per_signer_max = \(mempool.perSignerMax)
+        # Bytes of waiting transactions per signer (a sixteenth of bytes_max when absent).
+        per_signer_bytes_max = \(mempool.limits.perSignerBytesMax)
 
         [storage]
         # Recently read state kept in memory in front of LevelDB. The state tree is separate: it is
@@ -320,12 +438,26 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             listen_host = "\(p2p.listenHost)"
             listen_port = \(p2p.listenPort)
             send_queue_bytes_max = \(p2p.sendQueueBytesMax)
+            # Per peer: transactions a second it may gossip here (beyond, dropped before any signature check) and
+            # bytes a second read from it (beyond, reading pauses: TCP slows it down); sustained and at once, 0: none.
+            peer_transactions_per_second = \(p2p.peerTransactionsPerSecond ?? Int(PeerDefaults.transactionsPerSecond))
+            peer_transactions_burst = \(p2p.peerTransactionsBurst ?? Int(PeerDefaults.transactionsBurst))
+            peer_bytes_per_second = \(p2p.peerBytesPerSecond ?? Int(PeerDefaults.bytesPerSecond))
+            peer_bytes_burst = \(p2p.peerBytesBurst ?? Int(PeerDefaults.bytesBurst))
             peers = [
             \(p2p.peers.map { "    \"\($0)\"," }.joined(separator: "\n"))
             ]
 
             """
     }
+}
+
+/// The per-peer limits `PeerNetwork.Configuration` starts with.
+enum PeerDefaults {
+    static let transactionsPerSecond = PeerNetwork.Configuration.defaultPeerTransactionsPerSecond
+    static let transactionsBurst = PeerNetwork.Configuration.defaultPeerTransactionsBurst
+    static let bytesPerSecond = PeerNetwork.Configuration.defaultPeerBytesPerSecond
+    static let bytesBurst = PeerNetwork.Configuration.defaultPeerBytesBurst
 }
 
 /// The files of a node home directory.

@@ -119,6 +119,23 @@ public final class NodeMetrics: Sendable {
         ] {
             registry.makeCounter(name: name, help: help).increment(by: Int64(max(0, value - before)))
         }
+        // Each peer's throttling by its token buckets, labelled by the first 16 hex digits of its node id.
+        for (peer, throttled) in now.throttled {
+            let previous = last.throttled[peer] ?? PeerNetwork.Throttled()
+            let label = [("peer", String(peer.hex.prefix(16)))]
+            registry.makeCounter(
+                name: "twinledger_p2p_peer_transactions_throttled_total", labels: label,
+                help: "Transactions from a peer dropped on arrival for being over its transaction rate."
+            ).increment(by: Int64(max(0, throttled.transactions - previous.transactions)))
+            registry.makeCounter(
+                name: "twinledger_p2p_peer_read_pauses_total", labels: label,
+                help: "Times reading from a peer paused for being over its byte rate."
+            ).increment(by: Int64(max(0, throttled.readPauses - previous.readPauses)))
+            registry.makeCounter(
+                name: "twinledger_p2p_peer_read_paused_milliseconds_total", labels: label,
+                help: "Time reading from a peer was paused for its byte rate, in all."
+            ).increment(by: Int64(max(0, throttled.readPausedMillis - previous.readPausedMillis)))
+        }
     }
 
     /// Consensus messages the instance refused, by code.

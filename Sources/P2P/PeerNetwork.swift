@@ -39,6 +39,19 @@ public final class PeerNetwork: Sendable {
         /// transactions leaves in one write per interval instead of one per transaction; consensus messages and
         /// block sync are flushed at once, with whatever gossip is waiting ahead of them. 0 flushes gossip at once too.
         public var gossipFlushMillis: Int64 = 5
+        /// Per peer: transactions a second it may gossip to this node, sustained and at once; beyond, its
+        /// transactions are dropped on arrival, before any signature check (0: no limit). Gossip is repeated by the
+        /// node that admitted a transaction, which also proposes it, so a dropped one is delayed, not lost.
+        public var peerTransactionsPerSecond: Double = Configuration.defaultPeerTransactionsPerSecond
+        public var peerTransactionsBurst: Double = Configuration.defaultPeerTransactionsBurst
+        /// Per peer: bytes a second read from its connection, sustained and at once; beyond, reading pauses until
+        /// the bucket has refilled, so TCP slows the sender down and nothing is dropped (0: no limit).
+        public var peerBytesPerSecond: Double = Configuration.defaultPeerBytesPerSecond
+        public var peerBytesBurst: Double = Configuration.defaultPeerBytesBurst
+        public static let defaultPeerTransactionsPerSecond: Double = 5_000
+        public static let defaultPeerTransactionsBurst: Double = 10_000
+        public static let defaultPeerBytesPerSecond = Double(64 << 20)
+        public static let defaultPeerBytesBurst = Double(64 << 20)
 
         public init(me: Hash32, policy: HandshakePolicy, identity: PEMIdentity, authority: String, listenHost: String,
                     listenPort: Int, peers: [(node: Hash32, host: String, port: Int)]) {
@@ -56,6 +69,18 @@ public final class PeerNetwork: Sendable {
         public var dropped = 0
         public var refused = 0
         public var slowDisconnects = 0
+        /// Each peer's throttling by its token buckets (peers not throttled yet are absent).
+        public var throttled: [Hash32: Throttled] = [:]
+        public init() {}
+    }
+
+    /// How often a peer's limits held it back.
+    public struct Throttled: Sendable, Hashable {
+        /// Transactions dropped on arrival for being over the peer's transaction rate.
+        public var transactions = 0
+        /// Times reading from the peer was paused for being over its byte rate, and for how long in all.
+        public var readPauses = 0
+        public var readPausedMillis = 0
         public init() {}
     }
 
@@ -235,8 +260,10 @@ public final class PeerNetwork: Sendable {
             : try NIOSSLClientHandler(context: clientTLS, serverHostname: nil)
         let hello = Hello(chainID: configuration.policy.chainID, genesis: configuration.policy.genesis,
                           node: configuration.me, height: height.load(ordering: .relaxed))
+        let limiter = PeerLimiter(configuration)
         try channel.pipeline.syncOperations.addHandlers([
-            tls, ByteToMessageHandler(FrameDecoder()), PeerHandler(network: self, hello: hello, expected: expected),
+            tls, ReadThrottle(network: self, limiter: limiter), ByteToMessageHandler(FrameDecoder()),
+            PeerHandler(network: self, hello: hello, expected: expected, limiter: limiter),
         ])
     }
 
@@ -306,6 +333,17 @@ public final class PeerNetwork: Sendable {
         continuation.yield(.message(peer, message))
     }
 
+    /// Records a peer's throttling (`peer` nil before its hello: counted under the zero id).
+    func throttled(_ peer: Hash32?, transactions: Int = 0, pauses: Int = 0, pausedMillis: Int = 0) {
+        state.withLock { state in
+            var entry = state.statistics.throttled[peer ?? .zero] ?? Throttled()
+            entry.transactions += transactions
+            entry.readPauses += pauses
+            entry.readPausedMillis += pausedMillis
+            state.statistics.throttled[peer ?? .zero] = entry
+        }
+    }
+
     func refused(_ error: any Error, peer: String) {
         state.withLock { $0.statistics.refused += 1 }
         logger.warning("peer refused", metadata: ["peer": "\(peer)", "error": "\(error)"])
@@ -341,11 +379,12 @@ final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
     let network: PeerNetwork
     let hello: Hello
     let expected: Hash32?
+    let limiter: PeerLimiter
     /// Event-loop confined.
     var connection: PeerConnection?
 
-    init(network: PeerNetwork, hello: Hello, expected: Hash32?) {
-        (self.network, self.hello, self.expected) = (network, hello, expected)
+    init(network: PeerNetwork, hello: Hello, expected: Hash32?, limiter: PeerLimiter) {
+        (self.network, self.hello, self.expected, self.limiter) = (network, hello, expected, limiter)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -363,6 +402,10 @@ final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
                 context.close(promise: nil)
                 return
             }
+            if case .transaction = message, !limiter.admitTransaction() {
+                network.throttled(connection.peer, transactions: 1)
+                return
+            }
             network.received(message, from: connection.peer)
             return
         }
@@ -375,6 +418,7 @@ final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
         let certified = certificate.flatMap { try? $0.toDERBytes() }.flatMap { ConsortiumPKI.nodeID(certificateDER: $0) }
         do {
             connection = try network.accept(hello, certified: certified, expected: expected, channel: context.channel)
+            limiter.peer = hello.node
         } catch {
             network.refused(error, peer: remote(context))
             context.close(promise: nil)
@@ -400,5 +444,82 @@ final class PeerHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func remote(_ context: ChannelHandlerContext) -> String {
         context.remoteAddress.map { "\($0)" } ?? "unknown"
+    }
+}
+
+/// One connection's token buckets (`Configuration.peerTransactionsPerSecond`, `peerBytesPerSecond`), shared by its
+/// read throttle and its peer handler on the connection's event loop.
+final class PeerLimiter: @unchecked Sendable {
+    /// Set by the peer handler once the hello is accepted.
+    var peer: Hash32?
+    private var transactions: TokenBucket?
+    private var bytes: TokenBucket?
+
+    init(_ configuration: PeerNetwork.Configuration) {
+        let now = NIODeadline.now().uptimeNanoseconds
+        if configuration.peerTransactionsPerSecond > 0 {
+            transactions = TokenBucket(ratePerSecond: configuration.peerTransactionsPerSecond,
+                                       capacity: max(1, configuration.peerTransactionsBurst), nowNanos: now)
+        }
+        if configuration.peerBytesPerSecond > 0 {
+            bytes = TokenBucket(ratePerSecond: configuration.peerBytesPerSecond, capacity: max(1, configuration.peerBytesBurst), nowNanos: now)
+        }
+    }
+
+    /// Whether one more transaction from the peer fits its rate.
+    func admitTransaction() -> Bool {
+        guard transactions != nil else { return true }
+        return transactions?.take(nowNanos: NIODeadline.now().uptimeNanoseconds) == nil
+    }
+
+    /// Charges bytes read; the seconds reading must pause to pay off the debt (0: none).
+    func charge(bytes count: Int) -> Double {
+        guard bytes != nil else { return 0 }
+        return bytes?.charge(Double(count), nowNanos: NIODeadline.now().uptimeNanoseconds) ?? 0
+    }
+}
+
+/// Between TLS and the frame decoder: charges every byte read from the peer to its byte bucket and, when the
+/// bucket is in debt, stops reading until the debt is paid. The kernel's receive buffer then fills and TCP flow
+/// control slows the sender; nothing is dropped, so consensus messages are delayed, never lost.
+final class ReadThrottle: ChannelDuplexHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let network: PeerNetwork
+    let limiter: PeerLimiter
+    /// Event-loop confined: a pause is in progress; reads asked for meanwhile wait for its end.
+    private var paused = false
+    private var readWanted = false
+
+    init(network: PeerNetwork, limiter: PeerLimiter) {
+        (self.network, self.limiter) = (network, limiter)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let wait = limiter.charge(bytes: unwrapInboundIn(data).readableBytes)
+        context.fireChannelRead(data)
+        guard wait > 0, !paused else { return }
+        paused = true
+        let millis = Int64((wait * 1_000).rounded(.up))
+        network.throttled(limiter.peer, pauses: 1, pausedMillis: Int(millis))
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(millis)) {
+            self.paused = false
+            if self.readWanted {
+                self.readWanted = false
+                context.read()
+            }
+        }
+    }
+
+    /// With autoRead on, NIO asks for the next read after each; holding that request is what pauses reading.
+    func read(context: ChannelHandlerContext) {
+        if paused {
+            readWanted = true
+        } else {
+            context.read()
+        }
     }
 }

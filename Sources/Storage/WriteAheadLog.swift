@@ -67,25 +67,9 @@ public final class WriteAheadLog {
             if n == 0 { break }
             bytes += chunk[..<n]
         }
-        var offset = 0
-        while offset < bytes.count {
-            let remaining = bytes.count - offset
-            guard remaining >= Self.headerBytes else { break }  // a torn header: the tail
-            let length = Int(Self.readU32(bytes, offset))
-            let crc = Self.readU32(bytes, offset + 4)
-            guard length <= Self.recordBytesMax else {
-                throw StorageError(.corruption, "\(path): record at byte \(offset) claims \(length) bytes")
-            }
-            let end = offset + Self.headerBytes + length
-            guard end <= bytes.count else { break }  // runs past the end: torn
-            let payload = Array(bytes[(offset + Self.headerBytes)..<end])
-            guard CRC32C.checksum(payload) == crc else {
-                if end == bytes.count { break }  // the last record, torn
-                throw StorageError(.corruption, "\(path): record at byte \(offset) fails its checksum, with records after it")
-            }
-            records.append(payload)
-            offset = end
-        }
+        let scanned = try Self.scan(bytes, path: path)
+        records = scanned.records
+        let offset = scanned.end
         if offset < bytes.count {
             truncatedTail = bytes.count - offset
             guard ftruncate(fd, off_t(offset)) == 0, fsync(fd) == 0 else {
@@ -96,6 +80,34 @@ public final class WriteAheadLog {
         guard lseek(fd, off_t(offset), SEEK_SET) >= 0 else {
             throw StorageError(.ioError, "seek \(path): \(String(cString: strerror(errno)))")
         }
+    }
+
+    /// Splits a log's bytes into its records. `end` is where the last intact record ends: bytes after it are a torn
+    /// tail (a header or record that runs past the end of the file, or a last record whose checksum fails). Damage
+    /// before the last record, or a length above `recordBytesMax`, is `corruption`. Pure, so it is fuzzed directly
+    /// (Tests/Fuzz, target `wal`).
+    public static func scan(_ bytes: [UInt8], path: String = "log") throws(StorageError) -> (records: [[UInt8]], end: Int) {
+        var records: [[UInt8]] = []
+        var offset = 0
+        while offset < bytes.count {
+            let remaining = bytes.count - offset
+            guard remaining >= headerBytes else { break }  // a torn header: the tail
+            let length = Int(readU32(bytes, offset))
+            let crc = readU32(bytes, offset + 4)
+            guard length <= recordBytesMax else {
+                throw StorageError(.corruption, "\(path): record at byte \(offset) claims \(length) bytes")
+            }
+            let end = offset + headerBytes + length
+            guard end <= bytes.count else { break }  // runs past the end: torn
+            let payload = Array(bytes[(offset + headerBytes)..<end])
+            guard CRC32C.checksum(payload) == crc else {
+                if end == bytes.count { break }  // the last record, torn
+                throw StorageError(.corruption, "\(path): record at byte \(offset) fails its checksum, with records after it")
+            }
+            records.append(payload)
+            offset = end
+        }
+        return (records, offset)
     }
 
     static func readU32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {

@@ -99,10 +99,7 @@ struct NodeCommand: AsyncParsableCommand {
             var settings = LedgerNode.Settings()
             settings.blockInterval = .milliseconds(config.producer.blockIntervalMs)
             settings.blockTransactionsMax = config.producer.blockTransactionsMax
-            settings.mempool = .init(
-                transactionsMax: config.mempool.transactionsMax, bytesMax: config.mempool.bytesMax,
-                perSignerMax: config.mempool.perSignerMax
-            )
+            settings.mempool = config.mempool.limits
             let opening = ContinuousClock.now
             let node = try LedgerNode(
                 store: store, genesis: try genesis.ledgerGenesis(), proposer: key.publicKey, settings: settings,
@@ -129,13 +126,24 @@ struct NodeCommand: AsyncParsableCommand {
                     privateKeyPEM: try String(contentsOfFile: paths.tlsKey, encoding: .utf8)
                 )
                 let peers = try config.peerAddresses().map { (node: $0.node, host: $0.host, port: $0.port) }
-                network = try PeerNetwork(
-                    .init(me: key.publicKey.keyID,
-                          policy: HandshakePolicy(chainID: genesis.chainID, genesis: genesis.fingerprint, nodes: nodeIDs),
-                          identity: identity, authority: consortium.certificateAuthority,
-                          listenHost: p2p.listenHost, listenPort: p2p.listenPort, peers: peers),
-                    logger: logger
-                )
+                var configuration = PeerNetwork.Configuration(
+                    me: key.publicKey.keyID,
+                    policy: HandshakePolicy(chainID: genesis.chainID, genesis: genesis.fingerprint, nodes: nodeIDs),
+                    identity: identity, authority: consortium.certificateAuthority,
+                    listenHost: p2p.listenHost, listenPort: p2p.listenPort, peers: peers)
+                configuration.sendQueueBytesMax = p2p.sendQueueBytesMax
+                if let value = p2p.peerTransactionsPerSecond { configuration.peerTransactionsPerSecond = Double(value) }
+                if let value = p2p.peerTransactionsBurst { configuration.peerTransactionsBurst = Double(value) }
+                if let value = p2p.peerBytesPerSecond { configuration.peerBytesPerSecond = Double(value) }
+                if let value = p2p.peerBytesBurst { configuration.peerBytesBurst = Double(value) }
+                for (bucket, rate, burst) in [("transactions", configuration.peerTransactionsPerSecond, configuration.peerTransactionsBurst),
+                                              ("bytes", configuration.peerBytesPerSecond, configuration.peerBytesBurst)] {
+                    node.metrics.registry.makeGauge(name: "twinledger_p2p_peer_rate_limit_per_second", labels: [("bucket", bucket)],
+                                                    help: "Each peer's sustained rate by bucket (0: no limit).").set(rate)
+                    node.metrics.registry.makeGauge(name: "twinledger_p2p_peer_rate_limit_burst", labels: [("bucket", bucket)],
+                                                    help: "Each peer's burst by bucket.").set(burst)
+                }
+                network = try PeerNetwork(configuration, logger: logger)
             } else if genesis.validators.count > 1 {
                 throw ValidationError("the genesis has several validators but config.toml has no [p2p] section")
             }
@@ -160,8 +168,17 @@ struct NodeCommand: AsyncParsableCommand {
                 logger.notice("no organization key in this home: served reads are logged but not anchored on the ledger")
             }
             let desk = ShadowDesk(blobs: blobs, node: node, limits: shadowLimits, accessLog: accessLog, anchorKey: anchorKey)
+            let apiLimits = config.api.limits
+            let limits = ClientLimits(
+                settings: ClientLimitSettings(
+                    ratePerSecond: Double(apiLimits.ratePerSecond), burst: Double(apiLimits.rateBurst),
+                    connectionsPerClientMax: apiLimits.connectionsPerClientMax, headerTimeoutMillis: Int64(apiLimits.headerTimeoutMs),
+                    bodyMinBytesPerSecond: apiLimits.bodyMinBytesPerSecond, bodyWindowMillis: Int64(apiLimits.bodyWindowMs),
+                    bodyBytesMax: Int(clamping: config.shadowsSettings.payloadBytesMax) + (1 << 16)),
+                registry: node.metrics.registry)
             let app = Application(
-                router: makeRouter(node: node, shadows: desk),
+                router: makeRouter(node: node, shadows: desk, limits: limits),
+                server: limits.server(),
                 configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "twinledger"),
                 onServerRunning: { _ in
                     print("twinledger node \(config.node.moniker) listening on http://\(config.api.host):\(config.api.port)")

@@ -26,10 +26,28 @@ struct MempoolTests {
         #expect { try pool.admit(try tx(a, 3), committedNonce: 0) } throws: { ($0 as? Mempool.Refusal)?.code == "mempool_full" }
         try pool.admit(try tx(b, 1), committedNonce: 0)
         #expect { try pool.admit(try tx(try SecretKey(), 1), committedNonce: 0) } throws: { ($0 as? Mempool.Refusal)?.code == "mempool_full" }
-        var small = Mempool(limits: .init(transactionsMax: 10, bytesMax: first.bytes.count, perSignerMax: 10))
+        var small = Mempool(limits: .init(transactionsMax: 10, bytesMax: first.bytes.count, perSignerMax: 10, perSignerBytesMax: first.bytes.count))
         try small.admit(first, committedNonce: 0)
         #expect { try small.admit(try tx(b, 1), committedNonce: 0) } throws: { ($0 as? Mempool.Refusal)?.code == "mempool_full" }
         #expect(pool.count == 3)
+    }
+
+    @Test("one signer's waiting transactions take at most their byte share; others are still admitted, and the share frees as they commit")
+    func perSignerBytes() throws {
+        let a = try SecretKey(), b = try SecretKey()
+        let size = try tx(a, 1).bytes.count
+        var pool = Mempool(limits: .init(transactionsMax: 100, bytesMax: 100 * size, perSignerMax: 100, perSignerBytesMax: 3 * size))
+        #expect(Mempool.Limits(bytesMax: 64 << 20).perSignerBytesMax == 4 << 20, "a sixteenth of the pool by default")
+        for nonce in 1...3 as ClosedRange<UInt64> { try pool.admit(try tx(a, nonce), committedNonce: 0) }
+        #expect(pool.pendingBytes(signer: a.publicKey.keyID) == 3 * size)
+        #expect { try pool.admit(try tx(a, 4), committedNonce: 0) } throws: {
+            ($0 as? Mempool.Refusal) == .full("\(3 * size) bytes from this signer")
+        }
+        try pool.admit(try tx(b, 1), committedNonce: 0)
+        let first = try #require(pool.reap(max: 1).first)
+        pool.removeCommitted([first.id], signers: [a.publicKey.keyID]) { _ in 1 }
+        #expect(pool.pendingBytes(signer: a.publicKey.keyID) == 2 * size)
+        try pool.admit(try tx(a, 4), committedNonce: 1)
     }
 
     @Test("reaping keeps each signer's nonce order and interleaves signers; commits clean up")

@@ -105,5 +105,38 @@ struct ConfigTests {
         let shadows = try NodeConfig.load(dir + "/partial-shadows.toml").shadowsSettings
         #expect(shadows.payloadBytesMax == 5000 && shadows.patientQuotaBytes == NodeConfig.defaultShadows.patientQuotaBytes)
         #expect(shadows.requestWindowMs == NodeConfig.defaultShadows.requestWindowMs)
+        // The API's per-client limits: validated, and defaulted when absent (configs from before they existed).
+        for (from, to) in [("rate_per_second = 500", "rate_per_second = -1"), ("rate_burst = 1000", "rate_burst = 0"),
+                           ("connections_per_client_max = 64", "connections_per_client_max = 0"),
+                           ("header_timeout_ms = 10000", "header_timeout_ms = 99"), ("body_window_ms = 30000", "body_window_ms = 50")] {
+            #expect(text.contains(from))
+            try text.replacingOccurrences(of: from, with: to).write(toFile: dir + "/bad-api.toml", atomically: true, encoding: .utf8)
+            #expect { try NodeConfig.load(dir + "/bad-api.toml") } throws: { "\($0)".contains("an [api] limit is out of range") }
+        }
+        var withoutLimits = text
+        for key in ["rate_per_second", "rate_burst", "connections_per_client_max", "header_timeout_ms", "body_min_bytes_per_second", "body_window_ms"] {
+            withoutLimits = withoutLimits.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix(key + " = ") }
+                .joined(separator: "\n")
+        }
+        try withoutLimits.write(toFile: dir + "/old-api.toml", atomically: true, encoding: .utf8)
+        let api = try NodeConfig.load(dir + "/old-api.toml").api
+        #expect(api.ratePerSecond == nil && api.limits == NodeConfig.defaultAPILimits)
+        try text.replacingOccurrences(of: "rate_per_second = 500", with: "rate_per_second = 0").write(toFile: dir + "/no-rate.toml", atomically: true, encoding: .utf8)
+        #expect(try NodeConfig.load(dir + "/no-rate.toml").api.limits.ratePerSecond == 0)
+        // A consortium node's per-peer limits: written with their defaults, read back, validated.
+        let peer = "\(String(repeating: "ab", count: 32))@127.0.0.1:26758"
+        let member = NodeConfig.defaults(moniker: "v1", p2p: .init(listenHost: "127.0.0.1", listenPort: 26757, peers: [peer],
+                                                                   sendQueueBytesMax: 32 << 20, peerTransactionsPerSecond: 5_000))
+        let memberText = member.toml()
+        for line in ["peer_transactions_per_second = 5000", "peer_transactions_burst = 10000", "peer_bytes_per_second = 67108864",
+                     "peer_bytes_burst = 67108864"] {
+            #expect(memberText.contains(line))
+        }
+        try memberText.write(toFile: dir + "/member.toml", atomically: true, encoding: .utf8)
+        let p2p = try #require(try NodeConfig.load(dir + "/member.toml").p2p)
+        #expect(p2p.peerTransactionsPerSecond == 5_000 && p2p.peerBytesBurst == 64 << 20)
+        try memberText.replacingOccurrences(of: "peer_bytes_burst = 67108864", with: "peer_bytes_burst = 100")
+            .write(toFile: dir + "/bad-peer.toml", atomically: true, encoding: .utf8)
+        #expect { try NodeConfig.load(dir + "/bad-peer.toml") } throws: { "\($0)".contains("peer bytes 0-1 TiB a second and a burst of 64 KiB-1 TiB") }
     }
 }

@@ -36,11 +36,13 @@ struct PeerNetworkTests {
         policy = HandshakePolicy(chainID: "peer-test", genesis: Hashing.sha3([7]), nodes: [idA, idB])
     }
 
-    func network(_ member: Member, port: Int, peers: [(node: Hash32, host: String, port: Int)], queue: Int = 32 << 20) throws -> PeerNetwork {
+    func network(_ member: Member, port: Int, peers: [(node: Hash32, host: String, port: Int)], queue: Int = 32 << 20,
+                 tune: (inout PeerNetwork.Configuration) -> Void = { _ in }) throws -> PeerNetwork {
         var configuration = PeerNetwork.Configuration(
             me: member.id, policy: policy, identity: member.identity, authority: authority.certificatePEM,
             listenHost: "127.0.0.1", listenPort: port, peers: peers)
         configuration.sendQueueBytesMax = queue
+        tune(&configuration)
         configuration.reconnectMinMillis = 50
         configuration.reconnectMaxMillis = 400
         return try PeerNetwork(configuration, logger: Logger(label: "test"))
@@ -56,6 +58,12 @@ struct PeerNetworkTests {
         var disconnections: Int { events.withLock { $0.filter { if case .disconnected = $0 { true } else { false } }.count } }
         var heights: [UInt64] {
             events.withLock { $0.compactMap { if case .message(_, .status(let h)) = $0 { h } else { nil } } }
+        }
+        var transactions: Int {
+            events.withLock { $0.filter { if case .message(_, .transaction) = $0 { true } else { false } }.count }
+        }
+        var blobs: Int {
+            events.withLock { $0.reduce(0) { if case .message(_, .blobResponse(let blobs)) = $1 { $0 + blobs.count } else { $0 } } }
         }
     }
 
@@ -143,5 +151,58 @@ struct PeerNetworkTests {
         #expect(sender.connectedPeers.isEmpty && sender.statistics.slowDisconnects >= 1, "a peer that does not read is cut")
         await sender.stop()
         try? await listener.close()
+    }
+
+    /// A (sender, dialing) connected to B (receiver, configured by `tune`), with B's events collected.
+    func connectedPair(tune: (inout PeerNetwork.Configuration) -> Void) async throws -> (PeerNetwork, PeerNetwork, Collector) {
+        let receiver = try network(b, port: 0, peers: [], tune: tune)
+        let received = Collector(receiver)
+        let port = try await receiver.start(height: 0)
+        let sender = try network(a, port: 0, peers: [(b.id, "127.0.0.1", port)])
+        try await sender.start(height: 0)
+        try await wait { sender.connectedPeers == [b.id] && receiver.connectedPeers == [a.id] }
+        return (sender, receiver, received)
+    }
+
+    @Test("a peer over its transaction rate has the excess dropped on arrival; its other messages still arrive")
+    func transactionRate() async throws {
+        let (sender, receiver, received) = try await connectedPair {
+            $0.peerTransactionsPerSecond = 10
+            $0.peerTransactionsBurst = 10
+        }
+        let started = ContinuousClock.now
+        for n in 0..<200 { sender.send(.transaction([UInt8(n % 256), 1, 2, 3]), to: b.id) }
+        sender.send(.status(height: 99), to: b.id)
+        try await wait(20) { received.heights.contains(99) }
+        let duration = ContinuousClock.now - started
+        let elapsed = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        #expect(received.heights.contains(99), "the status after the flood arrived")
+        let throttled = receiver.statistics.throttled[a.id]?.transactions ?? 0
+        #expect(received.transactions + throttled == 200, "each transaction either delivered or counted as throttled")
+        #expect(received.transactions >= 10 && Double(received.transactions) <= 11 + 10 * elapsed,
+                "\(received.transactions) delivered in \(elapsed) s at 10 a second after a burst of 10")
+        await sender.stop()
+        await receiver.stop()
+    }
+
+    @Test("a peer over its byte rate is read more slowly (TCP backpressure), and nothing it sent is lost")
+    func byteRate() async throws {
+        let (sender, receiver, received) = try await connectedPair {
+            $0.peerBytesPerSecond = Double(256 << 10)
+            $0.peerBytesBurst = Double(64 << 10)
+        }
+        let started = ContinuousClock.now
+        // 1 MiB in eight blob responses, then a status: at 256 KiB a second after 64 KiB at once, at least 3.7 s.
+        for n in 0..<8 { sender.send(.blobResponse([[UInt8](repeating: UInt8(n), count: 128 << 10)]), to: b.id) }
+        sender.send(.status(height: 7), to: b.id)
+        try await wait(30) { received.heights.contains(7) }
+        let elapsed = ContinuousClock.now - started
+        #expect(received.blobs == 8 && received.heights.contains(7), "nothing lost: \(received.blobs) blobs")
+        #expect(elapsed >= .seconds(3), "read at the peer's byte rate: \(elapsed)")
+        let throttled = receiver.statistics.throttled[a.id] ?? PeerNetwork.Throttled()
+        #expect(throttled.readPauses >= 1 && throttled.readPausedMillis >= 2_000, "\(throttled)")
+        #expect(receiver.connectedPeers == [a.id], "a throttled peer stays connected")
+        await sender.stop()
+        await receiver.stop()
     }
 }

@@ -71,20 +71,60 @@ public func httpRequest(port: Int, method: String, path: String, body: Data?, he
     }
 }
 
-/// `timeoutSeconds` bounds each send and each receive (not the whole exchange).
-public func blockingHTTP(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:],
-                         timeoutSeconds: Int = 20) throws -> (Data, Int) {
+/// A blocking TCP socket connected to `port` on 127.0.0.1, from `source` if given (any 127.x.y.z: a distinct client
+/// address on loopback), with `timeoutSeconds` on each send and receive. The caller closes it.
+public func connectLoopback(port: Int, source: String? = nil, timeoutSeconds: Int = 20) throws -> Int32 {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw ProcessTestError("socket: errno \(errno)") }
-    defer { close(fd) }
     var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    if let source {
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        guard inet_pton(AF_INET, source, &local.sin_addr) == 1 else {
+            close(fd)
+            throw ProcessTestError("\(source) is not an IPv4 address")
+        }
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else {
+            close(fd)
+            throw ProcessTestError("bind to \(source): errno \(errno)")
+        }
+    }
     var address = loopback(port: port)
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { throw ProcessTestError("connect to port \(port): errno \(errno)") }
+    guard connected == 0 else {
+        close(fd)
+        throw ProcessTestError("connect to port \(port): errno \(errno)")
+    }
+    return fd
+}
+
+/// `timeoutSeconds` bounds each send and each receive (not the whole exchange).
+public func blockingHTTP(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:],
+                         timeoutSeconds: Int = 20) throws -> (Data, Int) {
+    let response = try blockingHTTPResponse(port: port, method: method, path: path, body: body, headers: headers,
+                                            timeoutSeconds: timeoutSeconds)
+    return (response.body, response.status)
+}
+
+/// A response: status, header fields (names lower-cased), body.
+public struct HTTPTestResponse: Sendable {
+    public let status: Int
+    public let headers: [String: String]
+    public let body: Data
+}
+
+/// One exchange as `blockingHTTP`, from `source` (a 127.x.y.z address) if given, with the response's headers.
+public func blockingHTTPResponse(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:],
+                                 source: String? = nil, timeoutSeconds: Int = 20) throws -> HTTPTestResponse {
+    let fd = try connectLoopback(port: port, source: source, timeoutSeconds: timeoutSeconds)
+    defer { close(fd) }
     var request = Data("\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n".utf8)
     for (name, value) in headers.sorted(by: { $0.key < $1.key }) { request.append(Data("\(name): \(value)\r\n".utf8)) }
     if let body {
@@ -125,7 +165,12 @@ public func blockingHTTP(port: Int, method: String, path: String, body: Data?, h
     guard parts.count >= 2, let status = Int(parts[1]) else { throw ProcessTestError("bad status line \(statusLine)") }
     var payload = Data(response[split.upperBound...])
     if head.lowercased().contains("transfer-encoding: chunked") { payload = try dechunk(payload) }
-    return (payload, status)
+    var fields: [String: String] = [:]
+    for line in head.split(separator: "\r\n").dropFirst() {
+        let pair = line.split(separator: ":", maxSplits: 1)
+        if pair.count == 2 { fields[pair[0].lowercased()] = pair[1].trimmingCharacters(in: .whitespaces) }
+    }
+    return HTTPTestResponse(status: status, headers: fields, body: payload)
 }
 
 /// The Content-Length of an HTTP header block, if it has one.
