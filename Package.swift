@@ -119,6 +119,7 @@ let package = Package(
                 "TwinCrypto", "Encoding", "KeyValue", "Storage", "Ledger", "Node", "API", "P2P", "Consensus", "ABE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

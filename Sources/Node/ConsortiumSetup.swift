@@ -145,7 +145,8 @@ public enum ConsortiumSetup {
                 moniker: node.name, port: node.apiPort,
                 p2p: .init(listenHost: node.host, listenPort: node.p2pPort, peers: peers, sendQueueBytesMax: 32 << 20,
                            peerTransactionsPerSecond: Int(PeerDefaults.transactionsPerSecond), peerTransactionsBurst: Int(PeerDefaults.transactionsBurst),
-                           peerBytesPerSecond: Int(PeerDefaults.bytesPerSecond), peerBytesBurst: Int(PeerDefaults.bytesBurst))
+                           peerBytesPerSecond: Int(PeerDefaults.bytesPerSecond), peerBytesBurst: Int(PeerDefaults.bytesBurst),
+                           tlsExpiryWarningDays: 30)
             )
             var withHost = config
             withHost.api.host = node.host

@@ -194,6 +194,10 @@ public struct NodeConfig: Codable, Sendable, Hashable {
         public var peerTransactionsBurst: Int?
         public var peerBytesPerSecond: Int?
         public var peerBytesBurst: Int?
+        /// Days before the node's or the CA's TLS certificate expires from which it is warned about (logs and
+        /// `/metrics`); 30 when absent.
+        public var tlsExpiryWarningDays: Int?
+        public var tlsExpiryWarningDaysSetting: Int { tlsExpiryWarningDays ?? 30 }
         enum CodingKeys: String, CodingKey {
             case peers
             case listenHost = "listen_host"
@@ -203,11 +207,13 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             case peerTransactionsBurst = "peer_transactions_burst"
             case peerBytesPerSecond = "peer_bytes_per_second"
             case peerBytesBurst = "peer_bytes_burst"
+            case tlsExpiryWarningDays = "tls_expiry_warning_days"
         }
 
         public init(listenHost: String, listenPort: Int, peers: [String], sendQueueBytesMax: Int,
                     peerTransactionsPerSecond: Int? = nil, peerTransactionsBurst: Int? = nil,
-                    peerBytesPerSecond: Int? = nil, peerBytesBurst: Int? = nil) {
+                    peerBytesPerSecond: Int? = nil, peerBytesBurst: Int? = nil, tlsExpiryWarningDays: Int? = nil) {
+            self.tlsExpiryWarningDays = tlsExpiryWarningDays
             (self.listenHost, self.listenPort, self.peers, self.sendQueueBytesMax) = (listenHost, listenPort, peers, sendQueueBytesMax)
             (self.peerTransactionsPerSecond, self.peerTransactionsBurst) = (peerTransactionsPerSecond, peerTransactionsBurst)
             (self.peerBytesPerSecond, self.peerBytesBurst) = (peerBytesPerSecond, peerBytesBurst)
@@ -327,6 +333,7 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             (1...65535).contains(config.p2p?.listenPort ?? 1), (1 << 20...1 << 34).contains(config.p2p?.sendQueueBytesMax ?? 1 << 20),
             (0...10_000_000).contains(config.p2p?.peerTransactionsPerSecond ?? 0), (1...100_000_000).contains(config.p2p?.peerTransactionsBurst ?? 1),
             (0...(1 << 40)).contains(config.p2p?.peerBytesPerSecond ?? 0), (1 << 16...1 << 40).contains(config.p2p?.peerBytesBurst ?? 1 << 16),
+            (1...3_650).contains(config.p2p?.tlsExpiryWarningDaysSetting ?? 30),
             [timeouts.timeoutProposeMs, timeouts.timeoutPrevoteMs, timeouts.timeoutPrecommitMs].allSatisfy({ (10...600_000).contains($0) }),
             (0...600_000).contains(timeouts.timeoutDeltaMs),
             (1...(16 << 30)).contains(config.shadowsSettings.payloadBytesMax), (1_000...3_600_000).contains(config.shadowsSettings.requestWindowMs)
@@ -336,7 +343,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
                     + "state cache 0-1048576 MiB, LevelDB cache 1-1048576 MiB, LevelDB write buffer 1-1024 MiB, "
                     + "LevelDB open files 74-50000, threads 0-256, send queue 1 MiB-16 GiB, timeouts 10-600,000 ms, "
                     + "payloads 1 B-16 GiB, request window 1,000-3,600,000 ms, peer transactions 0-10,000,000 a second "
-                    + "and a burst of 1-100,000,000, peer bytes 0-1 TiB a second and a burst of 64 KiB-1 TiB)"
+                    + "and a burst of 1-100,000,000, peer bytes 0-1 TiB a second and a burst of 64 KiB-1 TiB, "
+                    + "TLS expiry warning 1-3650 days)"
             )
         }
         let mempool = config.mempool.limits
@@ -444,6 +452,8 @@ public struct NodeConfig: Codable, Sendable, Hashable {
             peer_transactions_burst = \(p2p.peerTransactionsBurst ?? Int(PeerDefaults.transactionsBurst))
             peer_bytes_per_second = \(p2p.peerBytesPerSecond ?? Int(PeerDefaults.bytesPerSecond))
             peer_bytes_burst = \(p2p.peerBytesBurst ?? Int(PeerDefaults.bytesBurst))
+            # Warn (log and /metrics) this many days before the node's or the CA's certificate expires.
+            tls_expiry_warning_days = \(p2p.tlsExpiryWarningDaysSetting)
             peers = [
             \(p2p.peers.map { "    \"\($0)\"," }.joined(separator: "\n"))
             ]
@@ -473,6 +483,8 @@ public struct NodeHome: Sendable {
     public var tls: String { path + "/tls" }
     public var tlsCertificate: String { tls + "/node.pem" }
     public var tlsKey: String { tls + "/node.key" }
+    /// The running node's process id (written at start, removed at a clean stop): `node reload-tls` signals it.
+    public var pidFile: String { path + "/node.pid" }
     public var consensusWAL: String { data + "/consensus.wal" }
     public var safetyRecord: String { data + "/signed-position" }
     public func organizationKey(_ name: String) -> String { keys + "/organization-\(name).key" }

@@ -87,8 +87,8 @@ public final class PeerNetwork: Sendable {
     let configuration: Configuration
     let logger: Logger
     let group: any EventLoopGroup
-    let serverTLS: NIOSSLContext
-    let clientTLS: NIOSSLContext
+    /// The TLS contexts new connections use; `reloadIdentity` swaps them, connections already open keep theirs.
+    let tls: Mutex<(server: NIOSSLContext, client: NIOSSLContext)>
     let state = Mutex(State())
     let height = Atomic<UInt64>(0)
     public let events: AsyncStream<PeerEvent>
@@ -106,11 +106,27 @@ public final class PeerNetwork: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.group = group
-        serverTLS = try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(
-            identity: configuration.identity, authority: configuration.authority, server: true))
-        clientTLS = try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(
-            identity: configuration.identity, authority: configuration.authority, server: false))
+        tls = Mutex(try Self.contexts(configuration.identity, authority: configuration.authority))
         (events, continuation) = AsyncStream.makeStream(of: PeerEvent.self)
+    }
+
+    static func contexts(_ identity: PEMIdentity, authority: String) throws -> (server: NIOSSLContext, client: NIOSSLContext) {
+        (try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(identity: identity, authority: authority, server: true)),
+         try NIOSSLContext(configuration: ConsortiumPKI.tlsConfiguration(identity: identity, authority: authority, server: false)))
+    }
+
+    /// Presents `identity` on every connection opened from now on (certificate rotation without a restart; the
+    /// connections already open keep the certificate they were made with until they close). Refused, with the old
+    /// certificate kept, unless the new one names this node, is signed by the consortium CA, is valid now and matches
+    /// its key (Docs/operations.md, "Certificates").
+    public func reloadIdentity(_ identity: PEMIdentity) throws(WireError) {
+        try ConsortiumPKI.checkNodeIdentity(identity, node: configuration.me, authority: configuration.authority)
+        let fresh: (server: NIOSSLContext, client: NIOSSLContext)
+        do { fresh = try Self.contexts(identity, authority: configuration.authority) } catch {
+            throw WireError(.refusedPeer, "TLS refuses the certificate or key: \(error)")
+        }
+        tls.withLock { $0 = fresh }
+        logger.notice("TLS certificate reloaded: new connections present it")
     }
 
     /// Binds the listener and starts dialing. Returns the bound port (useful with port 0).
@@ -255,9 +271,10 @@ public final class PeerNetwork: Sendable {
 
     /// TLS, the frame decoder and the peer handler. `expected` is the node a dialer meant to reach.
     func configure(_ channel: any Channel, server: Bool, expected: Hash32?) throws {
+        let contexts = self.tls.withLock { $0 }
         let tls: any ChannelHandler = server
-            ? NIOSSLServerHandler(context: serverTLS)
-            : try NIOSSLClientHandler(context: clientTLS, serverHostname: nil)
+            ? NIOSSLServerHandler(context: contexts.server)
+            : try NIOSSLClientHandler(context: contexts.client, serverHostname: nil)
         let hello = Hello(chainID: configuration.policy.chainID, genesis: configuration.policy.genesis,
                           node: configuration.me, height: height.load(ordering: .relaxed))
         let limiter = PeerLimiter(configuration)

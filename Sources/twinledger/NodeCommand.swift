@@ -9,13 +9,35 @@ import Logging
 import Node
 import P2P
 import ServiceLifecycle
+import UnixSignals
 import Storage
 import TwinCrypto
 
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Create a node home and run a node.", subcommands: [Init.self, Start.self]
+        commandName: "node", abstract: "Create a node home and run a node.", subcommands: [Init.self, Start.self, ReloadTLS.self]
     )
+
+    struct ReloadTLS: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reload-tls",
+            abstract: "Make the running node of a home present its TLS certificate files again (after net issue-cert).",
+            discussion: "Sends SIGHUP to the process in <home>/node.pid. The node checks the new certificate and logs the outcome."
+        )
+
+        @Option(help: "The node's home.") var home: String
+
+        func run() throws {
+            let path = NodeHome(home).pidFile
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                  let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1
+            else { throw ValidationError("no running node: \(path) is missing or unreadable") }
+            guard kill(pid, SIGHUP) == 0 else {
+                throw ValidationError("cannot signal process \(pid) from \(path): \(String(cString: strerror(errno)))")
+            }
+            print("asked node \(pid) to reload its TLS certificate; its log says whether it took it")
+        }
+    }
 
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -120,6 +142,7 @@ struct NodeCommand: AsyncParsableCommand {
                 try await node.startConsensus(key: key, config: consensus, walPath: paths.consensusWAL, safetyPath: paths.safetyRecord)
             }
             var network: PeerNetwork?
+            var tls: TLSRotation?
             if let p2p = config.p2p, let consortium = genesis.consortium {
                 let identity = PEMIdentity(
                     certificatePEM: try String(contentsOfFile: paths.tlsCertificate, encoding: .utf8),
@@ -143,7 +166,12 @@ struct NodeCommand: AsyncParsableCommand {
                     node.metrics.registry.makeGauge(name: "twinledger_p2p_peer_rate_limit_burst", labels: [("bucket", bucket)],
                                                     help: "Each peer's burst by bucket.").set(burst)
                 }
-                network = try PeerNetwork(configuration, logger: logger)
+                let peerNetwork = try PeerNetwork(configuration, logger: logger)
+                network = peerNetwork
+                let watch = CertificateWatch(nodeCertificatePEM: identity.certificatePEM, authorityPEM: consortium.certificateAuthority,
+                                             warningDays: p2p.tlsExpiryWarningDaysSetting, metrics: node.metrics, logger: logger)
+                watch.check()
+                tls = await TLSRotation(paths: paths, network: peerNetwork, watch: watch, logger: logger)
             } else if genesis.validators.count > 1 {
                 throw ValidationError("the genesis has several validators but config.toml has no [p2p] section")
             }
@@ -188,10 +216,14 @@ struct NodeCommand: AsyncParsableCommand {
             )
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [.init(service: NodeService(node: node, network: network, replicator: replicator, desk: desk, logger: logger)), .init(service: app)],
+                    services: [.init(service: NodeService(node: node, network: network, replicator: replicator, desk: desk, tls: tls, logger: logger)),
+                               .init(service: app)],
                     gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
                 )
             )
+            // The process id, for `node reload-tls` (SIGHUP); written once the signal is handled, removed at a clean stop.
+            try? "\(getpid())\n".write(toFile: paths.pidFile, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: paths.pidFile) }
             try await group.run()
             blobLevel.close()
             level.close()
@@ -207,6 +239,7 @@ struct NodeService: Service {
     let network: PeerNetwork?
     let replicator: BlobReplicator
     let desk: ShadowDesk
+    let tls: TLSRotation?
     let logger: Logger
 
     func run() async throws {
@@ -214,6 +247,7 @@ struct NodeService: Service {
             await node.attach(network: network)
             try await network.start(height: await node.head.height)
         }
+        let certificates = Task { await tls?.run() }
         let timers = Task { await node.runTimers() }
         let events = Task { if let network { await node.run(events: network) } }
         let replication = Task {
@@ -227,6 +261,7 @@ struct NodeService: Service {
             }
         }
         try? await gracefulShutdown()
+        certificates.cancel()
         timers.cancel()
         anchoring.cancel()
         replicator.stop()
@@ -236,5 +271,51 @@ struct NodeService: Service {
         _ = await timers.value
         _ = await events.value
         logger.info("consensus and network stopped")
+    }
+}
+
+/// Certificate rotation without downtime (Docs/operations.md, "Certificates"): on SIGHUP (`twinledger node
+/// reload-tls`) the node reads tls/node.pem and tls/node.key again and presents them on every new connection, if they
+/// name this node, chain to the consortium CA, are valid and belong together; otherwise it keeps the old ones and
+/// logs why. Hourly, and after each reload, the certificates' expiry is checked (`CertificateWatch`).
+struct TLSRotation: Sendable {
+    let paths: NodeHome
+    let network: PeerNetwork
+    let watch: CertificateWatch
+    let logger: Logger
+    let signals: UnixSignalsSequence
+
+    init(paths: NodeHome, network: PeerNetwork, watch: CertificateWatch, logger: Logger) async {
+        (self.paths, self.network, self.watch, self.logger) = (paths, network, watch, logger)
+        // Trapped now, before the pid file is written: a SIGHUP's default action would end the process.
+        signals = await UnixSignalsSequence(trapping: .sighup)
+    }
+
+    func reload() {
+        do {
+            let identity = PEMIdentity(certificatePEM: try String(contentsOfFile: paths.tlsCertificate, encoding: .utf8),
+                                       privateKeyPEM: try String(contentsOfFile: paths.tlsKey, encoding: .utf8))
+            try network.reloadIdentity(identity)
+            watch.replace(nodeCertificatePEM: identity.certificatePEM)
+            let left = watch.check()["node"] ?? 0
+            logger.notice("reloaded the TLS certificate", metadata: ["days_left": "\(Int(left / 86_400))"])
+        } catch {
+            logger.error("TLS reload refused: the node keeps presenting its previous certificate", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func run() async {
+        let hourly = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(3_600))
+                if !Task.isCancelled { watch.check() }
+            }
+        }
+        defer { hourly.cancel() }
+        await withTaskCancellationHandler {
+            for await _ in signals { reload() }
+        } onCancel: {
+            hourly.cancel()
+        }
     }
 }

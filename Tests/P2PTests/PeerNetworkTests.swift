@@ -5,6 +5,7 @@
 // jitter); a peer that stops reading gets its gossip dropped above the send-queue bound and is disconnected at twice
 // the bound, while the sender's queue never grows past that.
 import Encoding
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -202,6 +203,49 @@ struct PeerNetworkTests {
         let throttled = receiver.statistics.throttled[a.id] ?? PeerNetwork.Throttled()
         #expect(throttled.readPauses >= 1 && throttled.readPausedMillis >= 2_000, "\(throttled)")
         #expect(receiver.connectedPeers == [a.id], "a throttled peer stays connected")
+        await sender.stop()
+        await receiver.stop()
+    }
+
+    func presentedCertificate(port: Int) async throws -> [UInt8]? {
+        try await ConsortiumPKI.presentedCertificate(host: "127.0.0.1", port: port, client: a.identity, authority: authority.certificatePEM)
+    }
+
+    func der(_ identity: PEMIdentity) throws -> [UInt8] {
+        try NIOSSLCertificate.fromPEMBytes(Array(identity.certificatePEM.utf8))[0].toDERBytes()
+    }
+
+    @Test("a reloaded certificate is presented on new connections while open ones stay up; a wrong one is refused and the old kept")
+    func certificateReload() async throws {
+        let receiver = try network(b, port: 0, peers: [])
+        let received = Collector(receiver)
+        let port = try await receiver.start(height: 0)
+        let sender = try network(a, port: 0, peers: [(b.id, "127.0.0.1", port)])
+        try await sender.start(height: 0)
+        try await wait { sender.connectedPeers == [b.id] && receiver.connectedPeers == [a.id] }
+        #expect(try await presentedCertificate(port: port) == (try der(b.identity)))
+
+        let fresh = try ConsortiumPKI.issueNodeCertificate(node: b.id, organization: "B", authority: authority, days: 10)
+        try receiver.reloadIdentity(fresh)
+        #expect(try await presentedCertificate(port: port) == (try der(fresh)), "new connections get the new certificate")
+        sender.send(.status(height: 41), to: b.id)
+        try await wait { received.heights.contains(41) }
+        #expect(received.heights.contains(41) && receiver.connectedPeers == [a.id], "the open connection was not interrupted")
+
+        // Refused, each keeping the fresh certificate: another node's, another CA's, one whose key is not its own,
+        // and an expired one.
+        let otherCA = try ConsortiumPKI.makeAuthority(name: "another CA")
+        let mismatched = PEMIdentity(certificatePEM: fresh.certificatePEM, privateKeyPEM: b.identity.privateKeyPEM)
+        let expired = try ConsortiumPKI.issueNodeCertificate(node: b.id, organization: "B", authority: authority,
+                                                            now: Date().addingTimeInterval(-30 * 86_400), days: 10)
+        for (name, identity, reason) in [
+            ("another node's", a.identity, "does not name this node"),
+            ("another CA's", try ConsortiumPKI.issueNodeCertificate(node: b.id, organization: "B", authority: otherCA), "not signed by the consortium CA"),
+            ("mismatched key", mismatched, "not the certificate's"), ("expired", expired, "not valid now"),
+        ] {
+            #expect("\(name)", performing: { try receiver.reloadIdentity(identity) }, throws: { "\($0)".contains(reason) })
+        }
+        #expect(try await presentedCertificate(port: port) == (try der(fresh)))
         await sender.stop()
         await receiver.stop()
     }
