@@ -17,6 +17,8 @@ RATES ?= 250,500,1000,1500,2000,2500,3000,4000,5000,6000,7000
 BENCH_SECONDS ?= 6
 # make bench-cluster ends with a shadow of SHADOW_MIB MiB uploaded to one validator and replicated to the others.
 SHADOW_MIB ?= 256
+# ... and with an abusive client beside an honest one, limits on and off, ABUSE_SECONDS per run (Docs/performance.md).
+ABUSE_SECONDS ?= 20
 # make soak: SOAK_SECONDS of open-loop load (the mix of bench-cluster) at SOAK_RATE tx/s on four validators, memory
 # sampled every 10 s. The rate is half of what four validators sustained in the last make bench-cluster
 # (bench-results/cluster.json: the issue's "50% load"), or 1,000 tx/s without one.
@@ -129,6 +131,7 @@ bench-cluster: deps
 	@mkdir -p $(BENCH_OUT)
 	.build/release/ClusterBench --validators $(VALIDATORS) --rates $(RATES) --seconds $(BENCH_SECONDS) --etcd --json $(BENCH_OUT)/cluster.json
 	.build/release/ClusterBench --validators 4 --shadow-mib $(SHADOW_MIB)
+	.build/release/ClusterBench --abuse $(ABUSE_SECONDS) --json $(BENCH_OUT)/abuse.json
 	@[ -n "$(NO_PLOTS)" ] || $(MAKE) --no-print-directory plots
 
 soak: deps

@@ -50,6 +50,11 @@ struct Options {
     var runEtcd = false
     var etcd = "/usr/bin/etcd"
     var etcdctl = "/usr/bin/etcdctl"
+    /// With a duration, only the abusive-client run (Abuse.swift): that many seconds per run.
+    var abuseSeconds = 0
+    /// The per-client API rate limit the nodes run with (`[api] rate_per_second`); 0, none, unless set.
+    var apiRateLimit = 0
+    var apiRateBurst: Int?
 
     init(_ arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -74,6 +79,7 @@ struct Options {
             case "--etcd": runEtcd = true
             case "--etcd-binary": etcd = iterator.next() ?? etcd
             case "--etcdctl-binary": etcdctl = iterator.next() ?? etcdctl
+            case "--abuse": abuseSeconds = iterator.next().flatMap { Int($0) } ?? abuseSeconds
             default: FileHandle.standardError.write(Data("unknown argument \(argument)\n".utf8))
             }
         }
@@ -293,8 +299,10 @@ final class Cluster {
                 .replacingOccurrences(of: "per_signer_max = 1000", with: "per_signer_max = 5000")
                 .replacingOccurrences(of: "per_signer_bytes_max = 4194304", with: "per_signer_bytes_max = 268435456")
                 .replacingOccurrences(of: "block_transactions_max = 2000", with: "block_transactions_max = \(options.blockMax)")
-                // The benchmark is one client offering thousands of transactions a second: no per-client rate limit.
-                .replacingOccurrences(of: "rate_per_second = 500", with: "rate_per_second = 0")
+                // The benchmark is one client offering thousands of transactions a second: no per-client rate limit
+                // (the abusive-client run sets one).
+                .replacingOccurrences(of: "rate_per_second = 500", with: "rate_per_second = \(options.apiRateLimit)")
+                .replacingOccurrences(of: "rate_burst = 1000", with: "rate_burst = \(options.apiRateBurst ?? 1_000)")
                 .replacingOccurrences(of: "peer_transactions_per_second = 5000", with: "peer_transactions_per_second = 0")
             for (key, value) in [("state_cache_mb", options.stateCacheMB), ("leveldb_cache_mb", options.levelDBCacheMB),
                                  ("leveldb_write_buffer_mb", options.levelDBWriteBufferMB), ("leveldb_max_open_files", options.levelDBMaxOpenFiles)] {
@@ -1049,6 +1057,15 @@ func runShadowReplication(_ options: Options, validators: Int) async throws {
 }
 
 let options = Options(CommandLine.arguments)
+if options.abuseSeconds > 0 {
+    let result = try runAbuse(options)
+    if let path = options.json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(result).write(to: URL(fileURLWithPath: path))
+    }
+    exit(0)
+}
 if options.shadowMiB > 0 {
     try await runShadowReplication(options, validators: options.validators.first ?? 4)
     exit(0)
