@@ -29,10 +29,15 @@ public struct ClientID: Hashable, Sendable, CustomStringConvertible {
         case .v4(let v4)?:
             description = address?.ipAddress ?? "\(v4)"
         case .v6(let v6)?:
-            let raw = v6.address.sin6_addr
-            let prefix = withUnsafeBytes(of: raw) { Array($0.prefix(8)) }
-            description = stride(from: 0, to: 8, by: 2).map { String(UInt16(prefix[$0]) << 8 | UInt16(prefix[$0 + 1]), radix: 16) }
-                .joined(separator: ":") + "::/64"
+            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            if bytes.prefix(10).allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+                // An IPv4 client of a dual-stack listener (::ffff:a.b.c.d) is its IPv4 address, not a /64 shared with
+                // every other IPv4 client.
+                description = bytes[12...].map { String($0) }.joined(separator: ".")
+            } else {
+                description = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+                    .joined(separator: ":") + "::/64"
+            }
         default:
             description = "local"
         }

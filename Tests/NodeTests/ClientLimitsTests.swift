@@ -27,6 +27,9 @@ struct ClientLimitsTests {
         #expect(try client("2001:db8:1:2::1") != (try client("2001:db8:1:3::1")))
         #expect(try client("2001:db8:1:2::1").description == "2001:db8:1:2::/64")
         #expect(try client("10.0.0.1") != (try client("10.0.0.2")))
+        // An IPv4 client seen by a dual-stack listener is its IPv4 address, the same as over IPv4.
+        #expect(try client("::ffff:10.0.0.1") == (try client("10.0.0.1")))
+        #expect(try client("::ffff:10.0.0.1") != (try client("::ffff:10.0.0.2")))
         #expect(ClientID(nil).description == "local")
     }
 
