@@ -56,7 +56,7 @@ for target in "${targets[@]}"; do
     # -timeout: one input taking longer is a finding (the ABE target pairs points; under ASan that is tens of ms).
     TWINFUZZ_TARGET=$target "$binary" -max_total_time="$seconds" -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 \
         -artifact_prefix="$scratch/crashes/$target/" "${inputs[@]}" > "$log" 2>&1 || status=$?
-    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo "?")
+    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+$' || echo "?")
     coverage=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | grep -Eo '[0-9]+' || echo "?")
     if [ $status -ne 0 ]; then
         artifact=$(grep -Eo "Test unit written to [^ ]+" "$log" | tail -1 | sed 's/Test unit written to //')

@@ -245,15 +245,14 @@ public final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        stopTimers()
-        if counted, let client {
-            counted = false
-            limits.closeConnection(client)
-        }
+        release()
         context.fireChannelInactive()
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    public func handlerRemoved(context: ChannelHandlerContext) { release() }
+
+    /// Stops the timers and uncounts the connection, once.
+    private func release() {
         stopTimers()
         if counted, let client {
             counted = false

@@ -476,10 +476,10 @@ final class PeerLimiter: @unchecked Sendable {
         let now = NIODeadline.now().uptimeNanoseconds
         if configuration.peerTransactionsPerSecond > 0 {
             transactions = TokenBucket(ratePerSecond: configuration.peerTransactionsPerSecond,
-                                       capacity: max(1, configuration.peerTransactionsBurst), nowNanos: now)
+                                       capacity: configuration.peerTransactionsBurst, nowNanos: now)
         }
         if configuration.peerBytesPerSecond > 0 {
-            bytes = TokenBucket(ratePerSecond: configuration.peerBytesPerSecond, capacity: max(1, configuration.peerBytesBurst), nowNanos: now)
+            bytes = TokenBucket(ratePerSecond: configuration.peerBytesPerSecond, capacity: configuration.peerBytesBurst, nowNanos: now)
         }
     }
 

@@ -8,10 +8,11 @@ public struct TokenBucket: Sendable, Hashable {
     public private(set) var tokens: Double
     private var lastNanos: UInt64
 
-    /// A full bucket at `nowNanos`.
+    /// A full bucket at `nowNanos`. The capacity is at least one token and the rate positive (smaller values are
+    /// raised to those), so every cost up to the capacity is eventually admitted.
     public init(ratePerSecond: Double, capacity: Double, nowNanos: UInt64) {
-        precondition(ratePerSecond > 0 && capacity >= 1, "a token bucket needs a positive rate and room for one token")
-        (self.ratePerSecond, self.capacity, tokens, lastNanos) = (ratePerSecond, capacity, capacity, nowNanos)
+        let capacity = max(1, capacity)
+        (self.ratePerSecond, self.capacity, tokens, lastNanos) = (max(ratePerSecond, 1e-9), capacity, capacity, nowNanos)
     }
 
     /// Adds what accrued since the last call (a clock that went backwards adds nothing).

@@ -10,13 +10,6 @@ import Glibc
 /// (Docs/operations.md, "Limits"; Docs/threat-model.md).
 @Suite("API limits", .realProcesses)
 struct APILimitsTests {
-    /// Blocking socket work on its own thread, off the test's cooperative pool.
-    func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
     /// Sends `bytes` on `fd`; false once the peer has closed (EPIPE, ECONNRESET).
     static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } == bytes.count

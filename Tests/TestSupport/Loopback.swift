@@ -64,10 +64,13 @@ private func ephemeralPort() -> Int {
 /// and receive timeouts. The process tests kill servers mid-request; URLSession on Linux was seen to hang for good
 /// on connections whose server had been killed, this fails instead.
 public func httpRequest(port: Int, method: String, path: String, body: Data?, headers: [String: String] = [:]) async throws -> (Data, Int) {
+    try await onThread { try blockingHTTP(port: port, method: method, path: path, body: body, headers: headers) }
+}
+
+/// Runs blocking work (sockets, sleeps) on a thread of its own, off Swift concurrency's few cooperative threads.
+public func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            continuation.resume(with: Result { try blockingHTTP(port: port, method: method, path: path, body: body, headers: headers) })
-        }
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }
 

@@ -36,7 +36,7 @@ enum Fixtures {
     /// The signed transactions of Tests/Vectors/transaction-vectors.json: every kind, signed (their chain is the
     /// vectors' own; the targets check each against the chain it names).
     static let transactions: [[UInt8]] = make("transaction vectors") {
-        let data = try Data(contentsOf: URL(fileURLWithPath: FuzzTargets.vectorFile("transaction-vectors.json")))
+        let data = Data(try loadVector("transaction-vectors.json").utf8)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         let vectors = object?["vectors"] as? [[String: Any]] ?? []
         let signed = vectors.compactMap { ($0["signed"] as? String).flatMap(Hex.decode) }
@@ -78,7 +78,7 @@ enum Fixtures {
 
     /// The first vector of Tests/Vectors/envelope-vectors.json (made by Python's cryptography): its recipient key opens it.
     static let (recipient, dataKey, envelope): (SecretKey, [UInt8], KeyEnvelope) = make("envelope vector") {
-        let data = try Data(contentsOf: URL(fileURLWithPath: FuzzTargets.vectorFile("envelope-vectors.json")))
+        let data = Data(try loadVector("envelope-vectors.json").utf8)
         let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
         guard let first = (object?["vectors"] as? [[String: Any]])?.first,
               let secret = (first["recipient_secret"] as? String).flatMap(Hex.decode),

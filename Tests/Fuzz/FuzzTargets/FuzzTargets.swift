@@ -329,8 +329,4 @@ public enum FuzzTargets {
             return withUnsafeBytes(of: length.littleEndian, Array.init) + withUnsafeBytes(of: crc.littleEndian, Array.init) + record
         }
     }
-
-    static func vectorFile(_ relative: String, file: StaticString = #filePath) -> String {
-        URL(fileURLWithPath: "\(file)").deletingLastPathComponent().appendingPathComponent("../../Vectors/\(relative)").standardized.path
-    }
 }
