@@ -437,6 +437,7 @@ function describe(kind, entry, grants, delegations) {
     case "shadow.register": return "registered a shadow version";
     case "shadow.rewrap": return "re-wrapped a shadow under the current epochs";
     case "shadow.erase": return "erased a shadow";
+    case "key.rotate": return "rotated the patient's key (grants and history kept)";
     default: return kind;
   }
 }

@@ -95,7 +95,7 @@ func gatherFacts(_ node: LedgerNode, _ patient: Hash32) async throws -> FHIRFact
         case .shadowRegister(let p): target = "DocumentReference/\(p.shadow.hex)"
         case .shadowRewrap(let p): target = "DocumentReference/\(p.shadow.hex)"
         case .shadowErase(let p): target = "DocumentReference/\(p.shadow.hex)"
-        case .enroll: target = "Patient/\(patient.hex)"
+        case .enroll, .keyRotate: target = "Patient/\(patient.hex)"
         case .breakGlass: target = "AuditEvent/\(id.hex)"
         default: target = "Consent/\(id.hex)"
         }

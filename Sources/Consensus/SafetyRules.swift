@@ -45,8 +45,12 @@ public struct SafetyError: Error, Sendable, Hashable, CustomStringConvertible {
 /// the last one it signed, or the very same message again (a restart re-sending what it already sent, with the same
 /// signature), and makes the new position durable before the signature is returned (CometBFT's privval keeps the
 /// same rule apart from its state machine; so do we).
+///
+/// A validator whose consensus key was rotated holds both keys for a while; the rules sign with the key a message
+/// names, and one signed-position record covers them all (positions only go forward, whichever key signs).
 public final class SafetyRules: @unchecked Sendable {
-    let key: SecretKey
+    /// The validator's consensus keys by key id: the first, and those it rotated to.
+    private(set) var keys: [Hash32: SecretKey]
     let store: any SignedPositionStore
     /// The last signed position, the hash of the bytes signed there, and the signature.
     private(set) var last: Record?
@@ -81,8 +85,13 @@ public final class SafetyRules: @unchecked Sendable {
 
     /// Loads the last signed position from `store`. A record that does not decode stops here: signing without
     /// knowing what was signed could sign twice.
-    public init(key: SecretKey, store: any SignedPositionStore) throws(SafetyError) {
-        self.key = key
+    public convenience init(key: SecretKey, store: any SignedPositionStore) throws(SafetyError) {
+        try self.init(keys: [key], store: store)
+    }
+
+    /// Rules holding several consensus keys of one validator (before and after a rotation).
+    public init(keys: [SecretKey], store: any SignedPositionStore) throws(SafetyError) {
+        self.keys = Dictionary(keys.map { ($0.publicKey.keyID, $0) }, uniquingKeysWith: { a, _ in a })
         self.store = store
         do {
             if let bytes = try store.load() { last = try Canonical.decode(Record.self, from: bytes) }
@@ -94,26 +103,33 @@ public final class SafetyRules: @unchecked Sendable {
     /// The last position signed, if any.
     public var lastSigned: SignedPosition? { last?.position }
 
-    public var id: Hash32 { key.publicKey.keyID }
+    /// The ids of the keys held.
+    public var ids: Set<Hash32> { Set(keys.keys) }
+
+    /// The key with id `id`, if held.
+    public func key(_ id: Hash32) -> SecretKey? { keys[id] }
+
+    /// Adds a consensus key this validator rotated to.
+    public func add(_ key: SecretKey) { keys[key.publicKey.keyID] = key }
 
     /// Signs `vote` if it is this validator's and above the last signed position (or exactly the last message).
     public func sign(_ vote: Vote) throws(SafetyError) -> SignedVote {
-        guard vote.validator == id else { throw SafetyError(kind: .notMine, message: "vote for \(vote.validator.hex.prefix(16))") }
+        guard let key = keys[vote.validator] else { throw SafetyError(kind: .notMine, message: "vote for \(vote.validator.hex.prefix(16))") }
         let step: Step = vote.type == .prevote ? .prevote : .precommit
-        let signature = try sign(vote.signingBytes, at: SignedPosition(height: vote.height, round: vote.round, step: step))
+        let signature = try sign(vote.signingBytes, at: SignedPosition(height: vote.height, round: vote.round, step: step), with: key)
         return SignedVote(vote: vote, signature: signature)
     }
 
     /// Signs `proposal` under the same rule, at step `propose`.
     public func sign<Value: ConsensusValue>(_ proposal: Proposal, value: Value) throws(SafetyError) -> SignedProposal<Value> {
-        guard proposal.proposer == id else {
+        guard let key = keys[proposal.proposer] else {
             throw SafetyError(kind: .notMine, message: "proposal by \(proposal.proposer.hex.prefix(16))")
         }
         let position = SignedPosition(height: proposal.height, round: proposal.round, step: .propose)
-        return SignedProposal(proposal: proposal, signature: try sign(proposal.signingBytes, at: position), value: value)
+        return SignedProposal(proposal: proposal, signature: try sign(proposal.signingBytes, at: position, with: key), value: value)
     }
 
-    func sign(_ bytes: [UInt8], at position: SignedPosition) throws(SafetyError) -> Signature {
+    func sign(_ bytes: [UInt8], at position: SignedPosition, with key: SecretKey) throws(SafetyError) -> Signature {
         let digest = Hashing.sha3(bytes)
         if let last {
             if position == last.position, digest == last.signed { return last.signature }

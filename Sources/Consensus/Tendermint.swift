@@ -119,7 +119,7 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
 
     public let config: ConsensusConfig
     /// This node's validator key id; nil for a node that follows without voting.
-    public let me: Hash32?
+    public private(set) var me: Hash32?
     public private(set) var validators: ValidatorSet
 
     // The paper's state of process p.
@@ -194,7 +194,14 @@ public struct Tendermint<Value: ConsensusValue>: Sendable {
     /// the round state and message log (L54), replays buffered messages for it, and starts round 0. A height not
     /// above the current one changes nothing (heights only increase).
     public mutating func startHeight(_ height: UInt64, validators: ValidatorSet, at nowMillis: UInt64) -> [Directive] {
+        startHeight(height, validators: validators, me: me, at: nowMillis)
+    }
+
+    /// `startHeight`, voting from this height as `me` (a validator whose consensus key was rotated votes with its
+    /// new key from the height the rotation takes effect).
+    public mutating func startHeight(_ height: UInt64, validators: ValidatorSet, me: Hash32?, at nowMillis: UInt64) -> [Directive] {
         guard height > self.height else { return [] }
+        self.me = me
         self.nowMillis = max(self.nowMillis, nowMillis)
         self.height = height
         self.validators = validators

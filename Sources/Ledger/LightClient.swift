@@ -84,6 +84,8 @@ public struct LightClient: Sendable {
     public private(set) var validatorUpdates: [LocatedTransaction] = []
     /// Enrolled participants by key id.
     public private(set) var participants: [Hash32: Enroll] = [:]
+    /// Keys patients rotated to (`key.rotate`), by key id: the patient id each signs for.
+    public private(set) var rotatedPatientKeys: [Hash32: Hash32] = [:]
     // Ids whose later transactions touch the patient: their grants (and break-glass grants), delegations, shadows.
     private var grants: Set<Hash32> = []
     private var delegations: Set<Hash32> = []
@@ -195,6 +197,17 @@ public struct LightClient: Sendable {
         case .validatorsUpdate(let p):
             validatorUpdates.append(t)
             scheduleUpdate(p, at: t.height)
+        case .validatorRotate(let p):
+            validatorUpdates.append(t)
+            if let latest = schedule.latest, let entry = latest.rotated(from: t.transaction.body.signer, to: p.newKey, at: t.height) {
+                schedule.schedule(entry)
+            }
+        case .keyRotate(let p):
+            touches = p.patient == patient
+            if let old = participants[t.transaction.body.signer.keyID] {
+                participants[p.newKey.keyID] = Enroll(key: p.newKey, role: old.role, organization: old.organization)
+            }
+            rotatedPatientKeys[p.newKey.keyID] = p.patient
         case .authorityPublish, .authorityRotate, .authorityAttributes, .attributeIssue: break
         }
         if touches { patientTransactions.append(t) }

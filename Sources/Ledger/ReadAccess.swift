@@ -55,7 +55,17 @@ public enum ReadAccess {
         if let participant = try record(Participant.self, StateKey.participant(requester), state),
             participant.role == .patient, participant.patientID == patient
         {
-            return Allowed(decision: .patient, shadow: shadow, envelopes: own)
+            // Envelopes made for keys the patient rotated away from (`key.rotate`) stay the patient's: the wallet
+            // still holds those keys to open them.
+            var retired: [Hash32] = []
+            for envelope in registration.envelopes where envelope.recipient != requester {
+                if let record = try Self.record(RetiredKey.self, StateKey.retiredKey(envelope.recipient), state),
+                    record.patient == patient
+                {
+                    retired.append(envelope.address)
+                }
+            }
+            return Allowed(decision: .patient, shadow: shadow, envelopes: own + retired)
         }
         let ids = try ids(StateKey.granteeGrants(requester, patient), state)
         var closest: (stage: Int, error: AccessError)?

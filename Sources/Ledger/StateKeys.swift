@@ -27,6 +27,8 @@ public enum StateKey {
     public static let issuancePrefix: UInt8 = 0x18
     public static let policyEnvelopePrefix: UInt8 = 0x19
     public static let retiredEnvelopePrefix: UInt8 = 0x1A
+    public static let validatorNodePrefix: UInt8 = 0x1B
+    public static let retiredKeyPrefix: UInt8 = 0x1C
 
     /// Prefixes of lookup indexes. They are derivable from the authenticated records, so they stay out of the state
     /// tree (fewer hashes per transaction). Keys from 0x80 up are local too (chain records, tree nodes); everything
@@ -115,6 +117,11 @@ public enum StateKey {
     public static func anchor(_ node: Hash32, _ first: UInt64) -> [UInt8] { key(anchorPrefix, node) + bigEndian(first) }
     public static func anchorHead(_ node: Hash32) -> [UInt8] { key(anchorHeadPrefix, node) }
     public static func validatorsUpdate(_ tx: Hash32) -> [UInt8] { key(validatorsUpdatePrefix, tx) }
+    /// A rotated validator key id → the id of the node that holds it (the node's P2P identity, which a rotation
+    /// keeps). Absent for a key that was never rotated to: such a key's id is its node's id.
+    public static func validatorNode(_ keyID: Hash32) -> [UInt8] { key(validatorNodePrefix, keyID) }
+    /// A key a `key.rotate` retired → its `RetiredKey` record (the patient and the successor).
+    public static func retiredKey(_ keyID: Hash32) -> [UInt8] { key(retiredKeyPrefix, keyID) }
     /// Patient id → the patient's current key id.
     public static func patient(_ patient: Hash32) -> [UInt8] { key(patientPrefix, patient) }
 

@@ -157,7 +157,7 @@ struct Execution {
     enum Signer {
         case organization(Organization)
         case participant(Participant)
-        /// A validator's consensus key (accepted for `evidence.submit` only).
+        /// A validator's consensus key (accepted for `evidence.submit` and `validator.rotate` only).
         case validator
 
         var participant: Participant? { if case .participant(let p) = self { p } else { nil } }
@@ -189,6 +189,8 @@ struct Execution {
         case .breakGlass(let p): receipt = try breakGlass(p, signer)
         case .validatorsUpdate(let p): receipt = try updateValidators(p, signer)
         case .evidenceSubmit(let p): receipt = try submitEvidence(p)  // any known signer, a validator included
+        case .validatorRotate(let p): receipt = try rotateValidator(p)  // a validator's consensus key
+        case .keyRotate(let p): receipt = try rotateKey(p, signer)
         }
         state.put(body.nonce, at: StateKey.nonce(signerID))
         return receipt
@@ -201,8 +203,12 @@ struct Execution {
         if let participant = try state.record(Participant.self, StateKey.participant(signerID)) {
             return .participant(participant)
         }
-        // A validator's consensus key may sign evidence (the node that saw the double vote submits it).
-        if case .evidenceSubmit = body.payload,
+        if let retired = try state.record(RetiredKey.self, StateKey.retiredKey(signerID)) {
+            throw LedgerError(.unauthorized, "key \(signerID.hex.prefix(16))… was rotated at height \(retired.height); sign with \(retired.successor.hex.prefix(16))…")
+        }
+        // A validator's consensus key may sign evidence (the node that saw the double vote submits it) and its own
+        // rotation.
+        if body.payload.isValidatorSigned,
             let schedule = try state.record(ValidatorSchedule.self, StateKey.validatorScheduleKey),
             schedule.entries.contains(where: { $0.validators.contains { $0.key.keyID == signerID } })
         {
@@ -286,7 +292,15 @@ struct Execution {
         guard try state.get(StateKey.participant(keyID)) == nil, try state.get(StateKey.organization(keyID)) == nil else {
             throw LedgerError(.alreadyExists, "key \(keyID.hex.prefix(16))… is already enrolled")
         }
+        // A retired key would take its patient id back (the id is derived from the first key), and a consensus key
+        // signs nothing else.
+        guard try state.get(StateKey.retiredKey(keyID)) == nil, try state.get(StateKey.validatorNode(keyID)) == nil else {
+            throw LedgerError(.alreadyExists, "key \(keyID.hex.prefix(16))… was rotated out or is a validator key")
+        }
         let pid = p.role == .patient ? patientID(for: p.key) : nil
+        if let pid, try state.get(StateKey.patient(pid)) != nil {
+            throw LedgerError(.alreadyExists, "patient \(pid.hex.prefix(16))… exists")
+        }
         state.put(
             Participant(key: p.key, role: p.role, organization: p.organization, patientID: pid,
                         enrolledHeight: context.height),

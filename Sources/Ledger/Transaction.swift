@@ -144,6 +144,16 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
     case authorityAttributes(AuthorityAttributes)
     case attributeIssue(AttributeIssue)
     case shadowRewrap(ShadowRewrap)
+    case validatorRotate(ValidatorRotate)
+    case keyRotate(KeyRotate)
+
+    /// Kinds a validator's consensus key may sign (it is no enrolled participant).
+    public var isValidatorSigned: Bool {
+        switch self {
+        case .evidenceSubmit, .validatorRotate: true
+        default: false
+        }
+    }
 
     /// The kind's name as documented and shown in the API (`consent.grant` …).
     public var kind: String {
@@ -164,6 +174,8 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case .authorityAttributes: "authority.attributes"
         case .attributeIssue: "attribute.issue"
         case .shadowRewrap: "shadow.rewrap"
+        case .validatorRotate: "validator.rotate"
+        case .keyRotate: "key.rotate"
         }
     }
 
@@ -185,6 +197,8 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case .authorityAttributes(let p): writer.write(tag: 13); writer.write(p)
         case .attributeIssue(let p): writer.write(tag: 14); writer.write(p)
         case .shadowRewrap(let p): writer.write(tag: 15); writer.write(p)
+        case .validatorRotate(let p): writer.write(tag: 16); writer.write(p)
+        case .keyRotate(let p): writer.write(tag: 17); writer.write(p)
         }
     }
 
@@ -207,6 +221,8 @@ public enum Payload: Sendable, Hashable, CanonicalCodable {
         case 13: self = .authorityAttributes(try reader.read())
         case 14: self = .attributeIssue(try reader.read())
         case 15: self = .shadowRewrap(try reader.read())
+        case 16: self = .validatorRotate(try reader.read())
+        case 17: self = .keyRotate(try reader.read())
         default: throw reader.unknownTag(tag, in: "Payload")
         }
     }
@@ -697,5 +713,98 @@ public struct EvidenceSubmit: Sendable, Hashable, CanonicalCodable {
     public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
         first = try reader.readBytes(limit: Limits.evidenceBytesMax)
         second = try reader.readBytes(limit: Limits.evidenceBytesMax)
+    }
+}
+
+/// `validator.rotate`: a validator, signing with its current consensus key, replaces that key by `newKey` in the set
+/// of version `basis`, keeping its power; the new key votes from two heights after the block that accepts it, as
+/// for `validators.update`. `possession` is `newKey`'s signature over `possessionBytes`, so nobody rotates to a key
+/// they do not hold (Docs/consensus.md, "Consensus key rotation").
+public struct ValidatorRotate: Sendable, Hashable, CanonicalCodable {
+    public var basis: UInt64
+    public var newKey: PublicKey
+    public var possession: Signature
+
+    public init(basis: UInt64, newKey: PublicKey, possession: Signature) {
+        (self.basis, self.newKey, self.possession) = (basis, newKey, possession)
+    }
+
+    /// What the new key signs: a domain tag, the chain, the set version, the old key and the new key.
+    public static func possessionBytes(chainID: String, basis: UInt64, oldKey: PublicKey, newKey: PublicKey) -> [UInt8] {
+        var writer = CanonicalWriter()
+        writer.write(string: chainID)
+        writer.write(uint: basis)
+        writer.write(oldKey)
+        writer.write(newKey)
+        return Array("twinledger/validator-rotate/v1".utf8) + writer.bytes
+    }
+
+    /// The payload rotating `oldKey` to `newKey`, its possession signed with `newKey`.
+    public static func signed(chainID: String, basis: UInt64, oldKey: PublicKey, newKey: SecretKey,
+                              auxiliaryRandom: [UInt8]? = nil) throws -> ValidatorRotate {
+        let message = possessionBytes(chainID: chainID, basis: basis, oldKey: oldKey, newKey: newKey.publicKey)
+        return ValidatorRotate(basis: basis, newKey: newKey.publicKey, possession: try newKey.sign(message, orAuxiliary: auxiliaryRandom))
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(uint: basis)
+        writer.write(newKey)
+        writer.write(possession)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        basis = try reader.readUInt()
+        newKey = try reader.read()
+        possession = try reader.read()
+    }
+}
+
+/// `key.rotate`: a patient, signing with its current key, moves its enrolment to `newKey`. The patient id, grants,
+/// delegations, shadows and history stay; the old key can sign nothing more. `possession` is `newKey`'s signature
+/// over `possessionBytes` (Docs/transactions.md, "Key rotation").
+public struct KeyRotate: Sendable, Hashable, CanonicalCodable {
+    public var patient: Hash32
+    public var newKey: PublicKey
+    public var possession: Signature
+
+    public init(patient: Hash32, newKey: PublicKey, possession: Signature) {
+        (self.patient, self.newKey, self.possession) = (patient, newKey, possession)
+    }
+
+    /// What the new key signs: a domain tag, the chain, the patient, the old key and the new key.
+    public static func possessionBytes(chainID: String, patient: Hash32, oldKey: PublicKey, newKey: PublicKey) -> [UInt8] {
+        var writer = CanonicalWriter()
+        writer.write(string: chainID)
+        writer.write(patient)
+        writer.write(oldKey)
+        writer.write(newKey)
+        return Array("twinledger/key-rotate/v1".utf8) + writer.bytes
+    }
+
+    /// The payload moving `patient` from `oldKey` to `newKey`, its possession signed with `newKey`.
+    public static func signed(chainID: String, patient: Hash32, oldKey: PublicKey, newKey: SecretKey,
+                              auxiliaryRandom: [UInt8]? = nil) throws -> KeyRotate {
+        let message = possessionBytes(chainID: chainID, patient: patient, oldKey: oldKey, newKey: newKey.publicKey)
+        return KeyRotate(patient: patient, newKey: newKey.publicKey, possession: try newKey.sign(message, orAuxiliary: auxiliaryRandom))
+    }
+
+    public func encode(to writer: inout CanonicalWriter) {
+        writer.write(patient)
+        writer.write(newKey)
+        writer.write(possession)
+    }
+
+    public init(from reader: inout CanonicalReader) throws(CanonicalDecodingError) {
+        patient = try reader.read()
+        newKey = try reader.read()
+        possession = try reader.read()
+    }
+}
+
+extension SecretKey {
+    /// Signs with `auxiliaryRandom` when given (reproducible tests and vectors), else with fresh randomness.
+    func sign(_ message: [UInt8], orAuxiliary auxiliaryRandom: [UInt8]?) throws -> Signature {
+        if let auxiliaryRandom { return try sign(message, auxiliaryRandom: auxiliaryRandom) }
+        return try sign(message)
     }
 }

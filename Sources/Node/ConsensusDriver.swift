@@ -13,7 +13,9 @@ extension AtomicFile: SignedPositionStore {}
 struct ConsensusState {
     var instance: Tendermint<LedgerBlock>
     let safety: SafetyRules
-    let key: SecretKey
+    /// Reads the consensus keys the node's home holds (its first key and those it rotated to), for when a rotation
+    /// takes effect (Docs/consensus.md, "Consensus key rotation").
+    let loadKeys: @Sendable () -> [SecretKey]
     let wal: WriteAheadLog
     /// The WAL's records with the height each is about (nil: a tick or an answer, which belong to their height).
     var walRecords: [(height: UInt64?, bytes: [UInt8])] = []
@@ -56,9 +58,15 @@ extension LedgerNode {
 
     /// Makes this node a validator: opens its safety record and WAL, replays the WAL into a new instance at the next
     /// height, and starts consensus (Docs/consensus.md, "WAL"). Call before `attach(network:)`.
-    public func startConsensus(key: SecretKey, config: ConsensusConfig, walPath: String, safetyPath: String) throws(NodeError) {
+    ///
+    /// `keys` are the validator's consensus keys (its first key, and any it rotated to); `loadKeys` reads them again
+    /// when a height's set names none of those held (a rotation taking effect with a key added since the start).
+    public func startConsensus(
+        keys: [SecretKey], loadKeys: @escaping @Sendable () -> [SecretKey] = { [] }, config: ConsensusConfig,
+        walPath: String, safetyPath: String
+    ) throws(NodeError) {
         let safety: SafetyRules
-        do { safety = try SafetyRules(key: key, store: AtomicFile(path: safetyPath)) } catch {
+        do { safety = try SafetyRules(keys: keys, store: AtomicFile(path: safetyPath)) } catch {
             throw NodeError("\(safetyPath): \(error)")
         }
         let wal: WriteAheadLog
@@ -75,10 +83,11 @@ extension LedgerNode {
         }
         let height = chain.head.height + 1
         let start = entries.first?.timeMillis ?? now()
+        let validators = validatorSet(at: height)
         var state = ConsensusState(
-            instance: Tendermint(config: config, me: key.publicKey.keyID, height: height,
-                                 validators: validatorSet(at: height), nowMillis: start),
-            safety: safety, key: key, wal: wal
+            instance: Tendermint(config: config, me: Self.member(of: validators, among: safety, loading: loadKeys, log: log),
+                                 height: height, validators: validators, nowMillis: start),
+            safety: safety, loadKeys: loadKeys, wal: wal
         )
         state.walRecords = zip(entries, wal.records).map { (Self.height(of: $0.event), $1) }
         state.heightStarted = now()
@@ -97,8 +106,8 @@ extension LedgerNode {
         execute(consensus?.instance.start(at: start) ?? [])
         for entry in entries {
             feed(entry.event, at: entry.timeMillis)
-            if case .proposal(let p) = entry.event, p.proposal.proposer == key.publicKey.keyID { remember(.proposal(p)) }
-            if case .vote(let v) = entry.event, v.vote.validator == key.publicKey.keyID { remember(.vote(v)) }
+            if case .proposal(let p) = entry.event, safety.ids.contains(p.proposal.proposer) { remember(.proposal(p)) }
+            if case .vote(let v) = entry.event, safety.ids.contains(v.vote.validator) { remember(.vote(v)) }
         }
         consensus?.replaying = false
         metrics.height.set(Double(chain.head.height))
@@ -251,11 +260,12 @@ extension LedgerNode {
             + UInt64(blockInterval.components.attoseconds / 1_000_000_000_000_000)
         else { return }
         consensus?.pendingValue = nil
+        guard let key = currentKey else { return }
         let transactions = mempool.reap(max: blockTransactionsMax)
         do {
             let lastCommit = try chain.certificate(at: chain.head.height)
             let (block, execution) = try chain.propose(
-                transactions, timeMillis: max(time, chain.head.timeMillis), proposer: state.key.publicKey, lastCommit: lastCommit
+                transactions, timeMillis: max(time, chain.head.timeMillis), proposer: key.publicKey, lastCommit: lastCommit
             )
             let value = LedgerBlock(block)
             consensus?.executions[value.id] = execution
@@ -343,14 +353,38 @@ extension LedgerNode {
         }
         consensus = state
         let next = validatorSet(at: height + 1)
-        let directives = consensus?.instance.startHeight(height + 1, validators: next, at: time) ?? []
+        let me = Self.member(of: next, among: state.safety, loading: state.loadKeys, log: log)
+        if me != state.instance.me {
+            log.notice("this validator votes with another consensus key from this height", metadata: [
+                "height": "\(height + 1)", "key": "\(me.map { String($0.hex.prefix(16)) } ?? "none")",
+            ])
+        }
+        let directives = consensus?.instance.startHeight(height + 1, validators: next, me: me, at: time) ?? []
         noteStep(time)
         execute(directives)
     }
 
+    /// Which of the validator's consensus keys is in `set`: one it holds, or one its home gained since (read through
+    /// `loading` and added to the safety rules). Nil if none is: the node follows that height without voting.
+    static func member(of set: ValidatorSet, among safety: SafetyRules, loading: () -> [SecretKey], log: Logger) -> Hash32? {
+        if let id = set.validators.first(where: { safety.ids.contains($0.id) })?.id { return id }
+        let fresh = loading().filter { !safety.ids.contains($0.publicKey.keyID) }
+        guard !fresh.isEmpty else { return nil }
+        for key in fresh { safety.add(key) }
+        let id = set.validators.first(where: { safety.ids.contains($0.id) })?.id
+        if let id { log.info("loaded a rotated consensus key", metadata: ["key": "\(id.hex.prefix(16))"]) }
+        return id
+    }
+
+    /// The consensus key this validator votes with at the height in progress (nil if it is not in that set).
+    var currentKey: SecretKey? {
+        guard let state = consensus, let me = state.instance.me else { return nil }
+        return state.safety.key(me)
+    }
+
     /// An `evidence.submit` signed with this validator's key, admitted here and sent to the validators.
     func submitEvidence(_ first: SignedVote, _ second: SignedVote) {
-        guard let key = consensus?.key else { return }
+        guard let key = currentKey else { return }
         let signer = key.publicKey.keyID
         let pending = UInt64(mempool.pendingCount(signer: signer))
         let body = TransactionBody(
@@ -373,7 +407,11 @@ extension LedgerNode {
     func validatorPeers() -> Set<Hash32> {
         let height = chain.head.height + 1
         if let cached = sync.validatorIDs, cached.height == height { return cached.ids }
-        let ids = Set(validatorSet(at: height).validators.map(\.id))
+        // A rotated consensus key is held by the node of the key it replaced (the node's P2P identity stays).
+        let ids = Set(validatorSet(at: height).validators.map { validator in
+            ((try? chain.store.get(StateKey.validatorNode(validator.id))).flatMap { $0 }
+                .flatMap { try? Canonical.decode(Hash32.self, from: $0) }) ?? validator.id
+        })
         sync.validatorIDs = (height, ids)
         return ids
     }

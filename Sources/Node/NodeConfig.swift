@@ -4,6 +4,7 @@ import P2P
 import Foundation
 import Storage
 import TOMLKit
+import TwinCrypto
 
 /// `config.toml` of a node home (documented in Docs/operations.md).
 public struct NodeConfig: Codable, Sendable, Hashable {
@@ -480,6 +481,23 @@ public struct NodeHome: Sendable {
     public var keys: String { path + "/keys" }
     /// The node's key: a validator's signs votes and proposals; every node's names it in the consortium.
     public var validatorKey: String { keys + "/validator.key" }
+    /// A consensus key this validator rotated to (`validator rotate-key`): `keys/consensus-<key id>.key`. The node's
+    /// identity stays `validator.key`'s; it votes with whichever of its keys the height's validator set names.
+    public func consensusKey(_ id: Hash32) -> String { keys + "/consensus-\(id.hex).key" }
+
+    /// The validator's consensus keys: `validator.key`, then every `consensus-*.key` in `keys/`. A file that does
+    /// not load is skipped here (the node logs the set's key it lacks instead).
+    public func consensusKeys() -> [SecretKey] {
+        var keys: [SecretKey] = []
+        if let first = try? KeyFile.load(from: validatorKey) { keys.append(first) }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: self.keys)) ?? [])
+            .filter { $0.hasPrefix("consensus-") && $0.hasSuffix(".key") }.sorted()
+        for name in names {
+            if let key = try? KeyFile.load(from: self.keys + "/" + name) { keys.append(key) }
+        }
+        return keys
+    }
+
     public var tls: String { path + "/tls" }
     public var tlsCertificate: String { tls + "/node.pem" }
     public var tlsKey: String { tls + "/node.key" }

@@ -69,6 +69,11 @@ public struct Simulation {
         public var evidenceRecorded = 0
         /// True if the validator set changed under consensus (a validators.update took effect).
         public var validatorSetChanged = false
+        /// True if a validator rotated its consensus key (validator.rotate in the first block) and a commit
+        /// certificate of a later height carries the new key's signature.
+        public var rotatedKeySigned = false
+        /// The validator that rotated its key in this run, if any.
+        public var rotatedValidator: Int?
     }
 
     enum Item {
@@ -82,7 +87,9 @@ public struct Simulation {
 
     final class Node {
         let index: Int
+        /// The node's first key (its identity); `keys` adds the one it rotates to, if it does.
         let key: SecretKey
+        var keys: [SecretKey]
         let behavior: Behavior
         var instance: Tendermint<LedgerBlock>
         var safety: SafetyRules
@@ -106,6 +113,7 @@ public struct Simulation {
 
         init(index: Int, key: SecretKey, behavior: Behavior, instance: Tendermint<LedgerBlock>, genesis: LedgerGenesis) throws {
             (self.index, self.key, self.behavior, self.instance) = (index, key, behavior, instance)
+            keys = [key]
             safety = try SafetyRules(key: key, store: positions)
             chain = try Chain(store: store, genesis: genesis)
         }
@@ -118,8 +126,10 @@ public struct Simulation {
     /// them from (h - 1) × that.
     let transactions: [VerifiedTransaction]
     static let transactionsPerBlock = 4
-    /// A validators.update the first block carries, in some runs.
+    /// A validators.update or validator.rotate the first block carries, in some runs.
     let validatorUpdate: VerifiedTransaction?
+    /// The validator that rotates its consensus key in the first block, and its new key.
+    let rotation: (node: Int, key: SecretKey)?
     /// Evidence transactions a proposer adds to a block, at most.
     static let evidencePerBlockMax = 4
     static let genesisMillis: UInt64 = 1_800_000_000_000
@@ -218,8 +228,21 @@ public struct Simulation {
                                        payload: .validatorsUpdate(ValidatorsUpdate(basis: 0, changes: changes, approvals: approvals)))
             validatorUpdate = try VerifiedTransaction(
                 try SignedTransaction(signing: body, with: governor, auxiliaryRandom: random.bytes(32)), chainID: "twinledger-sim")
+            rotation = nil
+        } else if random.chance(0.5), let chosen = honestIndices.randomElement(using: &random) {
+            // Otherwise, in half the runs, one honest validator rotates its consensus key in the first block: the
+            // new key votes from height 3, and the old one must sign nothing there.
+            let newKey = try SimulationRandom.key(&random)
+            let payload = try ValidatorRotate.signed(chainID: "twinledger-sim", basis: 0, oldKey: keys[chosen].publicKey,
+                                                     newKey: newKey, auxiliaryRandom: random.bytes(32))
+            let body = TransactionBody(chainID: "twinledger-sim", signer: keys[chosen].publicKey, nonce: 1, payload: .validatorRotate(payload))
+            validatorUpdate = try VerifiedTransaction(
+                try SignedTransaction(signing: body, with: keys[chosen], auxiliaryRandom: random.bytes(32)), chainID: "twinledger-sim")
+            rotation = (chosen, newKey)
+            report.rotatedValidator = chosen
         } else {
             validatorUpdate = nil
+            rotation = nil
         }
         report.behaviors = behaviors
         report.gstMillis = gst
@@ -228,6 +251,11 @@ public struct Simulation {
         for (index, key) in keys.enumerated() {
             let instance = Tendermint<LedgerBlock>(config: consensus, me: key.publicKey.keyID, height: 1, validators: set, nowMillis: 0)
             nodes.append(try Node(index: index, key: key, behavior: behaviors[index], instance: instance, genesis: genesis))
+        }
+        if let rotation {
+            // The operator put the new key in the node's home before submitting: the node holds both from the start.
+            nodes[rotation.node].keys.append(rotation.key)
+            nodes[rotation.node].safety.add(rotation.key)
         }
         crashPlan = crashes
         byzantine = Set(nodes.filter { $0.behavior != .honest }.map { $0.key.publicKey.keyID })
@@ -577,7 +605,12 @@ public struct Simulation {
         node.wal = [Canonical.encode(WALEntry<LedgerBlock>(timeMillis: now, event: .tick))]
             + node.wal.filter { Self.height(of: $0).map { $0 > height } ?? false }
         node.pendingEvidence.removeAll { (try? node.chain.location(of: $0.id)) != nil }
-        let directives = node.instance.startHeight(height + 1, validators: validators(node, at: height + 1), at: now)
+        if let rotation, rotation.node == node.index, node.behavior == .honest {
+            let signers = Set(certificate.signatures.map(\.validator))
+            if signers.contains(rotation.key.publicKey.keyID) { report.rotatedKeySigned = true }
+        }
+        let next = validators(node, at: height + 1)
+        let directives = node.instance.startHeight(height + 1, validators: next, me: Self.member(node, of: next), at: now)
         try execute(node, directives)
     }
 
@@ -592,12 +625,17 @@ public struct Simulation {
         }
     }
 
+    /// Which of `node`'s keys votes in `set` (its first key until a rotation takes effect, then the new one).
+    static func member(_ node: Node, of set: ValidatorSet) -> Hash32? {
+        node.keys.map(\.publicKey.keyID).first { id in set.validators.contains { $0.id == id } }
+    }
+
     /// Restarts a crashed node from what survived on its simulated disk: committed heights, safety record, WAL.
     mutating func restart(_ node: Node) throws(Failure) {
         node.up = true
         node.generation += 1
         do {
-            node.safety = try SafetyRules(key: node.key, store: node.positions)
+            node.safety = try SafetyRules(keys: node.keys, store: node.positions)
             node.chain = try Chain(store: node.store, genesis: genesis)
         } catch {
             throw fail(.guardTripped, "node \(node.index) cannot reopen its safety record or ledger: \(error)")
@@ -613,9 +651,10 @@ public struct Simulation {
         // The height's first record is its start: the instance starts at that time, then every input is fed again
         // at its own time, so the timeouts come out as they did.
         let start = entries.first?.timeMillis ?? now
+        let set = validators(node, at: UInt64(node.committed.count + 1))
         node.instance = Tendermint<LedgerBlock>(
-            config: consensus, me: node.key.publicKey.keyID, height: UInt64(node.committed.count + 1),
-            validators: validators(node, at: UInt64(node.committed.count + 1)), nowMillis: start
+            config: consensus, me: Self.member(node, of: set), height: UInt64(node.committed.count + 1),
+            validators: set, nowMillis: start
         )
         node.replaying = true
         try execute(node, node.instance.start(at: start))

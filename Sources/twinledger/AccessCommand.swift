@@ -29,7 +29,7 @@ struct AccessCommand: AsyncParsableCommand {
             let key = try signer.load()
             let health: HealthResponse = try await wallet.client().get("health")
             let request = AccessListRequest(
-                chainID: health.chainID, requester: key.publicKey, patient: try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey),
+                chainID: health.chainID, requester: key.publicKey, patient: try await patientOrOwn(patient, key, wallet),
                 timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))
             print(try SignedAccessListRequest(signing: request, with: key).headerValue)
         }
@@ -45,7 +45,7 @@ struct AccessCommand: AsyncParsableCommand {
         func run() async throws {
             let key = try signer.load()
             let client = try wallet.client()
-            let patient = patientID(for: key.publicKey)
+            let patient = try await client.patientID(of: key.publicKey)
             let health: HealthResponse = try await client.get("health")
             let request = AccessListRequest(chainID: health.chainID, requester: key.publicKey, patient: patient,
                                             timeMillis: UInt64(Date().timeIntervalSince1970 * 1_000), nonce: SecureRandom.bytes(16))

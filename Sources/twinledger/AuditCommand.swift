@@ -415,6 +415,7 @@ struct AuditReport: Encodable {
                 + (p.policy.map { " under policy \($0.policy)" } ?? "")
         case .shadowRewrap(let p): summary = "re-wrapped shadow \(p.shadow.hex.prefix(16))… version \(p.version) under the current epochs"
         case .shadowErase(let p): summary = "erased shadow \(p.shadow.hex.prefix(16))…"
+        case .keyRotate(let p): summary = "rotated the patient's key to \(p.newKey.keyID.hex.prefix(16))… (grants and history kept)"
         default: summary = t.transaction.body.payload.kind
         }
         return Event(height: t.height, timeMs: t.timeMillis, kind: t.transaction.body.payload.kind, transaction: t.id.hex,
@@ -466,6 +467,7 @@ struct AuditReport: Encodable {
 struct ActorNames {
     let patient: Hash32
     let participants: [Hash32: Enroll]
+    let rotatedPatientKeys: [Hash32: Hash32]
     let organizations: [Hash32: String]
     let emergencyCategories: [String]
     let breakGlassSeconds: UInt64
@@ -473,6 +475,7 @@ struct ActorNames {
     init(light: LightClient) {
         patient = light.patient
         participants = light.participants
+        rotatedPatientKeys = light.rotatedPatientKeys
         organizations = light.organizations
         emergencyCategories = light.parameters.emergencyCategories
         breakGlassSeconds = light.parameters.breakGlassSeconds
@@ -480,7 +483,7 @@ struct ActorNames {
 
     func name(_ id: Hash32) -> String {
         if let p = participants[id] {
-            if p.role == .patient && patientID(for: p.key) == patient { return "the patient" }
+            if p.role == .patient && (patientID(for: p.key) == patient || rotatedPatientKeys[id] == patient) { return "the patient" }
             return "\(p.role.name) of \(p.organization) (\(id.hex.prefix(12))…)"
         }
         if let org = organizations[id] { return "organization \(org)" }

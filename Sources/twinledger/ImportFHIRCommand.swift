@@ -30,7 +30,7 @@ extension ConsentCommand {
             let key = try signer.load()
             let grantee: Grantee = if let policy { .policy(policy) } else { .participant(try keyID(to, file: toKeyFile, "the grantee")) }
             let target = FHIRConsentImport.Target(
-                patient: patientID(for: key.publicKey), grantee: grantee, categories: list(categories),
+                patient: try await wallet.client().patientID(of: key.publicKey), grantee: grantee, categories: list(categories),
                 nowSeconds: UInt64(Date().timeIntervalSince1970))
             guard !target.categories.isEmpty else { throw ValidationError("--categories names at least one category") }
             let data: Data

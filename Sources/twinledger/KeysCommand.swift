@@ -7,7 +7,7 @@ import TwinCrypto
 struct KeysCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys", abstract: "Create and inspect secp256k1 (BIP340) key files.",
-        subcommands: [New.self, Show.self]
+        subcommands: [New.self, Show.self, Rotate.self]
     )
 
     /// Where a passphrase comes from: never a command-line argument, which other users can read from /proc.

@@ -92,6 +92,13 @@ struct NodeClient {
     }
 
     /// The signer's next nonce: one above the committed one.
+    /// The patient id of a patient's key as the ledger has it: after a `key.rotate` it is the first key's, not the
+    /// one derived from this key. A key the node does not know (not yet enrolled) gets its derived id.
+    func patientID(of key: PublicKey) async throws -> Hash32 {
+        let account: AccountResponse = try await get("v1/accounts/\(key.keyID.hex)")
+        return account.participant?.patientID.flatMap { Hash32(hex: $0) } ?? Ledger.patientID(for: key)
+    }
+
     func nextNonce(_ key: PublicKey) async throws -> UInt64 {
         let account: AccountResponse = try await get("v1/accounts/\(key.keyID.hex)")
         return account.nonce + 1

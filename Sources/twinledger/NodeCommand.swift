@@ -139,7 +139,8 @@ struct NodeCommand: AsyncParsableCommand {
                 consensus.propose = TimeoutSchedule(base: UInt64(timeouts.timeoutProposeMs), delta: delta, max: 60_000)
                 consensus.prevote = TimeoutSchedule(base: UInt64(timeouts.timeoutPrevoteMs), delta: delta, max: 60_000)
                 consensus.precommit = TimeoutSchedule(base: UInt64(timeouts.timeoutPrecommitMs), delta: delta, max: 60_000)
-                try await node.startConsensus(key: key, config: consensus, walPath: paths.consensusWAL, safetyPath: paths.safetyRecord)
+                try await node.startConsensus(keys: paths.consensusKeys(), loadKeys: { paths.consensusKeys() }, config: consensus,
+                                              walPath: paths.consensusWAL, safetyPath: paths.safetyRecord)
             }
             var network: PeerNetwork?
             var tls: TLSRotation?

@@ -12,6 +12,9 @@ struct ShadowKeys {
     let client: NodeClient
     let chainID: String
     let key: SecretKey
+    /// Keys this wallet's owner rotated away from (`keys rotate`): envelopes made for them before the rotation open
+    /// with them.
+    var previousKeys: [SecretKey] = []
 
     /// A shadow's record on the ledger.
     func shadow(_ id: Hash32) async throws -> Shadow {
@@ -43,16 +46,22 @@ struct ShadowKeys {
     /// Where this key's envelope for the shadow's current version is: named for it at registration, or carried by a
     /// grant to it (an active one first; an ended one's is still tried, so that the node says why it refuses). Nil if
     /// there is none.
-    func envelope(of record: Shadow) async throws -> Hash32? {
+    func envelope(of record: Shadow) async throws -> Hash32? { try await envelopeAndKey(of: record)?.address }
+
+    /// `envelope(of:)` with the key that opens it: this key, or one of `previousKeys` for an envelope made for it.
+    func envelopeAndKey(of record: Shadow) async throws -> (address: Hash32, key: SecretKey)? {
         let registration = record.registration
         let me = key.publicKey.keyID
-        if let own = registration.envelopes.first(where: { $0.recipient == me }) { return own.address }
+        if let own = registration.envelopes.first(where: { $0.recipient == me }) { return (own.address, key) }
+        for previous in previousKeys {
+            if let own = registration.envelopes.first(where: { $0.recipient == previous.publicKey.keyID }) { return (own.address, previous) }
+        }
         let grants: GrantsResponse = try await client.get("v1/patients/\(registration.patient.hex)/grants")
         for grant in grants.grants.sorted(by: { $0.active && !$1.active }) where grant.granteeKeyID == me.hex {
             if let carried = grant.envelopes.first(where: {
                 $0.shadow == registration.shadow.hex && $0.version == registration.version
             }) {
-                return Hash32(hex: carried.address)
+                return Hash32(hex: carried.address).map { ($0, key) }
             }
         }
         return nil
@@ -71,7 +80,7 @@ struct ShadowKeys {
                     + "attribute keys: \(error.message)")
             }
         }
-        guard let address = try await envelope(of: record) else {
+        guard let (address, opener) = try await envelopeAndKey(of: record) else {
             // No key here: the node's answer to reading the manifest says whether the read is refused, and why.
             _ = try await read("v1/shadows/\(id.hex)/blobs/\(record.registration.manifest.hex)", shadow: id,
                                blob: record.registration.manifest, purpose: purpose)
@@ -79,7 +88,7 @@ struct ShadowKeys {
                 + "\(record.registration.version) (the patient wraps its data key for a grantee when granting)")
         }
         let bytes = try await read("v1/shadows/\(id.hex)/blobs/\(address.hex)", shadow: id, blob: address, purpose: purpose)
-        return try KeyEnvelope(bytes: [UInt8](bytes)).unwrap(with: key)
+        return try KeyEnvelope(bytes: [UInt8](bytes)).unwrap(with: opener)
     }
 
     /// Wraps `dataKey` for `recipient` and uploads the envelope as a blob of `patient`'s; returns its address.

@@ -38,7 +38,7 @@ extension ShadowCommand {
                 }
             }
             let health: HealthResponse = try await client.get("health")
-            let patientID = try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey)
+            let patientID = try await patientOrOwn(patient, key, wallet)
             let id = try shadow.map { try hash($0, "--shadow") } ?? Hashing.sha3(SecureRandom.bytes(32))
             guard let input = FileHandle(forReadingAtPath: file) else { throw ValidationError("cannot read \(file)") }
             defer { try? input.close() }
@@ -116,6 +116,8 @@ extension ShadowCommand {
         @Option(help: "Purpose of the read: TREAT, ETREAT, CAREMGT, HRESCH, PUBHLTH or PATRQT.") var purpose = "PATRQT"
         @Option(help: "Where to write the decrypted file.") var out: String
         @Option(help: "Comma-separated attribute key files (authority issue-key), to open a policy envelope.") var attributeKeys: String?
+        @Option(help: "Comma-separated key files the signer rotated away from (keys rotate), to open envelopes made for them.")
+        var previousKeys: String?
         @OptionGroup var wallet: WalletOptions
 
         func run() async throws {
@@ -124,7 +126,8 @@ extension ShadowCommand {
             guard let purpose = Purpose(rawValue: purpose) else { throw ValidationError("--purpose: unknown purpose \(purpose)") }
             let id = try hash(shadow, "--shadow")
             let health: HealthResponse = try await client.get("health")
-            let keys = ShadowKeys(client: client, chainID: health.chainID, key: key)
+            var keys = ShadowKeys(client: client, chainID: health.chainID, key: key)
+            keys.previousKeys = try list(previousKeys).map { try KeyFile.load(from: $0, passphrase: try signer.passphrase.passphrase()) }
             let record = try await keys.shadow(id)
             let registration = record.registration
             let attributeKeys = try list(attributeKeys).map { try ABEKeyFile.attributeKey($0) }
@@ -231,7 +234,7 @@ extension ShadowCommand {
             if let shadow {
                 targets = [try hash(shadow, "--shadow")]
             } else {
-                let owner = try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey)
+                let owner = try await patientOrOwn(patient, key, wallet)
                 let listed: ShadowsResponse = try await client.get("v1/patients/\(owner.hex)/shadows")
                 targets = listed.shadows.filter { $0.erasedHeight == nil && $0.policy != nil }.compactMap { Hash32(hex: $0.id) }
             }

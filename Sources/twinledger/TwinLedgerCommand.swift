@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// The release this build reports.
-let twinLedgerVersion = "0.8.0"
+let twinLedgerVersion = "0.9.0"
 
 struct TwinLedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +15,7 @@ struct TwinLedgerCommand: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self, KeysCommand.self, NodeCommand.self, EnrollCommand.self, ConsentCommand.self,
             DelegateCommand.self, ShadowCommand.self, BreakGlassCommand.self, HistoryCommand.self, TxCommand.self,
-            AccessCommand.self, AuditCommand.self, AuthorityCommand.self, SelfCheckCommand.self, DebugCommand.self, NetCommand.self,
+            AccessCommand.self, AuditCommand.self, AuthorityCommand.self, SelfCheckCommand.self, DebugCommand.self, NetCommand.self, ValidatorCommand.self,
         ]
     )
 }

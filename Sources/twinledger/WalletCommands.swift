@@ -47,6 +47,12 @@ func submitAndReport(_ payload: Payload, key: SecretKey, wallet: WalletOptions) 
     if response.status == "committed" && !code.isEmpty { throw ExitCode(2) }
 }
 
+/// `--patient` if given, else the signer's own patient id as the ledger has it (a rotated key keeps the first's).
+func patientOrOwn(_ patient: String?, _ key: SecretKey, _ wallet: WalletOptions) async throws -> Hash32 {
+    if let patient { return try hash(patient, "--patient") }
+    return try await wallet.client().patientID(of: key.publicKey)
+}
+
 func hash(_ text: String, _ what: String) throws -> Hash32 {
     guard let value = Hash32(hex: text) else { throw ValidationError("\(what) must be 64 hex digits") }
     return value
@@ -134,7 +140,7 @@ struct ConsentCommand: AsyncParsableCommand {
             guard let purposeValue = Purpose(rawValue: purpose) else { throw ValidationError("unknown purpose \(purpose)") }
             let now = UInt64(Date().timeIntervalSince1970)
             var grant = ConsentGrant(
-                patient: try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey), grantee: grantee,
+                patient: try await patientOrOwn(patient, key, wallet), grantee: grantee,
                 actions: actionSet,
                 scope: Scope(shadows: try list(shadows).map { try hash($0, "shadow id") }, categories: list(categories)),
                 purpose: purposeValue, validFrom: now - 60, validUntil: days > 0 ? now + UInt64(days) * 86_400 : nil
@@ -237,7 +243,7 @@ struct DelegateCommand: AsyncParsableCommand {
             }
             let now = UInt64(Date().timeIntervalSince1970)
             let delegation = DelegationGrant(
-                patient: try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey),
+                patient: try await patientOrOwn(patient, key, wallet),
                 delegate: try keyID(to, file: toKeyFile, "the delegate"),
                 powers: set, categories: list(categories), validUntil: days > 0 ? now + UInt64(days) * 86_400 : nil
             )
@@ -281,7 +287,7 @@ struct ShadowCommand: AsyncParsableCommand {
             let key = try signer.load()
             let id = try shadow.map { try hash($0, "--shadow") } ?? Hashing.sha3(SecureRandom.bytes(32))
             let register = ShadowRegister(
-                shadow: id, patient: try patient.map { try hash($0, "--patient") } ?? patientID(for: key.publicKey),
+                shadow: id, patient: try await patientOrOwn(patient, key, wallet),
                 version: version, categories: list(categories), manifest: try hash(manifest, "--manifest"), size: size
             )
             try await submitAndReport(.shadowRegister(register), key: key, wallet: wallet)

@@ -87,17 +87,21 @@ func expectedPayloads() throws -> [String: Payload] {
         "shadow.rewrap": .shadowRewrap(ShadowRewrap(
             shadow: h("shadow"), version: 1,
             policy: PolicyEnvelope(policy: "HOSP_A.neurologist", address: h("abe envelope 2"), epochs: ["HOSP_A": 2]))),
+        "validator.rotate": .validatorRotate(ValidatorRotate(
+            basis: 4, newKey: try key("validator"), possession: try Signature(bytes: (h("possession-a").bytes + h("possession-b").bytes)))),
+        "key.rotate": .keyRotate(KeyRotate(
+            patient: h("patient"), newKey: try key("enrollee"), possession: try Signature(bytes: (h("possession-c").bytes + h("possession-d").bytes)))),
     ]
 }
 
 @Suite("Transaction golden vectors")
 struct TransactionVectorTests {
-    @Test("all sixteen kinds are covered")
+    @Test("all eighteen kinds are covered")
     func coverage() throws {
         let (_, vectors) = loadTransactionVectors()
-        #expect(vectors.count == 17)
+        #expect(vectors.count == 19)
         let kinds = Set(try vectors.map { try Canonical.decode(SignedTransaction.self, from: try hex($0.signed)).body.payload.kind })
-        #expect(kinds.count == 16)
+        #expect(kinds.count == 18)
     }
 
     @Test("decode to the expected payload, verify, re-encode, hash, and re-sign identically",

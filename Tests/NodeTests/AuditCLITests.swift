@@ -18,12 +18,7 @@ import TwinCrypto
 
 @Suite("Auditor's light client (real processes)", .serialized, .realProcesses)
 struct AuditCLITests {
-    func report(_ output: String) throws -> [String: Any] {
-        guard let start = output.firstIndex(of: "{"),
-            let object = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [String: Any]
-        else { throw ProcessTestError("no JSON report in: \(output)") }
-        return object
-    }
+    func report(_ output: String) throws -> [String: Any] { try jsonObject(in: output) }
 
     func nodes(_ report: [String: Any]) -> [[String: Any]] { report["nodes"] as? [[String: Any]] ?? [] }
 

@@ -6,6 +6,14 @@ import Node
 import TestSupport
 import TwinCrypto
 
+/// The JSON object a command printed (from its first `{`: a command may print lines before it).
+func jsonObject(in output: String) throws -> [String: Any] {
+    guard let start = output.firstIndex(of: "{"),
+        let object = try JSONSerialization.jsonObject(with: Data(output[start...].utf8)) as? [String: Any]
+    else { throw ProcessTestError("no JSON object in: \(output)") }
+    return object
+}
+
 /// A consortium of real `twinledger node start` processes on loopback, made by `twinledger net init` from a
 /// definition with free ports, with short timeouts so that the tests stay short. Logs go to `<dir>/<name>.log`.
 final class ConsortiumProcesses {

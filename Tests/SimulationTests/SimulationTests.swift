@@ -3,7 +3,8 @@
 // Covers: 2,000 seeded runs (1,500 with 4 validators, 500 with 7) of real ledgers under consensus, with Byzantine
 // validators, crashes with WAL replay, partitions, drops and duplicates, keep agreement, validity, no honest
 // double-sign and liveness, and between them exercise every Byzantine behavior, crashes, evidence recorded on the
-// ledger and validator sets changed by validators.update; the same seed replays to the same run; and the simulator
+// ledger, validator sets changed by validators.update and consensus keys rotated by validator.rotate (the new key
+// signing commit certificates from H+2, the old one out of the set); the same seed replays to the same run; and the simulator
 // finds the agreement violation of a deliberately broken protocol (quorums of 2f) within 300 seeds.
 // TWINLEDGER_SEED moves the seed ranges (the default is fixed, so CI runs are reproducible).
 import Consensus
@@ -40,6 +41,10 @@ struct SimulationTests {
         #expect(reports.map(\.evidence).reduce(0, +) > 100, "equivocation is seen and reported")
         #expect(reports.filter { $0.evidenceRecorded > 0 }.count > 50, "evidence reaches the ledger as evidence.submit")
         #expect(reports.filter(\.validatorSetChanged).count > 500, "validators.update changes the set under consensus")
+        let rotated = reports.filter { $0.rotatedValidator != nil }
+        #expect(rotated.count > 300, "validator.rotate is drawn in about a quarter of the runs")
+        #expect(rotated.filter(\.rotatedKeySigned).count > rotated.count / 3,
+                "the rotated validator's new key signs commit certificates after the change (the old one cannot: it is out of the set the certificates verify against)")
         #expect(reports.contains { $0.gstMillis > 3_000 })
     }
 

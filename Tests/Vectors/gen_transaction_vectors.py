@@ -148,6 +148,10 @@ payloads = [
     ("authority.attributes", 13, attributes([("cardiologist", 3), ("nurse", 1)])),
     ("attribute.issue", 14, GRANTEE + tstr("cardiologist") + uvarint(3) + uvarint(2) + h("issued key")),
     ("shadow.rewrap", 15, SHADOW + uvarint(1) + tstr("HOSP_A.neurologist") + h("abe envelope 2") + mp({"HOSP_A": 2}, tstr, uvarint)),
+    # validator.rotate and key.rotate: the new key's possession signature is 64 raw bytes (its validity is a rule of
+    # the state machine, not of the encoding).
+    ("validator.rotate", 16, uvarint(4) + VALIDATOR + h("possession-a") + h("possession-b")),
+    ("key.rotate", 17, PATIENT + ENROLLEE + h("possession-c") + h("possession-d")),
 ]
 
 
