@@ -4,10 +4,17 @@
 set -euo pipefail
 
 packages=(libleveldb-dev libsecp256k1-dev libssl-dev pkg-config curl)
-# `scripts/deps.sh ui` (make test, make test-ui): headless Chromium and its WebDriver for the explorer page's tests.
-if [ "${1:-}" = ui ]; then packages+=(chromium chromium-driver); fi
-# `scripts/deps.sh bench` (make bench-cluster): etcd, the crash-fault-tolerant reference measured beside the consortium.
-if [ "${1:-}" = bench ]; then packages+=(etcd-server etcd-client); fi
+for group in "$@"; do
+    case "$group" in
+        # make test, make test-ui: headless Chromium and its WebDriver for the explorer page's tests.
+        ui) packages+=(chromium chromium-driver) ;;
+        # make bench-cluster: etcd, the crash-fault-tolerant reference measured beside the consortium.
+        bench) packages+=(etcd-server etcd-client) ;;
+        # make test, make test-netns: namespaces, veth and bridges (iproute2), loss where tc netem is missing (nftables).
+        netns) packages+=(iproute2 nftables python3) ;;
+        *) echo "deps: unknown group $group" >&2; exit 2 ;;
+    esac
+done
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
