@@ -118,6 +118,18 @@ curl -s "$TWINLEDGER_NODE/metrics" | grep '^twinledger_abe_envelopes_stale'
 $T shadow rewrap --key "$W/patient.key"
 curl -s "$TWINLEDGER_NODE/metrics" | grep '^twinledger_abe_envelopes_stale'
 
+step "The patient rotates their key: the old key signs the new one onto the ledger; grants, shadows and history stay"
+$T keys rotate --key "$W/patient.key" --out "$W/patient-2.key"
+echo "  the old key is refused from now on:"
+$T delegate grant --key "$W/patient.key" --to-key-file "$W/radiologist.key" --powers grant --categories neuro 2>&1 | sed 's/^/  /' || true
+$T shadow get --key "$W/patient-2.key" --previous-keys "$W/patient.key" --shadow "$SHADOW" --out "$W/mri-patient.bin"
+cmp -s "$W/mri.bin" "$W/mri-patient.bin" && echo "  the MRI stored before the rotation opens with the new key (and the old key file)"
+
+step "hosp-b rotates its validator's consensus key: the new key votes from the height printed, with no restart"
+$T validator rotate-key --home "$C/hosp-b" --node http://127.0.0.1:26658
+sleep 4
+grep -h "another consensus key" "$C/hosp-b.log" | tail -1 | cut -c1-160 || true
+
 step "The patient's grants and complete, hash-chained history"
 $T consent list --patient "$PATIENT_ID"
 $T history --patient "$PATIENT_ID"
