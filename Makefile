@@ -43,7 +43,7 @@ help:
 	@echo "make test   - install what is missing, build, run the test suite"
 	@echo "make test-ui - the explorer page in headless Chromium against a real node (screenshots in .build/ui/)"
 	@echo "make fuzz   - coverage-guided fuzzing (libFuzzer + AddressSanitizer) of every decoder, SECONDS each (default 300)"
-	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer"
+	@echo "make test-sanitize - the test suite and self-check under AddressSanitizer + LeakSanitizer, then ThreadSanitizer"
 	@echo "make test-netns - four validators in network namespaces: cut off, 2/2 split, latency and loss, heal (root; make test runs it)"
 	@echo "make bench  - every benchmark, release: bench-foundation, bench-cluster, soak; then plots and tables (an hour or more)"
 	@echo "make bench-foundation - crypto, pairing, ABE, ledger, blobs, simulator (medians; vs C and native pairing libraries)"
