@@ -91,7 +91,6 @@ struct NodeClient {
         return request
     }
 
-    /// The signer's next nonce: one above the committed one.
     /// The patient id of a patient's key as the ledger has it: after a `key.rotate` it is the first key's, not the
     /// one derived from this key. A key the node does not know (not yet enrolled) gets its derived id.
     func patientID(of key: PublicKey) async throws -> Hash32 {
@@ -99,6 +98,7 @@ struct NodeClient {
         return account.participant?.patientID.flatMap { Hash32(hex: $0) } ?? Ledger.patientID(for: key)
     }
 
+    /// The signer's next nonce: one above the committed one.
     func nextNonce(_ key: PublicKey) async throws -> UInt64 {
         let account: AccountResponse = try await get("v1/accounts/\(key.keyID.hex)")
         return account.nonce + 1
