@@ -103,8 +103,8 @@ public final class SafetyRules: @unchecked Sendable {
     /// The last position signed, if any.
     public var lastSigned: SignedPosition? { last?.position }
 
-    /// The ids of the keys held.
-    public var ids: Set<Hash32> { Set(keys.keys) }
+    /// Whether the rules hold the key with id `id`.
+    public func holds(_ id: Hash32) -> Bool { keys[id] != nil }
 
     /// The key with id `id`, if held.
     public func key(_ id: Hash32) -> SecretKey? { keys[id] }

@@ -106,8 +106,8 @@ extension LedgerNode {
         execute(consensus?.instance.start(at: start) ?? [])
         for entry in entries {
             feed(entry.event, at: entry.timeMillis)
-            if case .proposal(let p) = entry.event, safety.ids.contains(p.proposal.proposer) { remember(.proposal(p)) }
-            if case .vote(let v) = entry.event, safety.ids.contains(v.vote.validator) { remember(.vote(v)) }
+            if case .proposal(let p) = entry.event, safety.holds(p.proposal.proposer) { remember(.proposal(p)) }
+            if case .vote(let v) = entry.event, safety.holds(v.vote.validator) { remember(.vote(v)) }
         }
         consensus?.replaying = false
         metrics.height.set(Double(chain.head.height))
@@ -367,11 +367,11 @@ extension LedgerNode {
     /// Which of the validator's consensus keys is in `set`: one it holds, or one its home gained since (read through
     /// `loading` and added to the safety rules). Nil if none is: the node follows that height without voting.
     static func member(of set: ValidatorSet, among safety: SafetyRules, loading: () -> [SecretKey], log: Logger) -> Hash32? {
-        if let id = set.validators.first(where: { safety.ids.contains($0.id) })?.id { return id }
-        let fresh = loading().filter { !safety.ids.contains($0.publicKey.keyID) }
+        if let id = set.validators.first(where: { safety.holds($0.id) })?.id { return id }
+        let fresh = loading().filter { !safety.holds($0.publicKey.keyID) }
         guard !fresh.isEmpty else { return nil }
         for key in fresh { safety.add(key) }
-        let id = set.validators.first(where: { safety.ids.contains($0.id) })?.id
+        let id = set.validators.first(where: { safety.holds($0.id) })?.id
         if let id { log.info("loaded a rotated consensus key", metadata: ["key": "\(id.hex.prefix(16))"]) }
         return id
     }
